@@ -1,0 +1,1 @@
+"""Channels: one module per channel (web, app, …), all converting to the hub's one message model."""

@@ -1,0 +1,217 @@
+"""The conversation hub: every channel's messages go through here.
+
+A citizen message is stored before anything else happens (never lost), then answered by the bot
+while the conversation is in bot mode. When Rasa is down or slow the citizen still gets an
+answer within the deadline: the knowledge base's own answer, or an honest "try again".
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.bot_client import BotUnavailable, RasaClient
+from channels.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
+from channels.replies import Reply
+from core.bus import EventBus
+from knowledge.answer import Answerer, Status
+from knowledge.search import IndexNotReady, KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+
+
+def conversation_topic(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+@dataclass
+class Turn:
+    conversation_id: str
+    message: Message
+    replies: list[Message] = field(default_factory=list)
+    duplicate: bool = False
+
+
+class Hub:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        bot: RasaClient,
+        knowledge: KnowledgeBase | None,
+        hotline: str,
+        bot_deadline_s: float,
+    ) -> None:
+        self._sessions = sessionmaker
+        self._bus = bus
+        self._bot = bot
+        self._knowledge = knowledge
+        self._hotline = hotline
+        self._deadline = bot_deadline_s
+
+    # -- identities and conversations -------------------------------------------------------
+
+    async def open_conversation(self, *, channel: str, kind: str, value: str) -> Conversation:
+        """The citizen's open conversation on this channel, created (with the citizen) if needed."""
+        async with self._sessions() as session:
+            citizen_id = await self._citizen_for(session, kind, value)
+            return await self._open_for(session, citizen_id, channel)
+
+    async def _citizen_for(self, session: AsyncSession, kind: str, value: str) -> str:
+        query = select(Identity.citizen_id).where(Identity.kind == kind, Identity.value == value)
+        found = await session.scalar(query)
+        if found:
+            return found
+        citizen = Citizen()
+        session.add(citizen)
+        session.add(Identity(citizen=citizen, kind=kind, value=value))
+        try:
+            await session.commit()
+            return citizen.id
+        except IntegrityError:  # another request created it first
+            await session.rollback()
+            return await session.scalar(query)
+
+    async def _open_for(self, session: AsyncSession, citizen_id: str, channel: str) -> Conversation:
+        key = f"{citizen_id}:{channel}"
+        found = await session.scalar(select(Conversation).where(Conversation.open_key == key))
+        if found:
+            return found
+        conversation = Conversation(citizen_id=citizen_id, channel=channel, open_key=key)
+        session.add(conversation)
+        try:
+            await session.commit()
+            return conversation
+        except IntegrityError:
+            await session.rollback()
+            return await session.scalar(select(Conversation).where(Conversation.open_key == key))
+
+    async def history(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[Message]:
+        async with self._sessions() as session:
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after_id)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return list(await session.scalars(query))
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def receive(
+        self, conversation: Conversation, text: str, *, client_msg_id: str | None = None, payload: dict | None = None
+    ) -> Turn:
+        """Store a citizen message and, in bot mode, answer it. Retries with the same client id are
+        stored once; the retry gets the replies of the first attempt."""
+        stored, duplicate = await self._store_inbound(conversation, text, client_msg_id, payload or {})
+        if duplicate:
+            return Turn(conversation.id, stored, await self._replies_to(stored), duplicate=True)
+        await self._publish(stored)
+        status = await self._status(conversation.id)
+        if status != ConversationStatus.BOT:
+            return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
+        await self._bus.publish(conversation_topic(conversation.id), {"type": "typing"})
+        replies = await self._answer(conversation, text)
+        sent = [
+            await self.send(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
+            for reply in replies
+        ]
+        return Turn(conversation.id, stored, sent)
+
+    async def send(
+        self, conversation_id: str, channel: str, author: Author, reply: Reply, *, in_reply_to: int | None = None
+    ) -> Message:
+        payload = reply.payload() | ({"in_reply_to": in_reply_to} if in_reply_to else {})
+        message = Message(
+            conversation_id=conversation_id,
+            channel=channel,
+            direction=Direction.OUT,
+            author=author,
+            text=reply.text,
+            payload=payload,
+        )
+        async with self._sessions() as session:
+            session.add(message)
+            await session.commit()
+        await self._publish(message)
+        return message
+
+    async def _store_inbound(
+        self, conversation: Conversation, text: str, client_msg_id: str | None, payload: dict
+    ) -> tuple[Message, bool]:
+        if client_msg_id:
+            payload = payload | {"client_msg_id": client_msg_id}
+        message = Message(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            direction=Direction.IN,
+            author=Author.CITIZEN,
+            text=text,
+            payload=payload,
+            client_msg_id=client_msg_id,
+        )
+        async with self._sessions() as session:
+            session.add(message)
+            try:
+                await session.commit()
+                return message, False
+            except IntegrityError:
+                await session.rollback()
+                existing = await session.scalar(
+                    select(Message).where(
+                        Message.conversation_id == conversation.id, Message.client_msg_id == client_msg_id
+                    )
+                )
+                return existing, True
+
+    async def _replies_to(self, message: Message) -> list[Message]:
+        later = await self.history(message.conversation_id, after_id=message.id, limit=50)
+        return [m for m in later if (m.payload or {}).get("in_reply_to") == message.id]
+
+    async def _status(self, conversation_id: str) -> str:
+        async with self._sessions() as session:
+            return await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
+
+    async def _publish(self, message: Message) -> None:
+        event = {"type": "message", "message": message.to_dict()}
+        await self._bus.publish(conversation_topic(message.conversation_id), event)
+
+    # -- answering ------------------------------------------------------------------------------
+
+    async def _answer(self, conversation: Conversation, text: str) -> list[Reply]:
+        try:
+            replies = await asyncio.wait_for(
+                self._bot.send(conversation.id, text, {"channel": conversation.channel}), timeout=self._deadline
+            )
+            if replies:
+                return replies
+            log.warning("bot returned no reply for conversation %s", conversation.id)
+        except (BotUnavailable, asyncio.TimeoutError) as exc:
+            log.warning("bot unavailable for conversation %s: %s", conversation.id, type(exc).__name__)
+        return [await self._knowledge_fallback(text)]
+
+    async def _knowledge_fallback(self, text: str) -> Reply:
+        """Answer from the knowledge base alone, saying so; never a made-up answer."""
+        if self._knowledge is not None:
+            try:
+                answer = await run_in_threadpool(Answerer(self._knowledge, self._hotline).answer, text)
+            except IndexNotReady:
+                answer = None
+            if answer is not None and answer.status == Status.ANSWER:
+                return Reply(
+                    text="智能助手暂时繁忙，先为您找到知识库中的相关内容：\n\n" + answer.text,
+                    links=answer.links,
+                    sources=answer.sources,
+                    meta={"fallback": "knowledge"},
+                )
+        return Reply(
+            text=f"抱歉，系统暂时繁忙，您的留言已保存。请稍后再试，或拨打服务热线 {self._hotline}。",
+            meta={"fallback": "unavailable"},
+        )

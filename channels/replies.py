@@ -1,0 +1,65 @@
+"""The one outgoing reply type every channel renders in its own way."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[dict] = field(default_factory=list)  # {"title", "payload"}
+    links: list[dict] = field(default_factory=list)    # {"title", "url"}
+    sources: list[dict] = field(default_factory=list)  # {"article_id", "title"}
+    meta: dict = field(default_factory=dict)           # e.g. {"fallback": "knowledge"}
+
+    def payload(self) -> dict:
+        return {"buttons": self.buttons, "links": self.links, "sources": self.sources, **self.meta}
+
+    def to_api(self) -> dict:
+        return {"text": self.text, "buttons": self.buttons, "links": self.links, "sources": self.sources}
+
+    @classmethod
+    def from_payload(cls, text: str, payload: dict) -> Reply:
+        return cls(
+            text=text,
+            buttons=list(payload.get("buttons") or []),
+            links=list(payload.get("links") or []),
+            sources=list(payload.get("sources") or []),
+        )
+
+    def as_plain_text(self) -> str:
+        """For channels without buttons: numbered choices and links written out."""
+        lines = [self.text]
+        lines += [f"{i}. {b['title']}" for i, b in enumerate(self.buttons, 1)]
+        lines += [f"{link['title']}：{link['url']}" for link in self.links]
+        lines += [f"来源：《{s['title']}》" for s in self.sources]
+        return "\n".join(line for line in lines if line)
+
+
+def _clean_list(items: object, keys: tuple[str, ...]) -> list[dict]:
+    if not isinstance(items, list):
+        return []
+    return [
+        {k: str(item[k]) for k in keys}
+        for item in items
+        if isinstance(item, dict) and all(isinstance(item.get(k), (str, int, float)) for k in keys)
+    ]
+
+
+def from_rasa(message: dict) -> Reply | None:
+    """One message of Rasa's REST channel → a Reply. Custom JSON carries text, buttons, links, sources."""
+    custom = message.get("custom")
+    source = custom if isinstance(custom, dict) and custom.get("text") else message
+    text = source.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return Reply(
+        text=text.strip(),
+        buttons=_clean_list(source.get("buttons"), ("title", "payload")),
+        links=[link for link in _clean_list(source.get("links"), ("title", "url")) if _is_web_url(link["url"])],
+        sources=_clean_list(source.get("sources"), ("article_id", "title")),
+    )
+
+
+def _is_web_url(url: str) -> bool:
+    return url.startswith(("https://", "http://")) or url.startswith("/")

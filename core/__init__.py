@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, event bus, errors, app assembly."""

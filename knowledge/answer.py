@@ -1,0 +1,106 @@
+"""Turning a citizen's question into an honest answer: one sourced article, a clarifying
+question when two articles are close, or an admission that the knowledge base has no answer.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from knowledge.search import Hit, KnowledgeBase
+
+# Below this fused score nothing is presented as an answer (tuned on the dev split).
+MIN_ANSWER_SCORE = 0.30
+# Two different articles closer than this are too close to choose between.
+CLARIFY_MARGIN = 0.03
+# Follow-up intents and the article sections that answer them, in order of preference.
+FOLLOW_UPS = {
+    "ask_documents": ("所需材料", "材料", "要件"),
+    "ask_processing_time": ("办理时限", "到账", "时限", "时间"),
+}
+FOLLOW_UP_BUTTONS = (("需要什么材料", "要带什么材料？"), ("多久能办好", "多久能办好？"))
+
+
+class Status(StrEnum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    NONE = "none"
+
+
+@dataclass
+class Answer:
+    status: Status
+    text: str
+    article_id: str | None = None
+    buttons: list[dict] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Answerer:
+    def __init__(self, kb: KnowledgeBase, hotline: str) -> None:
+        self._kb = kb
+        self._hotline = hotline
+
+    def answer(self, question: str, intent: str | None = None, topic: str | None = None) -> Answer:
+        sections = FOLLOW_UPS.get(intent or "")
+        hits = self._kb.search(question, k=5)
+        if sections and topic and self._kb.article(topic) and not self._names_other_topic(hits, topic):
+            return self._from_article(topic, sections)
+        if not hits or hits[0].score < MIN_ANSWER_SCORE:
+            return self._none()
+        top = hits[0]
+        close = [h for h in hits[1:3] if top.score - h.score < CLARIFY_MARGIN and h.score >= MIN_ANSWER_SCORE]
+        if close:
+            return self._clarify([top, *close])
+        return self._from_article(top.article_id, sections, matched=top)
+
+    def _names_other_topic(self, hits: list[Hit], topic: str) -> bool:
+        # "那要带什么材料" carries no topic words, so it scores low everywhere; a question that
+        # clearly names another business ("贷款要带什么材料") scores high for that one.
+        return bool(hits) and hits[0].article_id != topic and hits[0].score >= MIN_ANSWER_SCORE + 0.15
+
+    def _from_article(self, article_id: str, sections: tuple[str, ...] | None, matched: Hit | None = None) -> Answer:
+        article = self._kb.article(article_id)
+        assert article is not None
+        body = self._section_text(article, sections) if sections else None
+        if body is None and matched is not None and matched.heading:
+            body = self._section_text(article, (matched.heading,))
+        parts = [article["summary"]] + ([body] if body and body != article["summary"] else [])
+        parts.append(f"（信息日期：{article['effective_date']}；依据：{article['source']}）")
+        link = article.get("business_link")
+        return Answer(
+            status=Status.ANSWER,
+            text="\n\n".join(parts),
+            article_id=article_id,
+            buttons=[{"title": title, "payload": payload} for title, payload in FOLLOW_UP_BUTTONS],
+            links=[link] if link else [],
+            sources=[{"article_id": article_id, "title": article["title"]}],
+        )
+
+    @staticmethod
+    def _section_text(article: dict, names: tuple[str, ...]) -> str | None:
+        for name in names:
+            for section in article["sections"]:
+                if name in section["heading"]:
+                    return f"【{section['heading']}】\n{section['text']}"
+        return None
+
+    def _clarify(self, hits: list[Hit]) -> Answer:
+        titles = "，还是".join(h.title for h in hits)
+        return Answer(
+            status=Status.CLARIFY,
+            text=f"您想了解{titles}？请选择一项：",
+            buttons=[{"title": h.title, "payload": h.title} for h in hits],
+        )
+
+    def _none(self) -> Answer:
+        return Answer(
+            status=Status.NONE,
+            text=(
+                "抱歉，这个问题我在知识库里没有找到可靠的答案，不想给您错误的信息。"
+                f"您可以换个说法再问，或拨打住房公积金服务热线 {self._hotline} 咨询。"
+            ),
+        )

@@ -1,0 +1,84 @@
+"""HTTP API of the knowledge base: search, composed answers (used by the bot's actions) and articles."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from core.errors import ApiError
+from knowledge.answer import Answerer
+from knowledge.search import IndexNotReady, KnowledgeBase
+
+router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
+
+MAX_QUERY = 500
+
+
+def get_kb(request: Request) -> KnowledgeBase:
+    kb: KnowledgeBase | None = getattr(request.app.state, "knowledge", None)
+    if kb is None or not kb.ready:
+        raise ApiError(503, "index_not_ready", "知识库正在准备中，请稍后再试。")
+    return kb
+
+
+def get_answerer(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> Answerer:
+    return Answerer(kb, request.app.state.settings.hotline)
+
+
+KBDep = Annotated[KnowledgeBase, Depends(get_kb)]
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+QueryText = Annotated[str, Query(min_length=1, max_length=MAX_QUERY, description="公民的问题原文")]
+
+
+class SearchResult(BaseModel):
+    article_id: str
+    title: str
+    score: float
+    snippet: str
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+class AnswerResponse(BaseModel):
+    status: str
+    text: str
+    article_id: str | None
+    buttons: list[dict]
+    links: list[dict]
+    sources: list[dict]
+
+
+def _blank_check(q: str) -> str:
+    if not q.strip():
+        raise ApiError(422, "empty_query", "请输入要查询的问题。")
+    return q.strip()
+
+
+@router.get("/search", response_model=SearchResponse)
+def search(kb: KBDep, q: QueryText, k: Annotated[int, Query(ge=1, le=20)] = 5) -> SearchResponse:
+    try:
+        hits = kb.search(_blank_check(q), k=k)
+    except IndexNotReady as exc:
+        raise ApiError(503, "index_not_ready", "知识库正在准备中，请稍后再试。") from exc
+    return SearchResponse(results=[SearchResult(**{f: getattr(h, f) for f in SearchResult.model_fields}) for h in hits])
+
+
+@router.get("/answer", response_model=AnswerResponse)
+def answer(
+    answerer: AnswererDep,
+    q: QueryText,
+    intent: Annotated[str | None, Query(max_length=64)] = None,
+    topic: Annotated[str | None, Query(max_length=128)] = None,
+) -> AnswerResponse:
+    return AnswerResponse(**answerer.answer(_blank_check(q), intent=intent, topic=topic or None).to_dict())
+
+
+@router.get("/articles/{article_id}")
+def article(kb: KBDep, article_id: str) -> dict:
+    record = kb.article(article_id)
+    if record is None:
+        raise ApiError(404, "article_not_found", "没有找到这篇文章。")
+    return record

@@ -1,0 +1,156 @@
+"""Building, storing and loading the knowledge index.
+
+Each build goes to its own folder under `<index_dir>/builds/`; the file `<index_dir>/CURRENT`
+names the live one and is replaced atomically, so a reader sees either the old index or the new
+one, never half of either. A build happens only when its inputs (articles, parameters,
+dictionary, synonyms, encoder) changed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from knowledge.articles import Article, Chunk, chunk_article, content_hash, load_articles
+from knowledge.bm25 import BM25
+from knowledge.encoders import Encoder
+from knowledge.params import load_params
+from knowledge.tokenize import SYNONYMS_FILE, Tokenizer
+
+Progress = Callable[[str, int, int], None]
+KEEP_BUILDS = 2
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything an index is built from."""
+
+    articles_dir: Path
+    params_dir: Path
+    dictionary_dir: Path | None
+
+    def fingerprint(self, encoder_name: str) -> str:
+        folders = [self.articles_dir, self.params_dir] + ([self.dictionary_dir] if self.dictionary_dir else [])
+        return content_hash(*folders, extra=encoder_name + SYNONYMS_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass
+class LoadedIndex:
+    build: str
+    manifest: dict
+    vectors: faiss.Index
+    bm25: BM25
+    chunks: list[Chunk]
+    articles: dict[str, dict]
+
+
+def current_build(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def needs_build(index_dir: Path, sources: Sources, encoder_name: str) -> bool:
+    build = current_build(index_dir)
+    if build is None:
+        return True
+    try:
+        manifest = json.loads((index_dir / "builds" / build / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return manifest.get("fingerprint") != sources.fingerprint(encoder_name)
+
+
+def _article_record(article: Article, business: dict) -> dict:
+    record = asdict(article)
+    link = business.get(article.business) if article.business else None
+    record["business_link"] = {"title": link["name"], "url": link["url"]} if link else None
+    return record
+
+
+def build_index(
+    index_dir: Path, sources: Sources, encoder: Encoder, tokenizer: Tokenizer, progress: Progress | None = None
+) -> str:
+    """Build a new index folder and make it current. Returns the build name."""
+    report = progress or (lambda *_: None)
+    started = time.time()
+    params = load_params(sources.params_dir)
+    articles = load_articles(sources.articles_dir, params)
+    chunks = [chunk for article in articles for chunk in chunk_article(article)]
+    report("articles", len(articles), len(articles))
+
+    vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+    batch = 64
+    for start in range(0, len(chunks), batch):
+        vectors[start:start + batch] = encoder.encode([c.text for c in chunks[start:start + batch]])
+        report("embedding", min(start + batch, len(chunks)), len(chunks))
+    index = faiss.IndexFlatIP(encoder.dim)
+    index.add(vectors)
+    bm25 = BM25.build([tokenizer.tokens(c.text) for c in chunks])
+    report("bm25", len(chunks), len(chunks))
+
+    business = params.get("business", {})
+    fingerprint = sources.fingerprint(encoder.name)
+    build = f"{time.strftime('%Y%m%dT%H%M%S')}-{fingerprint[:10]}-{os.getpid()}"
+    folder = index_dir / "builds" / build
+    folder.mkdir(parents=True)
+    faiss.write_index(index, str(folder / "vectors.faiss"))
+    bm25.save(folder)
+    _write_json(folder / "chunks.json", [asdict(c) for c in chunks])
+    _write_json(folder / "articles.json", {a.id: _article_record(a, business) for a in articles})
+    _write_json(
+        folder / "manifest.json",
+        {
+            "fingerprint": fingerprint,
+            "encoder": encoder.name,
+            "dim": encoder.dim,
+            "articles": len(articles),
+            "chunks": len(chunks),
+            "index_type": "flat-ip",
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.time() - started, 2),
+        },
+    )
+    _switch_current(index_dir, build)
+    _prune(index_dir, keep={build})
+    return build
+
+
+def load_index(index_dir: Path, build: str) -> LoadedIndex:
+    folder = index_dir / "builds" / build
+    chunks = [Chunk(**c) for c in json.loads((folder / "chunks.json").read_text(encoding="utf-8"))]
+    return LoadedIndex(
+        build=build,
+        manifest=json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
+        vectors=faiss.read_index(str(folder / "vectors.faiss")),
+        bm25=BM25.load(folder),
+        chunks=chunks,
+        articles=json.loads((folder / "articles.json").read_text(encoding="utf-8")),
+    )
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _switch_current(index_dir: Path, build: str) -> None:
+    tmp = index_dir / f"CURRENT.{os.getpid()}.tmp"
+    tmp.write_text(build, encoding="utf-8")
+    os.replace(tmp, index_dir / "CURRENT")
+
+
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    # Keep the previous build too: a reader may be loading it right now.
+    builds = sorted((p for p in (index_dir / "builds").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in builds[:-KEEP_BUILDS]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
