@@ -1,0 +1,63 @@
+"""Local stand-ins that speak a real protocol on 127.0.0.1, for faults the real part won't produce
+on demand (a Rasa server that is slow, down or returns nothing)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.conftest import free_port
+
+
+@dataclass
+class FakeRasa:
+    """Rasa's REST webhook: echoes "收到：<text>" after `delay` seconds; records what it received."""
+
+    delay: float = 0.0
+    received: list[dict] = field(default_factory=list)
+    events: list[tuple[str, dict]] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _webhook(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.received.append(body)
+        await asyncio.sleep(self.delay)
+        return JSONResponse([{"recipient_id": body["sender"], "text": f"收到：{body['message']}"}])
+
+    async def _events(self, request: Request) -> JSONResponse:
+        self.events.append((request.path_params["sender"], await request.json()))
+        return JSONResponse({"ok": True})
+
+    async def _status(self, _: Request) -> JSONResponse:
+        return JSONResponse({"model_file": "fake.tar.gz"})
+
+    def __enter__(self) -> FakeRasa:
+        app = Starlette(
+            routes=[
+                Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+                Route("/conversations/{sender}/tracker/events", self._events, methods=["POST"]),
+                Route("/status", self._status),
+            ]
+        )
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

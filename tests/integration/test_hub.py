@@ -1,0 +1,133 @@
+"""The conversation hub on SQLite and PostgreSQL: identities, idempotent storage, bot deadline."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import func, select, update
+
+from channels.bot_client import RasaClient
+from channels.hub import Hub, conversation_topic
+from channels.models import Author, Citizen, Conversation, ConversationStatus, Message
+from channels.replies import Reply
+from core.bus import LocalBus
+from core.db import make_engine, make_sessionmaker
+from tests.fakes import FakeRasa
+
+
+@pytest.fixture
+async def hub_parts(database_url, knowledge_base):
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    bus = LocalBus()
+    with FakeRasa() as rasa:
+        bot = RasaClient(rasa.url, timeout_s=1.0)
+        hub = Hub(sessions, bus, bot, knowledge_base, "12329", bot_deadline_s=1.0)
+        yield hub, sessions, bus, rasa
+        await bot.close()
+    await engine.dispose()
+
+
+async def count(sessions, model) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model))
+
+
+async def test_same_identity_same_open_conversation(hub_parts):
+    hub, sessions, _, _ = hub_parts
+    first = await hub.open_conversation(channel="app", kind="app", value="citizen-1")
+    again = await hub.open_conversation(channel="app", kind="app", value="citizen-1")
+    other_channel = await hub.open_conversation(channel="web", kind="app", value="citizen-1")
+    assert first.id == again.id
+    assert other_channel.id != first.id and other_channel.citizen_id == first.citizen_id
+    assert await count(sessions, Citizen) == 1
+
+
+async def test_concurrent_first_messages_create_one_citizen_and_conversation(hub_parts):
+    hub, sessions, _, _ = hub_parts
+    results = await asyncio.gather(
+        *(hub.open_conversation(channel="app", kind="app", value="racer") for _ in range(20))
+    )
+    assert len({c.id for c in results}) == 1
+    assert await count(sessions, Citizen) == 1
+    assert await count(sessions, Conversation) == 1
+
+
+async def test_message_and_reply_are_stored_in_order_with_sender_id(hub_parts):
+    hub, _, _, rasa = hub_parts
+    conversation = await hub.open_conversation(channel="app", kind="app", value="c2")
+    turn = await hub.receive(conversation, "租房提取要什么材料")
+    assert [m.text for m in turn.replies] == ["收到：租房提取要什么材料"]
+    assert rasa.received[-1]["sender"] == conversation.id
+    assert rasa.received[-1]["metadata"] == {"channel": "app"}
+    history = await hub.history(conversation.id)
+    assert [(m.author, m.text) for m in history] == [
+        (Author.CITIZEN, "租房提取要什么材料"),
+        (Author.BOT, "收到：租房提取要什么材料"),
+    ]
+    assert history[1].payload["in_reply_to"] == history[0].id
+
+
+async def test_retry_with_same_client_id_is_stored_once_and_gets_first_replies(hub_parts):
+    hub, sessions, _, rasa = hub_parts
+    conversation = await hub.open_conversation(channel="web", kind="web", value="v1")
+    first = await hub.receive(conversation, "你好", client_msg_id="m-1")
+    retry = await hub.receive(conversation, "你好", client_msg_id="m-1")
+    assert retry.duplicate and retry.message.id == first.message.id
+    assert [m.id for m in retry.replies] == [m.id for m in first.replies]
+    assert len(rasa.received) == 1
+    assert await count(sessions, Message) == 2
+
+
+async def test_slow_bot_still_answers_before_deadline_and_keeps_message(hub_parts):
+    hub, _, _, rasa = hub_parts
+    rasa.delay = 5.0
+    conversation = await hub.open_conversation(channel="app", kind="app", value="c3")
+    started = time.monotonic()
+    turn = await hub.receive(conversation, "租房提取需要带什么材料")
+    assert time.monotonic() - started < 3.0
+    assert turn.message.id is not None
+    (reply,) = turn.replies
+    assert reply.payload["fallback"] == "knowledge"
+    assert reply.payload["sources"], "the knowledge-base fallback names its source"
+
+
+async def test_unknown_question_with_bot_down_is_an_honest_apology(hub_parts):
+    hub, _, _, rasa = hub_parts
+    rasa.delay = 5.0
+    conversation = await hub.open_conversation(channel="app", kind="app", value="c4")
+    turn = await hub.receive(conversation, "qwzx plmk 啊啊")
+    (reply,) = turn.replies
+    assert reply.payload["fallback"] == "unavailable" and "12329" in reply.text
+    assert reply.payload["sources"] == []
+
+
+async def test_bot_stays_silent_while_a_human_owns_the_conversation(hub_parts):
+    hub, sessions, _, rasa = hub_parts
+    conversation = await hub.open_conversation(channel="app", kind="app", value="c5")
+    async with sessions() as session:
+        await session.execute(
+            update(Conversation).where(Conversation.id == conversation.id).values(status=ConversationStatus.HUMAN)
+        )
+        await session.commit()
+    turn = await hub.receive(conversation, "还在吗")
+    assert turn.replies == [] and rasa.received == []
+    assert [m.text for m in await hub.history(conversation.id)] == ["还在吗"]
+
+
+async def test_messages_are_published_to_the_conversation_topic(hub_parts):
+    hub, _, bus, _ = hub_parts
+    conversation = await hub.open_conversation(channel="app", kind="app", value="c6")
+    async with bus.subscribe(conversation_topic(conversation.id)) as events:
+        await hub.send(conversation.id, "app", Author.SYSTEM, Reply(text="系统通知"))
+        event = await asyncio.wait_for(anext(events), timeout=2)
+    assert event["type"] == "message" and event["message"]["text"] == "系统通知"
+
+
+async def test_untrusted_text_is_stored_verbatim(hub_parts):
+    hub, _, _, _ = hub_parts
+    conversation = await hub.open_conversation(channel="app", kind="app", value="c7")
+    nasty = "<script>alert(1)</script> 😀 ' OR 1=1; --"
+    await hub.receive(conversation, nasty)
+    assert (await hub.history(conversation.id))[0].text == nasty
