@@ -113,7 +113,11 @@ async def _read_messages(websocket: WebSocket, hub: Hub, conversation) -> None:
 
 async def _receive(websocket: WebSocket, hub: Hub, conversation, text: str, client_msg_id: str | None) -> None:
     try:
-        await hub.receive(conversation, text, client_msg_id=client_msg_id)
+        turn = await hub.receive(conversation, text, client_msg_id=client_msg_id)
+        if turn.duplicate:
+            # A resend after a reconnect: nothing new is published, so confirm it to this page.
+            for message in (turn.message, *turn.replies):
+                await websocket.send_json({"type": "message", "message": message.to_dict()})
     except Exception:
         log.exception("failed to handle a web message in conversation %s", conversation.id)
         # The page keeps the unconfirmed message and resends it with the same client id.

@@ -163,4 +163,5 @@ def knowledge_base(tmp_path_factory):
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("kb"))
     ensure_index(settings, force=True, progress=None)
-    return KnowledgeBase(settings.index_dir, make_encoder(settings.embedding_model), shared_tokenizer(settings.dictionary_dir))
+    encoder = make_encoder(settings.embedding_model)
+    return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir))
