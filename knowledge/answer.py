@@ -3,6 +3,7 @@ question when two articles are close, or an admission that the knowledge base ha
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
@@ -17,6 +18,12 @@ FOLLOW_UPS = {
     "ask_documents": ("所需材料", "材料", "要件"),
     "ask_processing_time": ("办理时限", "到账", "时限", "时间"),
 }
+# Words every follow-up uses whatever the topic; what is left after removing them names a topic.
+_FOLLOW_UP_WORDS = re.compile(
+    "那么|那|还|要|需要|得|带|准备|提供|交|啥|什么|哪些|材料|资料|证件|手续|要件|东西|多久|多长时间|几天|"
+    "时间|到账|上卡|能|办|好|下来|完|呢|吗|啊|呀|的|了|一年|几次|可以|我|您|请问|[？?。，,！!\\s]"
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 FOLLOW_UP_BUTTONS = (("需要什么材料", "要带什么材料？"), ("多久能办好", "多久能办好？"))
 
 
@@ -46,9 +53,9 @@ class Answerer:
 
     def answer(self, question: str, intent: str | None = None, topic: str | None = None) -> Answer:
         sections = FOLLOW_UPS.get(intent or "")
-        hits = self._kb.search(question, k=5)
-        if sections and topic and self._kb.article(topic) and not self._names_other_topic(hits, topic):
+        if sections and topic and self._kb.article(topic) and not self._names_other_topic(question, topic):
             return self._from_article(topic, sections)
+        hits = self._kb.search(question, k=5)
         if not hits or hits[0].score < MIN_ANSWER_SCORE:
             return self._none()
         top = hits[0]
@@ -57,10 +64,14 @@ class Answerer:
             return self._clarify([top, *close])
         return self._from_article(top.article_id, sections, matched=top)
 
-    def _names_other_topic(self, hits: list[Hit], topic: str) -> bool:
-        # "那要带什么材料" carries no topic words, so it scores low everywhere; a question that
-        # clearly names another business ("贷款要带什么材料") scores high for that one.
-        return bool(hits) and hits[0].article_id != topic and hits[0].score >= MIN_ANSWER_SCORE + 0.15
+    def _names_other_topic(self, question: str, topic: str) -> bool:
+        """Whether a follow-up names a business of its own ("那贷款要带什么材料") rather than
+        leaning on the topic in play ("那要带什么材料")."""
+        remainder = _FOLLOW_UP_WORDS.sub("", question)
+        if len(_CJK.findall(remainder)) < 2:
+            return False
+        hits = self._kb.search(remainder, k=1)
+        return bool(hits) and hits[0].article_id != topic and hits[0].score >= MIN_ANSWER_SCORE
 
     def _from_article(self, article_id: str, sections: tuple[str, ...] | None, matched: Hit | None = None) -> Answer:
         article = self._kb.article(article_id)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,8 +100,8 @@ def build_index(
 
     business = params.get("business", {})
     fingerprint = sources.fingerprint(encoder.name)
-    build = f"{time.strftime('%Y%m%dT%H%M%S')}-{fingerprint[:10]}-{os.getpid()}"
-    folder = index_dir / "builds" / build
+    build = f"{time.strftime('%Y%m%dT%H%M%S')}-{fingerprint[:10]}-{uuid.uuid4().hex[:8]}"
+    folder = index_dir / "builds" / f".partial-{build}"
     folder.mkdir(parents=True)
     faiss.write_index(index, str(folder / "vectors.faiss"))
     bm25.save(folder)
@@ -119,6 +120,7 @@ def build_index(
             "build_seconds": round(time.time() - started, 2),
         },
     )
+    os.rename(folder, index_dir / "builds" / build)  # complete before anyone can name it
     _switch_current(index_dir, build)
     _prune(index_dir, keep={build})
     return build
@@ -149,7 +151,8 @@ def _switch_current(index_dir: Path, build: str) -> None:
 
 def _prune(index_dir: Path, keep: set[str]) -> None:
     # Keep the previous build too: a reader may be loading it right now.
-    builds = sorted((p for p in (index_dir / "builds").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    folders = (p for p in (index_dir / "builds").iterdir() if p.is_dir() and not p.name.startswith("."))
+    builds = sorted(folders, key=lambda p: p.stat().st_mtime)
     for old in builds[:-KEEP_BUILDS]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)

@@ -5,6 +5,7 @@ during a reload finish on the index they started with.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from knowledge.encoders import Encoder
 from knowledge.index import LoadedIndex, current_build, load_index
 from knowledge.tokenize import Tokenizer
 
+log = logging.getLogger(__name__)
 DENSE_CANDIDATES = 64
 # Fusion weights, tuned on the development split of bench/data/questions.yml.
 DENSE_WEIGHT = 0.5
@@ -69,7 +71,12 @@ class KnowledgeBase:
         with self._lock:
             if self._index is not None and self._index.build == build:
                 return False
-            loaded = load_index(self._index_dir, build)
+            try:
+                loaded = load_index(self._index_dir, build)
+            except (OSError, ValueError):
+                # Pruned or unreadable while we looked: keep serving the index we have.
+                log.warning("could not load index build %s; keeping %s", build, self._index and self._index.build)
+                return False
             if loaded.manifest.get("encoder") != self._encoder.name:
                 raise IndexNotReady(
                     f"索引由 {loaded.manifest.get('encoder')} 建立，当前编码器为 {self._encoder.name}：请重新建立索引"

