@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from core.settings import ROOT, normalise_db_url
 
+MIGRATION_LOCK = 0x48504601  # arbitrary, fixed: the advisory lock that serialises migrations
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -81,12 +83,22 @@ def migrate(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    sync_url = normalise_db_url(url, sync=True)
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = normalise_db_url(url, sync=True)
-    if url.startswith("sqlite"):
-        Path(normalise_db_url(url, sync=True).split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(cfg, "head")
+    if sync_url.startswith("sqlite"):
+        Path(sync_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(sync_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several instances start at once: one migrates, the others wait and find nothing to do.
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+            connection.commit()
+    finally:
+        engine.dispose()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -16,7 +16,8 @@ DEV_SECRET = "dev-only-secret-change-me"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+    # Empty variables count as unset, so a copied .env.example keeps every default.
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore", env_ignore_empty=True)
 
     environment: str = Field("development", description="development | production")
     host: str = "127.0.0.1"
@@ -52,7 +53,8 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'hpf.db'}"
         self.database_url = normalise_db_url(self.database_url)
-        if self.environment != "development" and self.session_secret.get_secret_value() == DEV_SECRET:
+        secret = self.session_secret.get_secret_value()
+        if self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
             raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
         return self
 

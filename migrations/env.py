@@ -1,4 +1,5 @@
-"""Alembic environment: runs migrations synchronously against DATABASE_URL (or the URL passed in)."""
+"""Alembic environment: migrates on the connection `core.db.migrate` hands over (which holds the
+migration lock), or on DATABASE_URL when run from the alembic command line."""
 from alembic import context
 from sqlalchemy import create_engine, pool
 
@@ -7,21 +8,23 @@ from core.db import Base
 from core.settings import get_settings, normalise_db_url
 
 config = context.config
-url = config.attributes.get("database_url") or normalise_db_url(get_settings().database_url, sync=True)
 
 
-def run() -> None:
-    engine = create_engine(url, poolclass=pool.NullPool)
+def run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if (given := config.attributes.get("connection")) is not None:
+    run(given)
+else:
+    engine = create_engine(normalise_db_url(get_settings().database_url, sync=True), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=Base.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        run(connection)
     engine.dispose()
-
-
-run()

@@ -196,6 +196,8 @@ def test_phone_screen_has_no_horizontal_scroll(phone_page: Page) -> None:
     ask(page, "https://example.com/" + "x" * 300)  # one long unbreakable word
     width = page.evaluate("window.innerWidth")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The conversation clips sideways overflow, so check that nothing in it is wider than it either.
+    assert page.evaluate("(log => log.scrollWidth <= log.clientWidth)(document.getElementById('log'))")
     for selector in (".topbar", "#composer", "#send", "#messages .msg__bubble >> nth=-1"):
         box = page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, selector

@@ -150,6 +150,12 @@ def test_third_home() -> None:
     assert not numbers.is_third_home("第二套")
 
 
+def test_both_spouses() -> None:
+    assert numbers.mentions_both_spouses("我和老婆都交公积金能贷多少")
+    assert numbers.mentions_both_spouses("两口子都在缴")
+    assert not numbers.mentions_both_spouses("我能贷多少")
+
+
 @pytest.mark.parametrize("text", ["算了", "不算了", "那算了吧", "取消", "不用了", "先不算了", "退出"])
 def test_cancel(text: str) -> None:
     assert numbers.is_cancel(text)
