@@ -38,12 +38,3 @@ BOT_BIN="$ROOT/.venv-bot/bin"
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 HF_HUB_OFFLINE=1
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
-wait_http() {  # wait_http <url> <seconds> <name>
-  local url="$1" limit="$2" name="$3" i
-  for ((i = 0; i < limit * 2; i++)); do
-    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
-    sleep 0.5
-  done
-  echo "error: $name did not become ready at $url within ${limit}s" >&2
-  return 1
-}
