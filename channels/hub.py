@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from knowledge.search import IndexNotReady, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 2000
+Pusher = Callable[[Message], Awaitable[None]]
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -55,6 +56,12 @@ class Hub:
         self._knowledge = knowledge
         self._hotline = hotline
         self._deadline = bot_deadline_s
+        self._pushers: dict[str, Pusher] = {}
+
+    def register_pusher(self, channel: str, pusher: Pusher) -> None:
+        """Channels that cannot hold a socket open to the citizen (WeChat, SMS) deliver messages sent
+        outside a request (agent replies, queue updates) through their pusher."""
+        self._pushers[channel] = pusher
 
     # -- identities and conversations -------------------------------------------------------
 
@@ -126,8 +133,17 @@ class Hub:
         return Turn(conversation.id, stored, sent)
 
     async def send(
-        self, conversation_id: str, channel: str, author: Author, reply: Reply, *, in_reply_to: int | None = None
+        self,
+        conversation_id: str,
+        channel: str,
+        author: Author,
+        reply: Reply,
+        *,
+        in_reply_to: int | None = None,
+        push: bool = False,
     ) -> Message:
+        """Store and publish an outgoing message. `push` also hands it to the channel's pusher, for
+        messages no request is waiting for (an agent's reply, a queue position update)."""
         payload = reply.payload() | ({"in_reply_to": in_reply_to} if in_reply_to else {})
         message = Message(
             conversation_id=conversation_id,
@@ -141,6 +157,9 @@ class Hub:
             session.add(message)
             await session.commit()
         await self._publish(message)
+        pusher = self._pushers.get(channel) if push else None
+        if pusher is not None:
+            await pusher(message)
         return message
 
     async def _store_inbound(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from channels.bot_client import RasaClient
 from channels.hub import Hub, conversation_topic
+from channels.lifecycle import IllegalTransition, transition
 from channels.models import Author, Citizen, Conversation, ConversationStatus, Message
 from channels.replies import Reply
 from core.bus import LocalBus
@@ -131,3 +132,50 @@ async def test_untrusted_text_is_stored_verbatim(hub_parts):
     nasty = "<script>alert(1)</script> 😀 ' OR 1=1; --"
     await hub.receive(conversation, nasty)
     assert (await hub.history(conversation.id))[0].text == nasty
+
+
+async def test_pusher_delivers_only_messages_sent_outside_a_request(hub_parts):
+    hub, _, _, _ = hub_parts
+    pushed: list[str] = []
+
+    async def pusher(message: Message) -> None:
+        pushed.append(message.text)
+
+    hub.register_pusher("wechat", pusher)
+    conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="openid-1")
+    await hub.receive(conversation, "你好")  # the bot's reply travels in the response, not as a push
+    await hub.send(conversation.id, "wechat", Author.AGENT, Reply(text="我是人工客服"), push=True)
+    assert pushed == ["我是人工客服"]
+
+
+async def test_only_one_of_many_concurrent_transitions_wins(hub_parts):
+    hub, sessions, _, _ = hub_parts
+    conversation = await hub.open_conversation(channel="web", kind="web", value="claimed")
+
+    async def attempt(target: ConversationStatus) -> bool:
+        async with sessions() as session:
+            try:
+                await transition(session, conversation.id, target, expected=frozenset({ConversationStatus.BOT}))
+                await session.commit()
+                return True
+            except IllegalTransition as exc:
+                await session.rollback()
+                assert exc.found in {ConversationStatus.WAITING, ConversationStatus.CLOSED}
+                return False
+
+    results = await asyncio.gather(*(attempt(ConversationStatus.WAITING) for _ in range(10)))
+    assert results.count(True) == 1
+
+
+async def test_illegal_transition_names_expected_and_found(hub_parts):
+    hub, sessions, _, _ = hub_parts
+    conversation = await hub.open_conversation(channel="web", kind="web", value="lifecycle")
+    async with sessions() as session:
+        with pytest.raises(IllegalTransition) as err:
+            await transition(session, conversation.id, ConversationStatus.BOT)
+    assert err.value.found == ConversationStatus.BOT and ConversationStatus.HUMAN in err.value.expected
+    async with sessions() as session:
+        await transition(session, conversation.id, ConversationStatus.CLOSED)
+        await session.commit()
+    reopened = await hub.open_conversation(channel="web", kind="web", value="lifecycle")
+    assert reopened.id != conversation.id, "closing frees the slot for a new conversation"
