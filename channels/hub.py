@@ -101,14 +101,15 @@ class Hub:
             return await session.scalar(select(Conversation).where(Conversation.open_key == key))
 
     async def history(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[Message]:
+        """The newest `limit` messages after `after_id`, oldest first."""
         async with self._sessions() as session:
             query = (
                 select(Message)
                 .where(Message.conversation_id == conversation_id, Message.id > after_id)
-                .order_by(Message.id)
+                .order_by(Message.id.desc())
                 .limit(limit)
             )
-            return list(await session.scalars(query))
+            return list(reversed((await session.scalars(query)).all()))
 
     # -- messages -------------------------------------------------------------------------------
 
