@@ -1,0 +1,164 @@
+"""Loan calculator HTTP API: monthly repayments, the maximum loan, and the current parameters.
+
+The Rasa actions (bot/actions/service.py) depend on these request and response shapes.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from core.errors import ApiError
+from knowledge import calculator
+from knowledge.calculator import HOME_NAMES, Applicant, LoanInputError, MaxLoan, Method, Repayment, money
+from knowledge.loan_params import Gender, Home, LoanParams, LoanParamsDep, LoanParamsError, RateEntry
+
+# Refuse to start rather than serve figures that disagree with the published worked examples.
+calculator.self_check()
+
+router = APIRouter(prefix="/api/v1/loan", tags=["loan"])
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RepaymentRequest(_Request):
+    principal: float
+    years: int
+    method: Method = "equal_installment"
+    home: Home = "first"
+    annual_rate_percent: float | None = None
+
+
+class MaxAmountRequest(_Request):
+    monthly_wage: float
+    employer_monthly_deposit: float | None = None
+    monthly_deposit_total: float | None = None
+    existing_monthly_repayment: float = 0
+    house_price: float
+    account_balance: float
+    spouse_balance: float = 0
+    married_both_deposit: bool = False
+    children: int = 0
+    home: Home = "first"
+    age: int | None = None
+    gender: Gender | None = None
+    years: int | None = None
+    deposit_months: int | None = None
+
+
+def _rates_today(params: LoanParams) -> RateEntry:
+    try:
+        return params.rate_entry(date.today())
+    except LoanParamsError as exc:
+        raise ApiError(503, "loan_params_unavailable", "贷款利率参数暂时不可用，无法计算，请稍后再试。") from exc
+
+
+def _refuse(exc: LoanInputError) -> ApiError:
+    return ApiError(422, exc.code, exc.message, field=exc.field)
+
+
+def _repayment_body(result: Repayment, rate_effective: str | None, text: str, schedule: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "monthly_payment": money(result.first_payment),
+        "last_payment": money(result.last_payment),
+        "total_interest": money(result.total_interest),
+        "total_payment": money(result.total_payment),
+        "annual_rate_percent": result.annual_rate_percent,
+        "rate_effective": rate_effective,
+        "months": result.months,
+        "method": result.method,
+        "text": text,
+    }
+    if schedule:
+        body["schedule"] = [
+            {
+                "month": row.month,
+                "payment": money(row.payment),
+                "principal": money(row.principal),
+                "interest": money(row.interest),
+                "remaining": money(row.remaining),
+            }
+            for row in result.schedule
+        ]
+    return body
+
+
+@router.post("/repayment")
+def repayment(
+    request: RepaymentRequest, params: LoanParamsDep, schedule: Annotated[bool, Query()] = False
+) -> dict[str, Any]:
+    """Monthly repayment; the rate defaults to the centre's current rate for the home and term.
+    `rate_effective` is null when the caller supplied its own rate."""
+    try:
+        calculator.check_repayment_input(
+            request.principal, request.years, request.annual_rate_percent, request.method, params
+        )
+    except LoanInputError as exc:
+        raise _refuse(exc) from exc
+    if request.annual_rate_percent is None:
+        entry = _rates_today(params)
+        rate = entry.percent(request.home, request.years)
+        effective: str | None = entry.effective.isoformat()
+        span = "5年以下（含5年）" if request.years <= 5 else "5年以上"
+        note = f"{effective}起执行的{HOME_NAMES[request.home]}公积金贷款利率，{span}"
+    else:
+        rate, effective, note = request.annual_rate_percent, None, "您指定的利率"
+    result = calculator.repayment(request.principal, request.years * 12, rate, request.method)
+    return _repayment_body(result, effective, calculator.repayment_text(result, note), schedule)
+
+
+def _max_amount_body(result: MaxLoan) -> dict[str, Any]:
+    term = result.term
+    capacity = result.capacity
+    return {
+        "max_amount": result.amount,
+        "binding_limit": result.binding,
+        "limits": {item.name: item.amount for item in result.limits},
+        "years": term.years,
+        "annual_rate_percent": result.annual_rate_percent,
+        "eligible": result.eligible,
+        "reasons": list(result.reasons),
+        "text": result.text,
+        # Beyond the bot's contract: how each figure was reached, for pages and agents.
+        "detail": {
+            "rate_effective": result.rate_effective,
+            "explanations": {item.name: item.explanation for item in result.limits},
+            "capacity": {
+                "monthly_income": money(capacity.monthly_income),
+                "monthly_capacity": money(capacity.monthly_capacity),
+                "months": capacity.months,
+                "principal_at_rate": capacity.principal_at_rate,
+                "principal_simple": capacity.principal_simple,
+            },
+            "term": {
+                "requested_years": term.requested,
+                "max_term_years": term.max_term_years,
+                "age_limit_years": term.age_limit_years,
+                "retirement_age": term.retirement_age,
+                "note": term.note,
+            },
+        },
+    }
+
+
+@router.post("/max-amount")
+def max_amount(request: MaxAmountRequest, params: LoanParamsDep) -> dict[str, Any]:
+    applicant = Applicant(**request.model_dump())
+    try:
+        result = calculator.max_loan(applicant, params, _rates_today(params))
+    except LoanInputError as exc:
+        raise _refuse(exc) from exc
+    return _max_amount_body(result)
+
+
+@router.get("/params")
+def loan_params(params: LoanParamsDep) -> dict[str, Any]:
+    """The centre's current loan parameters, with `current_rate` being the entry in force today."""
+    body: dict[str, Any] = params.model_dump(mode="json")
+    body["current_rate"] = _rates_today(params).model_dump(mode="json")
+    return body
+
