@@ -224,9 +224,10 @@ class Hub:
                 answer = await run_in_threadpool(Answerer(self._knowledge, self._hotline).answer, text)
             except IndexNotReady:
                 answer = None
-            if answer is not None and answer.status == Status.ANSWER:
+            if answer is not None and answer.status != Status.NONE:
                 return Reply(
                     text="智能助手暂时繁忙，先为您找到知识库中的相关内容：\n\n" + answer.text,
+                    buttons=answer.buttons,
                     links=answer.links,
                     sources=answer.sources,
                     meta={"fallback": "knowledge"},

@@ -37,6 +37,9 @@ class Article:
     summary: str
     business: str | None
     sections: tuple[Section, ...] = field(default=())
+    # Typical citizen phrasings (常见问法): indexed on their own, since a question is most like
+    # another question; staff add the ones the unanswered-questions report shows.
+    questions: tuple[str, ...] = field(default=())
 
     def section(self, *names: str) -> Section | None:
         """The first section whose heading contains one of `names` (in the order given)."""
@@ -90,6 +93,7 @@ def parse_article(raw: str, name: str, params: dict) -> Article:
         summary=render(str(meta["summary"]).strip(), params),
         business=str(meta["business"]) if meta.get("business") else None,
         sections=sections,
+        questions=tuple(str(q).strip() for q in meta.get("questions") or () if str(q).strip()),
     )
 
 
@@ -106,6 +110,7 @@ def load_articles(directory: Path, params: dict) -> list[Article]:
 def chunk_article(article: Article) -> list[Chunk]:
     keywords = " ".join(article.keywords)
     chunks = [Chunk(article.id, "", f"{article.title}\n{keywords}\n{article.summary}", article.summary)]
+    chunks += [Chunk(article.id, "", question, article.summary) for question in article.questions]
     for section in article.sections:
         chunks.append(
             Chunk(article.id, section.heading, f"{article.title} {section.heading}\n{section.text}", section.text)

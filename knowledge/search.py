@@ -87,7 +87,8 @@ class KnowledgeBase:
     def article(self, article_id: str) -> dict | None:
         return self.index.articles.get(article_id)
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
+    def search(self, query: str, k: int = 5, dense_weight: float = DENSE_WEIGHT) -> list[Hit]:
+        """Best chunk per article; `dense_weight` 1.0 is dense-only, 0.0 lexical-only (for benchmarks)."""
         index = self.index
         n_chunks = len(index.chunks)
         if not query.strip() or n_chunks == 0:
@@ -101,7 +102,7 @@ class KnowledgeBase:
         tokens = self._tokenizer.tokens(query)
         bound = index.bm25.max_possible(tokens)
         lexical = index.bm25.scores(tokens) / bound if bound else np.zeros(n_chunks, dtype=np.float32)
-        fused = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
+        fused = dense_weight * dense + (1 - dense_weight) * lexical
         return self._best_per_article(index, fused, dense, lexical, k)
 
     @staticmethod
