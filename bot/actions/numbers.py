@@ -34,7 +34,7 @@ _MONTHS = re.compile(rf"({_COUNT})\s*(?:个月|期)")
 
 _CANCEL = re.compile(
     r"^\s*(?:那|哎|唉|嗯)?\s*算了|不算了|别算了|不用算|不想算|先不算|不要算|不算啦|取消|退出|不弄了|不搞了|不办了|"
-    r"不问了|结束|停止|不用了|不要了|不需要了|stop|quit|cancel",
+    r"不问了|结束|停止|不用了|不要了|不需要了|再见|拜拜|stop|quit|cancel",
     re.IGNORECASE,
 )
 _UNSURE = re.compile(r"不知道|不清楚|不确定|不晓得|不记得|忘了|没数|不懂")
@@ -48,9 +48,12 @@ _YES = re.compile(
 _EQUAL_INSTALLMENT = re.compile(r"本息|等额本|每月一样|每个月一样|固定|不变|一样多|每月相同|均摊")
 _EQUAL_PRINCIPAL = re.compile(r"本金|递减|越来越少|越还越少|逐月减少|先多后少|前多后少")
 _INDIFFERENT = re.compile(r"随便|都行|都可以|无所谓|默认|你定|推荐|哪个好")
+_BOTH_SPOUSES = re.compile(
+    r"(?:夫妻|两口子|俩人|我们俩|双方|我和(?:老婆|老公|爱人|媳妇|对象|妻子|丈夫))[^,.。!?]{0,4}都"
+)
 _NO_HOME_YET = re.compile(r"没买过|没有房|没房|无房|名下没有")
-_FIRST_HOME = re.compile(r"首套|第一套|第1套|头一套|一套|首次|第一次买|头回|刚需")
-_SECOND_HOME = re.compile(r"二套|第二套|第2套|两套|2套|第二次|改善|已经有一套|有一套|有房")
+_FIRST_HOME = re.compile(r"首套|第一套|第1套|头一套|首次|第一次买|头回|刚需")
+_SECOND_HOME = re.compile(r"二套|第二套|第2套|第二次|改善|已经有一套|有一套|名下有房")
 _THIRD_OR_MORE = re.compile(r"(?:第\s*)?[三四五3-5]\s*套")
 
 
@@ -252,6 +255,11 @@ def parse_home(text: str) -> str | None:
 
 def is_third_home(text: str) -> bool:
     return bool(_THIRD_OR_MORE.search(_normalise(text)))
+
+
+def mentions_both_spouses(text: str) -> bool:
+    """"我和老婆都交公积金": both spouses deposit, said in passing."""
+    return bool(_BOTH_SPOUSES.search(_normalise(text)))
 
 
 def is_cancel(text: str) -> bool:

@@ -1,0 +1,93 @@
+"""Loan-amount estimate (可贷额度估算): the service applies the centre's rules to the citizen's figures."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+
+from . import numbers, service
+from .forms import (
+    Field,
+    FormValidator,
+    Reading,
+    cleared,
+    form_slots,
+    missing,
+    read_amount,
+    read_home,
+    slots_to_ask_again,
+    yuan,
+)
+from .replies import HOTLINE, reply
+
+FORM = "loan_amount_form"
+
+
+def read_both_deposit(text: str) -> Reading | None:
+    index = numbers.choice_index(text)
+    if index in (1, 2):
+        return Reading(index == 1)
+    answer = numbers.parse_yes_no(text)
+    return None if answer is None else Reading(answer)
+
+
+def guess_both_deposit(text: str) -> bool | None:
+    return True if numbers.mentions_both_spouses(text) else None
+
+
+class ValidateLoanAmountForm(FormValidator):
+    form = FORM
+    intro = "utter_loan_amount_intro"
+    # Bounds catch misreadings ("8" for a monthly wage); the centre's limits are the service's.
+    fields = (
+        Field("home_kind", read_home, "utter_invalid_home_kind", numbers.parse_home),
+        Field("both_deposit", read_both_deposit, "utter_invalid_yes_no", guess_both_deposit),
+        Field("monthly_wage", lambda t: read_amount(t, 100, 1_000_000), "utter_invalid_amount"),
+        Field("monthly_deposit_total", lambda t: read_amount(t, 0, 200_000), "utter_invalid_deposit"),
+        Field("account_balance", lambda t: read_amount(t, 0, 2e7, none_means_zero=True), "utter_invalid_amount"),
+        Field("existing_repayment", lambda t: read_amount(t, 0, 1e6, none_means_zero=True), "utter_invalid_amount"),
+        Field("house_price", lambda t: read_amount(t, 10_000, 1e8, wan_if_bare_below=1_000), "utter_invalid_amount"),
+    )
+
+
+SLOTS = form_slots(ValidateLoanAmountForm())
+API_FIELDS = {
+    "monthly_wage": "monthly_wage",
+    "monthly_deposit_total": "monthly_deposit_total",
+    "existing_monthly_repayment": "existing_repayment",
+    "house_price": "house_price",
+    "account_balance": "account_balance",
+    "married_both_deposit": "both_deposit",
+    "home": "home_kind",
+}
+
+
+class ActionEstimateLoan(Action):
+    def name(self) -> str:
+        return "action_estimate_loan"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if missing(tracker, SLOTS):
+            dispatcher.utter_message(response="utter_form_cancelled")
+            return cleared(SLOTS)
+        body = {field: tracker.get_slot(slot) for field, slot in API_FIELDS.items()}
+        try:
+            result = await service.max_amount(body)
+        except service.Rejected as exc:
+            reply(dispatcher, f"{exc.message}请重新告诉我。")
+            return [*cleared(slots_to_ask_again(exc, API_FIELDS)), FollowupAction(FORM)]
+        except service.ServiceError:
+            reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。")
+            return cleared(SLOTS)
+        text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
+        buttons = [{"title": "公积金贷款条件", "payload": "公积金贷款需要什么条件"}]
+        amount = result.get("max_amount")
+        if isinstance(amount, (int, float)) and amount > 0:
+            home = "首套房" if tracker.get_slot("home_kind") == "first" else "二套房"
+            buttons.insert(0, {"title": "按这个额度算月供", "payload": f"帮我算一下{home}贷款{yuan(amount)}的月供"})
+        reply(dispatcher, text, buttons=buttons)
+        return cleared(SLOTS)

@@ -1,0 +1,66 @@
+"""Sending replies the service understands, and the honest "I don't know" shared by several actions."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from . import service
+
+HOTLINE = "12329"
+FAILED_TURNS = "failed_turns"
+# After this many misunderstood turns in a row the assistant offers a person.
+ESCALATE_AFTER = 2
+
+NOT_FOUND = (
+    "抱歉，这个问题我暂时答不上来，不想给您不准确的信息。"
+    f"您可以换个说法再问，或拨打住房公积金服务热线 {HOTLINE} 咨询。"
+)
+SERVICE_DOWN = (
+    "抱歉，知识库暂时连不上，我现在没法给您准确的答案。"
+    f"请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。"
+)
+AGENTS_UNKNOWN = f"暂时无法确认人工客服是否在线，您可以拨打住房公积金服务热线 {HOTLINE} 咨询。"
+OFFER_PERSON_BUTTONS = ({"title": "转人工", "payload": "转人工"}, {"title": "不用了", "payload": "不用了"})
+
+
+def reply(
+    dispatcher: CollectingDispatcher,
+    text: str,
+    buttons: Sequence[dict] = (),
+    links: Sequence[dict] = (),
+    sources: Sequence[dict] = (),
+) -> None:
+    """One message, whatever it carries.
+
+    Sent as custom JSON because Rasa's REST channel would split a plain text on blank lines
+    (knowledge answers have paragraphs) and send buttons apart from links and sources.
+    """
+    dispatcher.utter_message(
+        json_message={"text": text, "buttons": list(buttons), "links": list(links), "sources": list(sources)}
+    )
+
+
+async def agents_message() -> str:
+    """What the service says about people being available now, or an honest "cannot tell"."""
+    try:
+        info = await service.agents()
+    except service.ServiceError:
+        return AGENTS_UNKNOWN
+    message = info.get("message")
+    return message if isinstance(message, str) and message.strip() else AGENTS_UNKNOWN
+
+
+async def not_understood(
+    dispatcher: CollectingDispatcher, tracker: Tracker, explanation: str | None = None
+) -> list[EventType]:
+    """Count a failed turn; say so honestly, and from the second failure in a row offer a person."""
+    failures = int(tracker.get_slot(FAILED_TURNS) or 0) + 1
+    if failures >= ESCALATE_AFTER:
+        availability = await agents_message()
+        reply(dispatcher, f"抱歉，我还是没能帮上您。{availability}", buttons=OFFER_PERSON_BUTTONS)
+    else:
+        reply(dispatcher, explanation or NOT_FOUND)
+    return [SlotSet(FAILED_TURNS, float(failures))]

@@ -1,0 +1,78 @@
+"""Client of the service's HTTP APIs: knowledge answers, loan calculators and agent availability.
+
+Actions stay thin: every fact and every calculation comes from the service. A slow or absent
+service must not hang the conversation, so each call gives up after 2.5 seconds.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+TIMEOUT = aiohttp.ClientTimeout(total=2.5)
+MAX_QUESTION = 500  # the knowledge API's limit on `q`
+
+
+class ServiceError(Exception):
+    """The service could not give a usable answer."""
+
+
+class Unavailable(ServiceError):
+    """Unreachable, too slow, or an unexpected response."""
+
+
+class Rejected(ServiceError):
+    """HTTP 422: the service refused the input and says why in Chinese."""
+
+    def __init__(self, code: str, message: str, body: dict[str, Any]) -> None:
+        super().__init__(code)
+        self.code, self.message, self.body = code, message, body
+
+
+def _base_url() -> str:
+    return os.environ.get("HPF_SERVICE_URL", DEFAULT_URL).rstrip("/")
+
+
+async def _call(method: str, path: str, *, params: dict | None = None, body: dict | None = None) -> dict:
+    url = _base_url() + path
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+            async with session.request(method, url, params=params, json=body) as response:
+                data = await response.json(content_type=None)
+                status = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        log.warning("service call %s %s failed: %r", method, path, exc)
+        raise Unavailable(path) from exc
+    if not isinstance(data, dict):
+        raise Unavailable(f"{path}: not a JSON object")
+    if status == 422 and isinstance(data.get("message"), str):
+        raise Rejected(str(data.get("code", "")), data["message"], data)
+    if status >= 400:
+        log.warning("service call %s %s answered HTTP %s (%s)", method, path, status, data.get("code"))
+        raise Unavailable(f"{path}: HTTP {status}")
+    return data
+
+
+async def answer(question: str, intent: str, topic: str | None) -> dict:
+    """`{"status": "answer"|"clarify"|"none", "text", "buttons", "links", "sources", "article_id"}`."""
+    params = {"q": question[:MAX_QUESTION], "intent": intent, "topic": topic or ""}
+    return await _call("GET", "/api/v1/knowledge/answer", params=params)
+
+
+async def repayment(body: dict) -> dict:
+    return await _call("POST", "/api/v1/loan/repayment", body=body)
+
+
+async def max_amount(body: dict) -> dict:
+    return await _call("POST", "/api/v1/loan/max-amount", body=body)
+
+
+async def agents() -> dict:
+    """`{"agents_available": bool, "message": "..."}`: whether a person can take over now."""
+    return await _call("GET", "/api/v1/service/agents")
