@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from agent_console import availability
-from channels import app_api, web
+from channels import app_api, voice, web
 from channels.bot_client import RasaClient
 from channels.hub import Hub
+from channels.voice import twilio_voice
 from core import health
 from core.bus import make_bus
 from core.db import make_engine, make_sessionmaker, migrate
@@ -57,9 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.hub = Hub(
             state.sessionmaker, state.bus, state.bot, state.knowledge, settings.hotline, settings.bot_timeout_s
         )
+        await voice.start(app)
         try:
             yield
         finally:
+            await voice.stop(app)
             await state.bot.close()
             await state.bus.close()
             await engine.dispose()
@@ -73,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, web, app_api, knowledge_api, loan_api, availability):
+    for module in (health, web, app_api, knowledge_api, loan_api, availability, twilio_voice):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

@@ -46,6 +46,27 @@ class Settings(BaseSettings):
 
     hotline: str = "12329"
 
+    # Phone line (Twilio). Webhooks are verified against PUBLIC_BASE_URL + path, the address Twilio signs.
+    twilio_account_sid: str = Field("", description="Twilio account SID (AC…)")
+    twilio_auth_token: SecretStr = Field(SecretStr(""), description="signs webhooks and authenticates REST calls")
+    twilio_api_base: str = Field("https://api.twilio.com", description="Twilio REST API (a local fake in tests)")
+    twilio_voice: str = Field("Polly.Zhiyu", description="<Say> voice for zh-CN")
+    twilio_hold_audio_url: str = Field("", description="hold audio for queued callers; empty: the built-in chime")
+    twilio_min_speech_confidence: float = Field(0.3, description="below this the caller is asked to repeat")
+    voice_max_spoken_chars: int = Field(300, description="longer answers are cut at a sentence and offered by SMS")
+
+    # In-browser voice (WebRTC). Recognition needs a model the centre supplies; synthesis ships (espeak-ng).
+    voice_asr_engine: str = Field("vosk", description="speech recognition engine: vosk")
+    voice_asr_model_path: Path | None = Field(None, description="directory of a Mandarin Vosk model; empty: off")
+    voice_tts_engine: str = Field("espeak-ng", description="speech synthesis engine: espeak-ng")
+    voice_tts_voice: str = Field("cmn-latn-pinyin", description="espeak-ng voice that reads Chinese characters")
+    voice_tts_rate: int = Field(165, description="espeak-ng words per minute")
+    voice_vad_threshold_db: float = Field(-45.0, description="frames louder than this (dBFS) count as speech")
+    voice_vad_min_speech_ms: int = Field(150, description="speech shorter than this is ignored as a click")
+    voice_vad_hangover_ms: int = Field(450, description="silence that ends an utterance")
+    voice_vad_max_utterance_s: float = Field(15.0, description="an utterance is cut after this long")
+    voice_max_calls: int = Field(20, description="concurrent in-browser voice calls per service instance")
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if self.index_dir is None:

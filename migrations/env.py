@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import channels.models  # noqa: F401  (registers tables on Base.metadata)
+import channels.voice.models  # noqa: F401
 from core.db import Base
 from core.settings import get_settings, normalise_db_url
 

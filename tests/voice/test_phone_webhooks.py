@@ -1,0 +1,315 @@
+"""The phone line's webhooks, driven as Twilio drives them (signed form POSTs), through the real app on
+SQLite. Rasa is a scripted fake here (control over links and timing); the agent pool is the handoff
+contract's stand-in. The TwiML that comes back is read as XML."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from channels.models import Author, Channel, Conversation, Identity
+from channels.replies import Reply
+from channels.voice.models import VoiceCall, VoiceCallEvent
+from tests.voice.fakes import PUBLIC_BASE, TwilioCaller, sign
+from tests.voice.twiml_helpers import gather, next_url, parse, spoken
+
+LINK_QUESTION = "租房提取怎么办"
+LINK_REPLY = {
+    "text": "**租房提取**：每月最多提取1,500元。\n1. 身份证\n2. 租房合同\n详见 https://gjj.example.cn/rent",
+    "links": [{"title": "租房提取网上办理", "url": "https://gjj.example.cn/rent"}],
+}
+
+
+@pytest.fixture
+def caller(app_client, rasa) -> TwilioCaller:
+    rasa.scripted[LINK_QUESTION] = LINK_REPLY
+    return TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex, caller=f"+86139{uuid.uuid4().int % 10**8:08d}")
+
+
+def run(client, fn, *args):
+    return client.portal.call(fn, *args)
+
+
+def call_row(client, call_sid: str) -> VoiceCall | None:
+    async def load():
+        async with client.app.state.sessionmaker() as session:
+            return await session.get(VoiceCall, call_sid)
+
+    return run(client, load)
+
+
+def messages(client, conversation_id: str):
+    return run(client, client.app.state.hub.history, conversation_id)
+
+
+def answer(caller: TwilioCaller):
+    """Pick up: the greeting's TwiML."""
+    return parse(caller.call("/voice/twilio/inbound"))
+
+
+# -- greeting, listening, speaking -------------------------------------------------------------
+
+def test_greeting_listens_for_mandarin_speech_and_keys_with_barge_in(caller, app_client):
+    root = answer(caller)
+    listen = gather(root)
+    assert listen.get("input") == "speech dtmf"
+    assert listen.get("language") == "cmn-Hans-CN"
+    assert listen.get("bargeIn") == "true" and listen.get("actionOnEmptyResult") == "true"
+    assert listen.get("numDigits") == "1" and listen.get("speechTimeout") == "auto"
+    assert listen.get("action") == f"{PUBLIC_BASE}/voice/twilio/gather?s=0"
+    says = listen.findall("Say")  # inside the Gather: the caller can interrupt the greeting
+    assert says and all(s.get("language") == "zh-CN" and s.get("voice") == "Polly.Zhiyu" for s in says)
+    assert "公积金" in spoken(root) and "零" in spoken(root)
+
+    call = call_row(app_client, caller.call_sid)
+    assert call.caller == caller.caller and call.answered_at is not None
+
+    async def linked():
+        async with app_client.app.state.sessionmaker() as session:
+            conversation = await session.get(Conversation, call.conversation_id)
+            identity = await session.scalar(select(Identity).where(Identity.citizen_id == conversation.citizen_id))
+            return conversation, identity
+
+    conversation, identity = run(app_client, linked)
+    assert conversation.channel == Channel.PHONE
+    assert (identity.kind, identity.value) == ("phone", caller.caller)
+
+
+def test_each_call_is_its_own_conversation_linked_to_the_number(app_client, rasa):
+    number = "+8613700001111"
+    first = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex, caller=number)
+    second = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex, caller=number)
+    answer(first)
+    answer(second)
+    one, two = call_row(app_client, first.call_sid), call_row(app_client, second.call_sid)
+    assert one.conversation_id != two.conversation_id
+
+    async def citizens():
+        async with app_client.app.state.sessionmaker() as session:
+            a = await session.get(Conversation, one.conversation_id)
+            b = await session.get(Conversation, two.conversation_id)
+            return a.citizen_id, b.citizen_id, a.status
+
+    citizen_a, citizen_b, first_status = run(app_client, citizens)
+    assert citizen_a == citizen_b and first_status == "closed"
+
+
+def test_a_spoken_question_is_answered_for_the_ear_and_offered_by_sms(caller, app_client, rasa, fake_twilio):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"SpeechResult": LINK_QUESTION, "Confidence": "0.91"}))
+    said = spoken(root)
+    assert "一千五百元" in said and "身份证" in said
+    assert "http" not in said and "**" not in said and "gjj.example" not in said
+    assert "请按一" in said  # the SMS offer
+    assert rasa.received[-1]["message"] == LINK_QUESTION
+    assert next_url(root) == f"{PUBLIC_BASE}/voice/twilio/gather?s=1"
+
+    sent_before = len(fake_twilio.messages)
+    root = parse(caller.post(next_url(root), {"Digits": "1"}))
+    assert "短信已经发送" in spoken(root)
+    assert len(fake_twilio.messages) == sent_before + 1
+    sms = fake_twilio.messages[-1]
+    assert sms["To"] == caller.caller and sms["From"] == "+863108888888"
+    assert "https://gjj.example.cn/rent" in sms["Body"]
+    # The offer was used: a second 1 is the key menu's "policy questions", not another SMS.
+    root = parse(caller.post(next_url(root), {"Digits": "1"}))
+    assert len(fake_twilio.messages) == sent_before + 1 and "政策问题" in spoken(root)
+
+    history = messages(app_client, call_row(app_client, caller.call_sid).conversation_id)
+    assert [m.author for m in history] == [Author.CITIZEN, Author.BOT]
+
+
+def test_sms_refused_by_twilio_is_apologised_for(app_client, rasa, fake_twilio, monkeypatch, caller):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"SpeechResult": LINK_QUESTION}))
+    rest = app_client.app.state.phone.rest
+    monkeypatch.setattr(rest._client, "password", "wrong-token")
+    monkeypatch.setattr(rest._client, "auth", (rest._client.username, "wrong-token"))
+    refused = fake_twilio.refused
+    root = parse(caller.post(next_url(root), {"Digits": "1"}))
+    assert fake_twilio.refused == refused + 1
+    assert "没有发送成功" in spoken(root) and gather(root) is not None
+
+
+def test_silence_gets_one_reprompt_then_the_menu_then_goodbye(caller):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root)))
+    assert "您还在吗" in spoken(root)
+    root = parse(caller.post(next_url(root)))
+    menu = spoken(root)
+    assert all(word in menu for word in ("政策咨询请按一", "贷款计算请按二", "办理进度查询请按三", "人工服务请按零"))
+    root = parse(caller.post(next_url(root)))
+    assert "再见" in spoken(root) and root.find("Hangup") is not None and root.find("Gather") is None
+
+
+def test_a_caller_who_only_presses_keys(caller, app_client, rasa):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"Digits": "7"}))  # no such key: the menu
+    assert "贷款计算请按二" in spoken(root)
+    root = parse(caller.post(next_url(root), {"Digits": "2"}))
+    assert rasa.received[-1]["message"] == "我想算一下公积金贷款"
+    assert "收到" in spoken(root)
+    root = parse(caller.post(next_url(root), {"Digits": "3"}))
+    assert rasa.received[-1]["message"] == "怎么查询公积金业务办理进度"
+    root = parse(caller.post(next_url(root), {"Digits": "1"}))
+    assert "政策问题" in spoken(root)
+    root = parse(caller.post(next_url(root), {"Digits": "#"}))
+    assert "人工服务请按零" in spoken(root)
+
+
+def test_gibberish_is_not_sent_to_the_bot_and_leads_to_the_menu(caller, rasa):
+    root = answer(caller)
+    before = len(rasa.received)
+    root = parse(caller.post(next_url(root), {"SpeechResult": "呃啊嗯哦", "Confidence": "0.08"}))
+    assert "没有听清楚" in spoken(root)
+    root = parse(caller.post(next_url(root), {"SpeechResult": "啊巴巴", "Confidence": "0.11"}))
+    assert "人工服务请按零" in spoken(root)
+    assert len(rasa.received) == before
+
+
+# -- security and state ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["unsigned", "wrong_token", "tampered_params", "other_host", "tampered_step"],
+)
+def test_forged_webhooks_are_refused_and_nothing_is_done(app_client, rasa, forgery):
+    caller = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex)
+    url = f"{PUBLIC_BASE}/voice/twilio/inbound"
+    if forgery == "unsigned":
+        response = app_client.post("/voice/twilio/inbound", data=caller.base_params())
+    elif forgery == "wrong_token":
+        response = caller.post(url, token="not-the-auth-token-00000000000000")
+    elif forgery == "tampered_params":
+        params = caller.base_params()
+        signature = sign(url, params)
+        params["From"] = "+8613900000000"
+        response = app_client.post("/voice/twilio/inbound", data=params, headers={"X-Twilio-Signature": signature})
+    elif forgery == "other_host":
+        response = caller.post(url, signed_url="https://evil.example.com/voice/twilio/inbound")
+    else:
+        answer(caller)
+        received = len(rasa.received)
+        signed = f"{PUBLIC_BASE}/voice/twilio/gather?s=0"
+        params = caller.base_params() | {"SpeechResult": "你好"}
+        response = app_client.post(
+            "/voice/twilio/gather?s=5", data=params, headers={"X-Twilio-Signature": sign(signed, params)}
+        )
+        assert response.status_code == 403 and len(rasa.received) == received
+        assert call_row(app_client, caller.call_sid).step == 0
+        return
+    assert response.status_code == 403
+    assert response.json()["code"] == "bad_signature"
+    assert call_row(app_client, caller.call_sid) is None
+
+
+def test_a_replayed_webhook_acts_once_and_gets_the_same_answer(caller, app_client, rasa):
+    root = answer(caller)
+    url = next_url(root)
+    params = {"SpeechResult": "公积金怎么提取", "Confidence": "0.9"}
+    before = len(rasa.received)
+    first = caller.post(url, params)
+    again = caller.post(url, params)
+    assert first.text == again.text and parse(again) is not None
+    assert len(rasa.received) == before + 1
+    conversation_id = call_row(app_client, caller.call_sid).conversation_id
+    citizen = [m for m in messages(app_client, conversation_id) if m.author == Author.CITIZEN]
+    assert len(citizen) == 1
+    assert call_row(app_client, caller.call_sid).step == 1
+
+
+def test_replayed_inbound_returns_the_greeting_without_a_second_record(caller, app_client):
+    first = caller.call("/voice/twilio/inbound")
+    again = caller.call("/voice/twilio/inbound")
+    assert first.text == again.text
+    assert call_row(app_client, caller.call_sid).step == 0
+
+
+def test_unknown_call_ids_start_over_at_the_greeting(app_client):
+    stranger = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex)
+    root = parse(stranger.call("/voice/twilio/gather?s=3", {"SpeechResult": "你好"}))
+    assert root.find("Redirect").text == f"{PUBLIC_BASE}/voice/twilio/inbound"
+    assert call_row(app_client, stranger.call_sid) is None
+
+
+def test_missing_fields_get_a_polite_end_not_an_error(app_client):
+    url = f"{PUBLIC_BASE}/voice/twilio/inbound"
+    params = {"AccountSid": "AC0", "From": "+8613800000000"}
+    response = app_client.post("/voice/twilio/inbound", data=params, headers={"X-Twilio-Signature": sign(url, params)})
+    root = parse(response)
+    assert root.find("Hangup") is not None and spoken(root)
+    caller = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex)
+    response = caller.call("/voice/twilio/gather")  # no step
+    assert response.status_code == 422
+
+
+def test_a_failing_webhook_apologises_and_offers_a_person(caller, app_client, monkeypatch, pool):
+    root = answer(caller)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(app_client.app.state.hub, "receive", broken)
+    root = parse(caller.post(next_url(root), {"SpeechResult": "公积金余额怎么查"}))
+    assert "抱歉" in spoken(root) and "人工服务请按零" in spoken(root)
+    assert next_url(root) == f"{PUBLIC_BASE}/voice/twilio/rescue"
+    monkeypatch.undo()
+    pool_fake = pool
+    from channels.voice import handoff
+
+    monkeypatch.setattr(handoff, "pool_handoff", lambda: pool_fake.request_handoff)
+    root = parse(caller.post(next_url(root), {"Digits": "0"}))
+    assert root.find("Enqueue") is not None and len(pool_fake.requests) == 1
+
+
+def test_status_callbacks_are_stored_once_and_close_the_conversation(caller, app_client):
+    answer(caller)
+    assert caller.call("/voice/twilio/status", {"CallStatus": "in-progress", "SequenceNumber": "0"}).status_code == 204
+    done = {"CallStatus": "completed", "CallDuration": "95", "SequenceNumber": "1"}
+    assert caller.call("/voice/twilio/status", done).status_code == 204
+    assert caller.call("/voice/twilio/status", done).status_code == 204  # a retry: stored once
+    call = call_row(app_client, caller.call_sid)
+    assert call.status == "completed" and call.duration_s == 95 and call.completed_at and call.answered_at
+    assert call.stage == "ended"
+
+    async def state():
+        async with app_client.app.state.sessionmaker() as session:
+            events = await session.scalar(
+                select(func.count()).select_from(VoiceCallEvent).where(VoiceCallEvent.call_sid == caller.call_sid)
+            )
+            return events, (await session.get(Conversation, call.conversation_id)).status
+
+    assert run(app_client, state) == (2, "closed")
+
+
+def test_status_callbacks_for_unknown_calls_or_without_fields_are_refused(app_client):
+    stranger = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex)
+    response = stranger.call("/voice/twilio/status", {"CallStatus": "completed"})
+    assert response.status_code == 404 and response.json()["code"] == "unknown_call"
+    response = stranger.call("/voice/twilio/status", {"CallStatus": ""})
+    assert response.status_code == 422
+
+
+def test_hold_audio_is_a_wav_file(app_client):
+    response = app_client.get("/voice/twilio/hold.wav")
+    assert response.status_code == 200 and response.content[:4] == b"RIFF" and len(response.content) > 100_000
+
+
+def test_queue_position_pushes_reach_the_wait_url(caller, app_client, pool):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"Digits": "0"}))
+    enqueue = root.find("Enqueue")
+    call = call_row(app_client, caller.call_sid)
+    assert enqueue.text == f"hpf-{call.conversation_id}"
+    assert enqueue.get("waitUrl") == f"{PUBLIC_BASE}/voice/twilio/wait"
+    assert "前面还有两位" in spoken(root)
+    wait = parse(caller.post(enqueue.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "5"}))
+    assert "前面还有两位" in spoken(wait) and "三分钟" in spoken(wait) and wait.find("Play") is not None
+    update = Reply(text="您前面还有0位", meta={"queue": {"position": 1, "estimated_wait_s": 30}})
+    run(app_client, lambda: app_client.app.state.hub.send(call.conversation_id, Channel.PHONE, Author.SYSTEM, update,
+                                                          push=True))
+    wait = parse(caller.post(enqueue.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "35"}))
+    assert "下一位就是您" in spoken(wait) and "一分钟" in spoken(wait)
+    caller.call("/voice/twilio/status", {"CallStatus": "completed", "CallDuration": "60"})
+    assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
