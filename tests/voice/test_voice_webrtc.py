@@ -1,0 +1,265 @@
+"""In-browser voice: two aiortc peers on this machine. The test peer speaks Mandarin synthesised by
+espeak-ng; the service detects the end of the utterance, passes it to the recognition engine (a test
+engine here: no Mandarin model can be had on this machine), gets the bot's answer through the hub
+(Rasa played by a fake) and speaks it back on the same call."""
+from __future__ import annotations
+
+import asyncio
+import fractions
+import io
+import sqlite3
+import threading
+import time
+import wave
+from dataclasses import dataclass, field
+
+import aioice.ice
+import av
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from channels.models import Author
+from core.app import create_app
+from core.settings import Settings
+from core.stack import free_port
+from tests.fakes import FakeRasa
+
+QUESTION = "公积金贷款利率是多少"
+RATE = 48000
+FRAME = 960  # 20 ms
+
+
+def espeak(text: str) -> np.ndarray:
+    """Mandarin speech at 48 kHz, as a citizen's microphone would send it."""
+    import subprocess
+
+    wav = subprocess.run(["espeak-ng", "-v", "cmn-latn-pinyin", "--stdout", text], capture_output=True, check=True).stdout
+    with wave.open(io.BytesIO(wav)) as audio:
+        pcm, rate = audio.readframes(audio.getnframes()), audio.getframerate()
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+    frame = av.AudioFrame.from_ndarray(np.frombuffer(pcm, dtype="<i2").reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    out = [f.to_ndarray().ravel() for f in resampler.resample(frame)] + [f.to_ndarray().ravel() for f in resampler.resample(None)]
+    return np.concatenate(out)
+
+
+class Microphone(MediaStreamTrack):
+    """Plays `speech` once after a short silence, then silence; remembers when the speech ended."""
+
+    kind = "audio"
+
+    def __init__(self, speech: np.ndarray, lead_s: float = 0.6) -> None:
+        super().__init__()
+        self._samples = np.concatenate([np.zeros(int(lead_s * RATE), dtype="<i2"), speech])
+        self._sent = 0
+        self._start: float | None = None
+        self.speech_ended_at: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        await asyncio.sleep(max(0.0, self._start + self._sent / RATE - time.time()))
+        chunk = np.zeros(FRAME, dtype="<i2")
+        piece = self._samples[self._sent:self._sent + FRAME]
+        chunk[:len(piece)] = piece
+        if self._sent < len(self._samples) <= self._sent + FRAME:
+            self.speech_ended_at = time.monotonic()
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = RATE, self._sent, fractions.Fraction(1, RATE)
+        self._sent += FRAME
+        return frame
+
+
+@dataclass
+class Ear:
+    """What the test peer hears: the time and loudness of every frame the service sends."""
+
+    frames: list[tuple[float, float]] = field(default_factory=list)
+
+    async def listen(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                samples = frame.to_ndarray().astype(np.float64)
+                self.frames.append((time.monotonic(), float(np.sqrt(np.mean(samples**2)))))
+        except MediaStreamError:
+            pass
+
+    def voiced_after(self, moment: float) -> list[float]:
+        return [t for t, rms in self.frames if t > moment and rms > 300]
+
+
+@dataclass
+class ScriptedRecognizer:
+    """Stands in for a Mandarin model (tests only): returns `text`, records what it was given."""
+
+    text: str = QUESTION
+    name: str = "test"
+    heard: list[bytes] = field(default_factory=list)
+
+    def transcribe(self, pcm: bytes) -> str:
+        self.heard.append(pcm)
+        return self.text
+
+
+class Service:
+    """The real app under uvicorn in a thread, so the test's own loop runs the other peer freely."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self.port = free_port()
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Service:
+        self._thread.start()
+        deadline = time.monotonic() + 120
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self._server.started
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def loopback_ice():
+    # aioice leaves 127.0.0.1 out of its host candidates; two peers on one machine need it.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+        yield
+
+
+@pytest.fixture(scope="module")
+def service(loopback_ice, tmp_path_factory, voice_index_dir):
+    with FakeRasa() as rasa:
+        settings = Settings(data_dir=tmp_path_factory.mktemp("webrtc"), index_dir=voice_index_dir, rasa_url=rasa.url)
+        with Service(settings) as running:
+            running.rasa = rasa
+            yield running
+
+
+@pytest.fixture
+def recognizer(service):
+    engine = ScriptedRecognizer()
+    voice = service.app.state.voice
+    voice.recognizer = engine
+    yield engine
+    voice.recognizer = None
+
+
+async def visitor_token(http: httpx.AsyncClient) -> str:
+    return (await http.post("/api/v1/web/session", json={})).json()["visitor_token"]
+
+
+async def call(http: httpx.AsyncClient, microphone: Microphone, ear: Ear):
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    events: list[str] = []
+    listening: list[asyncio.Task] = []
+    pc.addTrack(microphone)
+    channel = pc.createDataChannel("events")
+    channel.on("message", events.append)
+    pc.on("track", lambda track: listening.append(asyncio.ensure_future(ear.listen(track))))
+    await pc.setLocalDescription(await pc.createOffer())
+    token = await visitor_token(http)
+    response = await http.post(
+        "/api/v1/voice/web/offer", json={"visitor_token": token, "sdp": pc.localDescription.sdp, "type": "offer"}
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type=answer["type"]))
+    return pc, answer, events, listening
+
+
+async def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+async def test_a_spoken_question_is_answered_aloud_on_the_same_call(service, recognizer):
+    speech = espeak(QUESTION)
+    microphone, ear = Microphone(speech), Ear()
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+        pc, answer, events, listening = await call(http, microphone, ear)
+        try:
+            assert await wait_for(lambda: microphone.speech_ended_at and len(ear.voiced_after(microphone.speech_ended_at)) > 25, 20)
+        finally:
+            await pc.close()
+            await asyncio.gather(*listening, return_exceptions=True)
+    # The detector passed one utterance of about the length spoken (plus pre-roll and hangover).
+    assert len(recognizer.heard) == 1
+    heard_s = len(recognizer.heard[0]) / 2 / 16000
+    assert len(speech) / RATE - 0.2 < heard_s < len(speech) / RATE + 1.0
+    # The answer went through the hub and came back as audio, after the question ended.
+    voiced = ear.voiced_after(microphone.speech_ended_at)
+    assert voiced[0] - microphone.speech_ended_at < 3.0
+    assert service.rasa.received[-1]["message"] == QUESTION
+    assert stored(service, answer["conversation_id"]) == [(Author.CITIZEN, QUESTION), (Author.BOT, f"收到：{QUESTION}")]
+    assert any('"heard"' in e for e in events) and any('"answer"' in e for e in events)
+    assert await wait_for(lambda: not service.app.state.voice.sessions, 10)
+
+
+async def test_a_peer_that_hangs_up_mid_answer_leaves_nothing_behind(service, recognizer):
+    recognizer.text = "请详细介绍一下公积金贷款的申请条件、所需材料、办理流程和办理时限" * 2
+    microphone, ear = Microphone(espeak("请详细介绍一下")), Ear()
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+        pc, answer, _, listening = await call(http, microphone, ear)
+        session = service.app.state.voice.sessions[answer["call_id"]]
+        assert await wait_for(lambda: microphone.speech_ended_at and ear.voiced_after(microphone.speech_ended_at), 20)
+        assert session.speech.playing  # still talking
+        await pc.close()
+        await asyncio.gather(*listening, return_exceptions=True)
+    assert await wait_for(lambda: answer["call_id"] not in service.app.state.voice.sessions, 15)
+    assert await wait_for(lambda: session.tasks == 0, 5)
+    assert session.pc.connectionState == "closed" and session.speech.readyState == "ended"
+
+
+async def test_offers_that_are_not_sdp_are_refused_and_leave_nothing(service, recognizer):
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+        token = await visitor_token(http)
+        for sdp in ("hello", "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\ngarbage", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"):
+            response = await http.post("/api/v1/voice/web/offer", json={"visitor_token": token, "sdp": sdp, "type": "offer"})
+            assert response.status_code == 422 and response.json()["code"] == "invalid_sdp", sdp
+        response = await http.post("/api/v1/voice/web/offer", json={"visitor_token": token, "sdp": "v=0", "type": "answer"})
+        assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+        response = await http.post("/api/v1/voice/web/offer", json={"visitor_token": "forged.token", "sdp": "v=0", "type": "offer"})
+        assert response.status_code == 401
+        assert (await http.delete("/api/v1/voice/calls/nope")).status_code == 404
+    assert not service.app.state.voice.sessions
+
+
+async def test_without_a_recognition_model_voice_input_says_it_is_not_set_up(service):
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+        status = (await http.get("/api/v1/voice/status")).json()
+        assert status == {"speech_input": False, "message": status["message"]} and "尚未开通" in status["message"]
+        token = await visitor_token(http)
+        response = await http.post("/api/v1/voice/web/offer", json={"visitor_token": token, "sdp": "v=0", "type": "offer"})
+        assert response.status_code == 503 and response.json()["code"] == "voice_not_set_up"
+        # Text chat is unaffected.
+        reply = await http.post("/api/v1/app/messages", json={"user_id": "voice-off", "text": "你好"})
+        assert reply.status_code == 200 and reply.json()["replies"]
+
+
+def stored(service: Service, conversation_id: str) -> list[tuple[str, str]]:
+    database = service.app.state.settings.database_url.split("///", 1)[1]
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT author, text FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        ).fetchall()
+    return [tuple(row) for row in rows]
