@@ -87,6 +87,7 @@ class ActionEstimateLoan(Action):
         buttons = [{"title": "公积金贷款条件", "payload": "公积金贷款需要什么条件"}]
         amount = result.get("max_amount")
         if isinstance(amount, (int, float)) and amount > 0:
+            # This wording is among the calc_repayment training examples; keep the two in step.
             home = "首套房" if tracker.get_slot("home_kind") == "first" else "二套房"
             buttons.insert(0, {"title": "按这个额度算月供", "payload": f"帮我算一下{home}贷款{yuan(amount)}的月供"})
         reply(dispatcher, text, buttons=buttons)
