@@ -114,10 +114,17 @@ class Hub:
     # -- messages -------------------------------------------------------------------------------
 
     async def receive(
-        self, conversation: Conversation, text: str, *, client_msg_id: str | None = None, payload: dict | None = None
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        client_msg_id: str | None = None,
+        payload: dict | None = None,
+        fixed_replies: list[Reply] | None = None,
     ) -> Turn:
         """Store a citizen message and, in bot mode, answer it. Retries with the same client id are
-        stored once; the retry gets the replies of the first attempt."""
+        stored once; the retry gets the replies of the first attempt. In bot mode `fixed_replies`, if
+        given, answer instead of the bot: for input it cannot read (an image, an event); [] for none."""
         stored, duplicate = await self._store_inbound(conversation, text, client_msg_id, payload or {})
         if duplicate:
             return Turn(conversation.id, stored, await self._replies_to(stored), duplicate=True)
@@ -126,7 +133,7 @@ class Hub:
         if status != ConversationStatus.BOT:
             return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
         await self._bus.publish(conversation_topic(conversation.id), {"type": "typing"})
-        replies = await self._answer(conversation, text)
+        replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, text)
         sent = [
             await self.send(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
             for reply in replies
