@@ -1,7 +1,8 @@
 """End-of-utterance detection: energy per 20 ms frame against a threshold, with a hangover.
 
 A frame is speech when it is louder than VOICE_VAD_THRESHOLD_DB and clearly above the noise floor
-measured between utterances (so a humming room does not count as talking). Speech starts after
+(measured in the call's first moments and between utterances, so a humming room does not count as
+talking; a "sentence" that runs to the maximum without a pause is taken as the room). Speech starts after
 `min_speech_ms` of speech frames (a click or a cough does not), and ends once `hangover_ms` of
 quiet follow it: the pause between words is shorter than that, the pause after a question longer.
 """
@@ -15,6 +16,7 @@ import numpy as np
 
 FRAME_MS = 20
 PRE_ROLL_MS = 200      # kept from before the start, so the first syllable is not clipped
+CALIBRATION_MS = 300   # the first moments of a call measure the room; nobody speaks that fast
 NOISE_MARGIN_DB = 12.0  # above the measured noise floor
 
 
@@ -55,6 +57,8 @@ class EndOfUtterance:
         self._pending = b""
         self._pre_roll: deque[bytes] = deque(maxlen=PRE_ROLL_MS // FRAME_MS)
         self._noise_db = config.threshold_db - NOISE_MARGIN_DB
+        self._calibration: list[float] = []
+        self._levels: list[float] = []
         self._voiced_ms = 0
         self._quiet_ms = 0
         self._frames: list[bytes] = []
@@ -80,16 +84,24 @@ class EndOfUtterance:
 
     def _frame(self, frame: bytes, now: float) -> Utterance | None:
         db = frame_db(np.frombuffer(frame, dtype="<i2"))
+        if len(self._calibration) < CALIBRATION_MS // FRAME_MS:
+            self._calibration.append(db)
+            self._noise_db = max(self._noise_db, float(np.mean(self._calibration)))
+            self._pre_roll.append(frame)
+            return None
         voiced = self._is_speech(db)
         if not self._in_speech:
             return self._idle(frame, voiced, db, now)
         self._frames.append(frame)
+        self._levels.append(db)
         if voiced:
             self._quiet_ms = 0
             self._last_voiced_at = now
         else:
             self._quiet_ms += FRAME_MS
         too_long = len(self._frames) * FRAME_MS >= self.config.max_utterance_s * 1000
+        if too_long:
+            self._noise_db = float(np.median(self._levels))
         if self._quiet_ms >= self.config.hangover_ms or too_long:
             return self._finish(now)
         return None
@@ -117,6 +129,7 @@ class EndOfUtterance:
     def _finish(self, now: float) -> Utterance:
         utterance = Utterance(b"".join(self._frames), self._started_at, self._last_voiced_at, now)
         self._frames = []
+        self._levels = []
         self._in_speech = False
         self._voiced_ms = 0
         self._quiet_ms = 0

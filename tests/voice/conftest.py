@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import aioice.ice
 import pytest
 from fastapi.testclient import TestClient
 
@@ -52,3 +53,11 @@ def pool(monkeypatch) -> ContractPool:
     fake = ContractPool()
     monkeypatch.setattr(handoff, "pool_handoff", lambda: fake.request_handoff)
     return fake
+
+
+@pytest.fixture(scope="module")
+def loopback_ice():
+    # aioice leaves 127.0.0.1 out of its host candidates; two peers on one machine need it.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+        yield
