@@ -22,10 +22,10 @@ def voice_index_dir(tmp_path_factory) -> Path:
 
 
 def phone_settings(data_dir: Path, index_dir: Path, rasa_url: str, twilio_url: str, **extra) -> Settings:
+    values = {"bot_timeout_s": 2.0} | extra
     return Settings(
-        data_dir=data_dir, index_dir=index_dir, rasa_url=rasa_url, bot_timeout_s=2.0,
-        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_api_base=twilio_url,
-        public_base_url=PUBLIC_BASE, **extra,
+        data_dir=data_dir, index_dir=index_dir, rasa_url=rasa_url, twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN, twilio_api_base=twilio_url, public_base_url=PUBLIC_BASE, **values,
     )
 
 

@@ -3,6 +3,7 @@ SQLite. Rasa is a scripted fake here (control over links and timing); the agent 
 contract's stand-in. The TwiML that comes back is read as XML."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -312,4 +313,100 @@ def test_queue_position_pushes_reach_the_wait_url(caller, app_client, pool):
     wait = parse(caller.post(enqueue.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "35"}))
     assert "下一位就是您" in spoken(wait) and "一分钟" in spoken(wait)
     caller.call("/voice/twilio/status", {"CallStatus": "completed", "CallDuration": "60"})
+    assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
+
+
+def test_a_claimed_call_is_pulled_from_the_queue_to_the_agent(caller, app_client, pool, fake_twilio):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"SpeechResult": "我要转人工", "Confidence": "0.9"}))
+    enqueue = root.find("Enqueue")
+    assert enqueue is not None and pool.requests[-1]["contact"] == caller.caller
+    call = call_row(app_client, caller.call_sid)
+    conversation_id = call.conversation_id
+    said = [m.text for m in messages(app_client, conversation_id) if m.author == Author.CITIZEN]
+    assert said == ["我要转人工"]  # kept for the agent's transcript; the paused bot did not answer
+
+    bus = app_client.app.state.bus
+    claimed = {"type": "claimed", "agent_id": "7", "agent_name": "王芳"}
+    run(app_client, bus.publish, f"conversation:{conversation_id}", claimed)
+    deadline = time.monotonic() + 5
+    while not [u for u in fake_twilio.call_updates if u["call_sid"] == caller.call_sid] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    update = [u for u in fake_twilio.call_updates if u["call_sid"] == caller.call_sid][-1]
+    assert update["Url"] == f"{PUBLIC_BASE}/voice/twilio/connect" and update["Method"] == "POST"
+    assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
+
+    root = parse(caller.post(update["Url"]))
+    dial = root.find("Dial")
+    assert dial.find("Client").text == "agent-7" and "王芳" in spoken(root)
+    # Had the redirect been lost, the next wait request would leave the queue for the same Dial.
+    wait = parse(caller.post(enqueue.get("waitUrl"), {"QueuePosition": "1"}))
+    assert wait.find("Leave") is not None
+    root = parse(caller.post(dial.get("action"), {"DialCallStatus": "completed", "DialCallDuration": "120"}))
+    assert "再见" in spoken(root) and root.find("Hangup") is not None
+
+
+def test_an_agent_phone_number_in_the_claim_is_dialled(caller, app_client, pool):
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"Digits": "0"}))
+    run(app_client, app_client.app.state.phone._claimed, caller.call_sid,
+        {"agent_id": "9", "agent_name": "李强", "agent_phone": "+863101234567"})
+    root = parse(caller.post(root.find("Enqueue").get("action"), {"QueueResult": "leave"}))
+    assert root.find("Dial").find("Number").text == "+863101234567"
+
+
+def test_the_console_browser_phone_takes_the_caller_from_the_conversation_queue(caller, app_client, pool):
+    root = answer(caller)
+    parse(caller.post(next_url(root), {"Digits": "0"}))
+    conversation_id = call_row(app_client, caller.call_sid).conversation_id
+    agent = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex, caller="client:agent-7")
+    refused = parse(agent.call("/voice/twilio/agent", {"ConversationId": conversation_id}))
+    assert refused.find("Dial") is None  # still waiting: nobody claimed it yet
+
+    async def claim():
+        from channels.lifecycle import transition
+        from channels.models import ConversationStatus
+
+        async with app_client.app.state.sessionmaker() as session:
+            await transition(session, conversation_id, ConversationStatus.HUMAN)
+            await session.commit()
+
+    run(app_client, claim)
+    root = parse(agent.call("/voice/twilio/agent", {"ConversationId": conversation_id}))
+    assert root.find("Dial").find("Queue").text == f"hpf-{conversation_id}"
+
+
+def test_nobody_on_duty_the_caller_leaves_a_message_and_a_number(caller, app_client, pool):
+    pool.on_duty = False
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"Digits": "0"}))
+    record = root.find("Record")
+    assert record is not None and record.get("finishOnKey") == "#" and "九点到十七点" in spoken(root)
+    recording = "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1"
+    root = parse(caller.post(record.get("action"), {"RecordingUrl": recording, "RecordingDuration": "12"}))
+    keys = gather(root)
+    assert keys.get("input") == "dtmf" and keys.get("finishOnKey") == "#"
+    assert caller.caller[-4:] not in spoken(root) and "尾号" in spoken(root)
+    root = parse(caller.post(keys.get("action"), {"Digits": "12"}))  # too short: asked again once
+    assert "号码格式不正确" in spoken(root)
+    root = parse(caller.post(gather(root).get("action"), {"Digits": "03101234567#"}))
+    assert "已为您登记回拨" in spoken(root) and root.find("Hangup") is not None
+    assert pool.tickets[-1]["contact"] == caller.caller
+    call = call_row(app_client, caller.call_sid)
+    assert call.callback_number == "03101234567" and call.recording_url == recording and call.ticket_id
+    note = [m for m in messages(app_client, call.conversation_id) if m.author == Author.SYSTEM][-1]
+    assert "03101234567" in note.text and recording in note.text
+    assert note.payload["callback"]["ticket_id"] == call.ticket_id
+
+
+def test_without_the_agent_pool_the_caller_can_still_leave_a_message(caller, app_client, monkeypatch):
+    from channels.voice import handoff
+
+    def missing():
+        raise ImportError("no agent_console.handoff")
+
+    monkeypatch.setattr(handoff, "pool_handoff", missing)
+    root = answer(caller)
+    root = parse(caller.post(next_url(root), {"Digits": "0"}))
+    assert "暂时无法转接" in spoken(root) and root.find("Record") is not None
     assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
