@@ -14,6 +14,7 @@ from channels import app_api, voice, web
 from channels.bot_client import RasaClient
 from channels.hub import Hub
 from channels.voice import twilio_voice, webrtc
+from channels.wechat import routes as wechat
 from core import health
 from core.bus import make_bus
 from core.db import make_engine, make_sessionmaker, migrate
@@ -31,7 +32,11 @@ log = logging.getLogger(__name__)
 
 
 def _secrets(settings: Settings) -> list[str]:
-    return [settings.session_secret.get_secret_value(), settings.app_api_key.get_secret_value()]
+    secrets = (
+        settings.session_secret, settings.app_api_key, settings.wechat_token, settings.wechat_aes_key,
+        settings.wechat_secret,
+    )
+    return [secret.get_secret_value() for secret in secrets]
 
 
 async def _load_knowledge(settings: Settings) -> KnowledgeBase:
@@ -78,5 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, web, app_api, knowledge_api, loan_api, availability, twilio_voice, webrtc):
         app.include_router(module.router)
+    app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

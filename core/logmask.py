@@ -1,7 +1,7 @@
 """Logging that never carries personal numbers or secrets.
 
 ID-card numbers (18 characters) and mainland mobile numbers are masked in every log record,
-and any configured secret value is replaced wholesale.
+any configured secret value is replaced wholesale, and so are access tokens in URLs.
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)(\+?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+# Short-lived credentials in URLs (WeChat's API puts its access token in the query string).
+_TOKEN_PARAM = re.compile(r"((?:access_token|secret)=)[^&\s\"']+")
 
 
 def mask_personal(text: str) -> str:
@@ -26,6 +28,7 @@ class MaskingFilter(logging.Filter):
         message = record.getMessage()
         for secret in self._secrets:
             message = message.replace(secret, "***")
+        message = _TOKEN_PARAM.sub(r"\1***", message)
         record.msg, record.args = mask_personal(message), None
         return True
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,25 @@ class Settings(BaseSettings):
     voice_vad_max_utterance_s: float = Field(15.0, description="an utterance is cut after this long")
     voice_max_calls: int = Field(20, description="concurrent in-browser voice calls per service instance")
 
+    # WeChat Official Account (公众号). The channel is on when WECHAT_TOKEN is set.
+    wechat_token: SecretStr = Field(SecretStr(""), description="server token (服务器配置 Token); empty: channel off")
+    wechat_aes_key: SecretStr = Field(
+        SecretStr(""), description="EncodingAESKey (43 characters); set: encrypted (safe mode) messages accepted"
+    )
+    wechat_appid: str = Field("", description="the account's AppID")
+    wechat_secret: SecretStr = Field(SecretStr(""), description="the account's AppSecret (for access tokens)")
+    wechat_api_base: str = Field("https://api.weixin.qq.com/", description="WeChat API address (a local fake in tests)")
+    wechat_oauth_base: str = Field(
+        "https://open.weixin.qq.com/connect/", description="WeChat web-authorisation address (a local fake in tests)"
+    )
+    wechat_mode: Literal["", "plain", "compatible", "safe"] = Field(
+        "", description="plain (明文), compatible (兼容) or safe (安全: encrypted only); empty: by WECHAT_AES_KEY"
+    )
+    wechat_reply_budget_s: float = Field(
+        4.0, gt=0, lt=5, description="answer passively if ready within this (WeChat waits 5 s); else push it later"
+    )
+    wechat_menu_file: Path = Field(ROOT / "channels" / "wechat" / "menu.yml", description="the account's custom menu")
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if self.index_dir is None:
@@ -77,6 +97,19 @@ class Settings(BaseSettings):
         secret = self.session_secret.get_secret_value()
         if self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
             raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_wechat(self) -> Settings:
+        if not self.wechat_token.get_secret_value():
+            return self
+        if not self.wechat_appid or not self.wechat_secret.get_secret_value():
+            raise ValueError("WECHAT_TOKEN is set: set WECHAT_APPID and WECHAT_SECRET too (公众号 → 基本配置)")
+        key = self.wechat_aes_key.get_secret_value()
+        if key and len(key) != 43:
+            raise ValueError("WECHAT_AES_KEY must be the 43-character EncodingAESKey from 公众号 → 基本配置")
+        if self.wechat_mode in ("compatible", "safe") and not key:
+            raise ValueError(f"WECHAT_MODE={self.wechat_mode} needs WECHAT_AES_KEY")
         return self
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 import channels.models  # noqa: F401  (registers tables on Base.metadata)
 import channels.voice.models  # noqa: F401
+import channels.wechat.models  # noqa: F401
 from core.db import Base
 from core.settings import get_settings, normalise_db_url
 

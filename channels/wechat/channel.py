@@ -1,0 +1,134 @@
+"""The WeChat channel's parts, assembled once per service process from the settings and the shared
+database, bus and hub; started and stopped with the service."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.models import Channel
+from channels.wechat.api import WeChatApi
+from channels.wechat.background import Background
+from channels.wechat.edge import Edge, Mode
+from channels.wechat.inbound import Texts
+from channels.wechat.menu import Menu, load_menu
+from channels.wechat.outbox import Outbox
+from channels.wechat.render import Renderer
+from channels.wechat.tokens import DatabaseTokens, RedisTokens, TokenBackend
+from channels.wechat.turns import Turns
+from core.errors import ApiError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 10.0  # pushes in flight get this long to finish when the service stops
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class WeChat:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    edge: Edge
+    api: WeChatApi
+    menu: Menu
+    texts: Texts
+    renderer: Renderer
+    outbox: Outbox
+    turns: Turns
+    background: Background
+    closers: list[Closer]
+
+
+def build_api(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> tuple[WeChatApi, list[Closer]]:
+    """The API client with the token in Redis when configured (several instances), else in the database."""
+    closers: list[Closer] = []
+    backend: TokenBackend
+    if settings.redis_url:
+        backend = RedisTokens(settings.redis_url, settings.wechat_appid)
+        closers.append(backend.close)
+    else:
+        backend = DatabaseTokens(sessions, settings.wechat_appid)
+    api = WeChatApi(
+        api_base=settings.wechat_api_base,
+        oauth_base=settings.wechat_oauth_base,
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret.get_secret_value(),
+        tokens=backend,
+    )
+
+    async def close_api() -> None:
+        api.close()
+
+    return api, [close_api, *closers]
+
+
+def _mode(settings: Settings) -> str:
+    if settings.wechat_mode:
+        return settings.wechat_mode
+    return Mode.COMPATIBLE if settings.wechat_aes_key.get_secret_value() else Mode.PLAIN
+
+
+def start(app: FastAPI) -> WeChat:
+    state = app.state
+    settings: Settings = state.settings
+    sessions = state.sessionmaker
+    api, closers = build_api(settings, sessions)
+    menu = load_menu(settings.wechat_menu_file, None)
+    renderer = Renderer(settings.public_base_url)
+    background = Background()
+    outbox = Outbox(api=api, sessions=sessions, hub=state.hub, bus=state.bus, renderer=renderer, background=background)
+    edge = Edge(
+        token=settings.wechat_token.get_secret_value(),
+        aes_key=settings.wechat_aes_key.get_secret_value(),
+        appid=settings.wechat_appid,
+        mode=_mode(settings),
+    )
+    turns = Turns(
+        hub=state.hub,
+        sessions=sessions,
+        outbox=outbox,
+        renderer=renderer,
+        background=background,
+        budget_s=settings.wechat_reply_budget_s,
+    )
+    return WeChat(
+        settings=settings, sessions=sessions, edge=edge, api=api, menu=menu, texts=Texts(settings.hotline, menu),
+        renderer=renderer, outbox=outbox, turns=turns, background=background, closers=closers,
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs inside the app's own lifespan (FastAPI nests router lifespans), so the hub exists."""
+    settings: Settings = app.state.settings
+    if not settings.wechat_token.get_secret_value():
+        app.state.wechat = None
+        yield
+        return
+    wechat = start(app)
+    app.state.wechat = wechat
+    app.state.hub.register_pusher(Channel.WECHAT, wechat.outbox.push)
+    log.info("WeChat channel on (%s mode)", _mode(settings))
+    try:
+        yield
+    finally:
+        await wechat.background.drain(SHUTDOWN_GRACE_S)
+        for close in wechat.closers:
+            await close()
+
+
+def get_wechat(request: Request) -> WeChat:
+    wechat = getattr(request.app.state, "wechat", None)
+    if wechat is None:
+        raise ApiError(404, "wechat_disabled", "微信公众号渠道未开启。")
+    return wechat
+
+
+WeChatDep = Annotated[WeChat, Depends(get_wechat)]

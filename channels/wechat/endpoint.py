@@ -1,0 +1,70 @@
+"""`/wechat`: the server address configured on the Official Account (GET verification, POST
+messages and events). WeChat never gets an error for a message it delivered correctly: unknown
+types and internal faults are answered politely."""
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from wechatpy import events
+from wechatpy.messages import BaseMessage
+from wechatpy.replies import ArticlesReply, TextReply
+
+from channels.wechat.channel import WeChat, WeChatDep
+from channels.wechat.inbound import to_inbound
+from channels.wechat.notices import record_job_finished
+from channels.wechat.render import NewsOut, Out, TextOut
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["wechat"])
+
+# WeChat takes "success" (or an empty body) as "no reply, and do not retry".
+EMPTY = "success"
+FAULT_REPLY = "抱歉，系统繁忙，请稍后再发一次。"
+
+
+@router.get("/wechat", response_class=PlainTextResponse, summary="WeChat server-address verification")
+async def verify(request: Request, wechat: WeChatDep) -> PlainTextResponse:
+    return PlainTextResponse(wechat.edge.verify_url(request))
+
+
+@router.post("/wechat", response_class=Response, summary="Messages and events pushed by WeChat")
+async def receive(request: Request, wechat: WeChatDep) -> Response:
+    started = time.monotonic()
+    envelope = await wechat.edge.open(request)
+    message = envelope.message
+    try:
+        outs = await _answer(wechat, message, started)
+    except Exception:
+        log.exception("wechat: failed to answer a %s message", message.type)
+        outs = [TextOut(FAULT_REPLY)]
+    if not outs:
+        return PlainTextResponse(EMPTY)
+    xml = _passive_xml(outs[0], message)
+    return Response(wechat.edge.seal(xml, envelope.encrypted), media_type="application/xml")
+
+
+async def _answer(wechat: WeChat, message: BaseMessage, started: float) -> list[Out]:
+    if isinstance(message, events.TemplateSendJobFinishEvent):
+        await record_job_finished(wechat.sessions, msgid=message.id, status=message.status or "")
+        return []
+    inbound = to_inbound(message, wechat.texts, wechat.menu)
+    if inbound is None:
+        return []
+    return await wechat.turns.answer(inbound, started)
+
+
+def _passive_xml(out: Out, message: BaseMessage) -> str:
+    if isinstance(out, NewsOut):
+        article = {
+            "title": _cdata(out.title), "description": _cdata(out.description), "url": out.url, "image": out.image
+        }
+        return ArticlesReply(message=message, articles=[article]).render()
+    return TextReply(message=message, content=_cdata(out.content)).render()
+
+
+def _cdata(text: str) -> str:
+    # wechatpy writes text into CDATA sections unescaped: "]]>" would end the section early.
+    return text.replace("]]>", "]]]]><![CDATA[>")

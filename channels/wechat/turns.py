@@ -1,0 +1,118 @@
+"""One citizen message, answered on WeChat's terms.
+
+WeChat waits 5 seconds for the passive reply, then drops the connection and sends the same message
+again (three times in all). So: the answer goes back passively when it is ready within the budget
+(WECHAT_REPLY_BUDGET_S, well under 5 s) and fits one message; otherwise the reply is empty at once,
+the turn is recorded as pushed, and the answer follows through the customer-service API when ready.
+
+A retry is stored once (the hub's unique client id, so in any process). It gets the first
+attempt's answer again if that answer was passive (WeChat shows a message once, and the first reply
+may have been lost), an empty reply if the first attempt is still thinking or pushes its answer.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.hub import Hub, Turn
+from channels.models import Channel, Message
+from channels.replies import Reply
+from channels.wechat.background import Background
+from channels.wechat.inbound import Inbound
+from channels.wechat.models import PushedTurn
+from channels.wechat.outbox import Outbox
+from channels.wechat.render import Out, Renderer, pick_choice
+
+log = logging.getLogger(__name__)
+
+RECENT_FOR_CHOICES = 10
+
+
+class Turns:
+    def __init__(
+        self,
+        *,
+        hub: Hub,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        renderer: Renderer,
+        background: Background,
+        budget_s: float,
+    ) -> None:
+        self._hub = hub
+        self._sessions = sessions
+        self._outbox = outbox
+        self._renderer = renderer
+        self._background = background
+        self._budget = budget_s
+
+    async def answer(self, inbound: Inbound, started: float) -> list[Out]:
+        """What to reply passively: one message, or nothing (the answer is pushed, or there is none).
+        `started` is the request's arrival (time.monotonic()); the budget counts from there."""
+        conversation = await self._hub.open_conversation(channel=Channel.WECHAT, kind="wechat", value=inbound.openid)
+        text, payload = await self._with_choice(conversation.id, inbound)
+        work = self._background.spawn(
+            self._hub.receive(
+                conversation, text, client_msg_id=inbound.client_msg_id, payload=payload, fixed_replies=inbound.fixed
+            ),
+            name=f"wechat-turn-{conversation.id}",
+        )
+        remaining = self._budget - (time.monotonic() - started)
+        try:
+            turn = await asyncio.wait_for(asyncio.shield(work), timeout=max(remaining, 0.01))
+        except asyncio.TimeoutError:
+            await self._mark_pushed(inbound.client_msg_id)
+            self._background.spawn(self._push_when_ready(work, inbound.openid), name=f"wechat-late-{conversation.id}")
+            return []
+        if turn.duplicate and await self._was_pushed(inbound.client_msg_id):
+            return []
+        outs = self._renderer.render([_reply(m) for m in turn.replies])
+        if len(outs) <= 1:
+            return outs
+        # A passive reply is one message; several go in order by push.
+        if not turn.duplicate:
+            await self._mark_pushed(inbound.client_msg_id)
+            self._background.spawn(self._send(inbound.openid, outs, turn), name=f"wechat-parts-{conversation.id}")
+        return []
+
+    async def _with_choice(self, conversation_id: str, inbound: Inbound) -> tuple[str, dict]:
+        """A digit after numbered choices stands for that choice's button."""
+        if inbound.fixed is not None:
+            return inbound.text, inbound.payload
+        recent = await self._hub.history(conversation_id, limit=RECENT_FOR_CHOICES)
+        picked = pick_choice(inbound.text, recent)
+        if picked is None:
+            return inbound.text, inbound.payload
+        number, button = picked
+        return button["payload"], inbound.payload | {"choice": {"number": number, "title": button["title"]}}
+
+    async def _push_when_ready(self, work: asyncio.Task, openid: str) -> None:
+        turn: Turn = await work
+        if turn.duplicate:
+            return  # the first attempt delivers its own answer
+        outs = self._renderer.render([_reply(m) for m in turn.replies])
+        await self._send(openid, outs, turn)
+
+    async def _send(self, openid: str, outs: list[Out], turn: Turn) -> None:
+        first = turn.replies[0].id if turn.replies else None
+        await self._outbox.deliver(openid, outs, message_id=first)
+
+    async def _mark_pushed(self, client_msg_id: str) -> None:
+        async with self._sessions() as session:
+            session.add(PushedTurn(client_msg_id=client_msg_id))
+            try:
+                await session.commit()
+            except IntegrityError:  # already marked by an earlier attempt
+                await session.rollback()
+
+    async def _was_pushed(self, client_msg_id: str) -> bool:
+        async with self._sessions() as session:
+            return await session.get(PushedTurn, client_msg_id) is not None
+
+
+def _reply(message: Message) -> Reply:
+    return Reply.from_payload(message.text, message.payload or {})
