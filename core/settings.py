@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     voice_tts_rate: int = Field(165, description="espeak-ng words per minute")
     voice_vad_threshold_db: float = Field(-45.0, description="frames louder than this (dBFS) count as speech")
     voice_vad_min_speech_ms: int = Field(150, description="speech shorter than this is ignored as a click")
-    voice_vad_hangover_ms: int = Field(450, description="silence that ends an utterance")
+    voice_vad_hangover_ms: int = Field(350, description="silence that ends an utterance")
     voice_vad_max_utterance_s: float = Field(15.0, description="an utterance is cut after this long")
     voice_max_calls: int = Field(20, description="concurrent in-browser voice calls per service instance")
 

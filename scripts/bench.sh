@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks that print their figures: scripts/bench.sh [retrieval|latency|nlu|all] [args…]
+# Benchmarks that print their figures: scripts/bench.sh [retrieval|latency|nlu|voice|all] [args…]
 source "$(dirname "$0")/common.sh"
 ensure_envs
 which="${1:-all}"; shift || true
@@ -7,6 +7,7 @@ case "$which" in
   retrieval) "$SVC_PY" -m bench.retrieval "$@" ;;
   latency)   scripts/train.sh && "$SVC_PY" -m bench.latency "$@" ;;
   nlu)       scripts/train.sh && bench/nlu.sh "$@" ;;
+  voice)     scripts/train.sh && "$SVC_PY" -m bench.voice "$@" ;;
   all)       "$SVC_PY" -m bench.retrieval && scripts/train.sh && bench/nlu.sh && "$SVC_PY" -m bench.latency ;;
-  *) echo "usage: scripts/bench.sh [retrieval|latency|nlu|all] [args…]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [retrieval|latency|nlu|voice|all] [args…]" >&2; exit 2 ;;
 esac

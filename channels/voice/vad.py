@@ -24,7 +24,7 @@ NOISE_MARGIN_DB = 12.0  # above the measured noise floor
 class VadConfig:
     threshold_db: float = -45.0
     min_speech_ms: int = 150
-    hangover_ms: int = 450
+    hangover_ms: int = 350
     max_utterance_s: float = 15.0
 
 
