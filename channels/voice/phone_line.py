@@ -213,7 +213,10 @@ class PhoneLine:
         await self.calls.update(
             call.call_sid, queue_position=outcome.position, estimated_wait_s=outcome.estimated_wait_s
         )
-        return await self._hold_in_queue(call, say=outcome.message)
+        # An agent who already owns the conversation takes the caller from its queue (or dials them on
+        # the claim); the pool's own text for that case is written for a chat window.
+        say = twiml.CONNECTING if outcome.outcome == "already_with_agent" else outcome.message
+        return await self._hold_in_queue(call, say=say)
 
     async def _hold_in_queue(self, call: VoiceCall, say: str) -> VoiceResponse:
         await self.calls.update(call.call_sid, stage=CallStage.QUEUED, sms_links=[])
