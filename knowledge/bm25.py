@@ -51,12 +51,13 @@ class BM25:
             return 0.0
         return float(sum(self._weights[:, c].max() for c in columns)) or math.inf
 
-    def save(self, directory: Path) -> None:
-        sparse.save_npz(directory / "bm25.npz", self._weights)
-        (directory / "bm25_vocab.json").write_text(json.dumps(self._vocabulary, ensure_ascii=False), encoding="utf-8")
+    def save(self, directory: Path, name: str = "bm25") -> None:
+        sparse.save_npz(directory / f"{name}.npz", self._weights)
+        vocabulary = json.dumps(self._vocabulary, ensure_ascii=False)
+        (directory / f"{name}_vocab.json").write_text(vocabulary, encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> BM25:
-        weights = sparse.load_npz(directory / "bm25.npz").tocsc()
-        vocabulary = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
+    def load(cls, directory: Path, name: str = "bm25") -> BM25:
+        weights = sparse.load_npz(directory / f"{name}.npz").tocsc()
+        vocabulary = json.loads((directory / f"{name}_vocab.json").read_text(encoding="utf-8"))
         return cls(weights, vocabulary)

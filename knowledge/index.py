@@ -23,6 +23,7 @@ from knowledge.articles import Article, Chunk, chunk_article, content_hash, load
 from knowledge.bm25 import BM25
 from knowledge.encoders import Encoder
 from knowledge.params import load_params
+from knowledge.ranker import LearnedRanker, training_texts
 from knowledge.tokenize import SYNONYMS_FILE, Tokenizer
 
 Progress = Callable[[str, int, int], None]
@@ -47,7 +48,10 @@ class LoadedIndex:
     build: str
     manifest: dict
     vectors: faiss.Index
-    bm25: BM25
+    bm25: BM25             # over chunks: picks the section that answers
+    article_bm25: BM25     # over whole articles, rows in `article_ids` order: ranks articles
+    article_ids: list[str]
+    ranker: LearnedRanker | None
     chunks: list[Chunk]
     articles: dict[str, dict]
 
@@ -96,7 +100,10 @@ def build_index(
     index = faiss.IndexFlatIP(encoder.dim)
     index.add(vectors)
     bm25 = BM25.build([tokenizer.tokens(c.text) for c in chunks])
+    article_bm25 = BM25.build([tokenizer.tokens("\n".join(training_texts(a))) for a in articles])
     report("bm25", len(chunks), len(chunks))
+    ranker = LearnedRanker.train(articles, encoder)
+    report("ranker", len(articles), len(articles))
 
     business = params.get("business", {})
     fingerprint = sources.fingerprint(encoder.name)
@@ -105,8 +112,12 @@ def build_index(
     folder.mkdir(parents=True)
     faiss.write_index(index, str(folder / "vectors.faiss"))
     bm25.save(folder)
+    article_bm25.save(folder, "bm25_articles")
+    if ranker is not None:
+        ranker.save(folder)
     _write_json(folder / "chunks.json", [asdict(c) for c in chunks])
-    _write_json(folder / "articles.json", {a.id: _article_record(a, business) for a in articles})
+    # A list keeps the articles' order: the article-level BM25 rows follow it.
+    _write_json(folder / "articles.json", [_article_record(a, business) for a in articles])
     _write_json(
         folder / "manifest.json",
         {
@@ -116,6 +127,7 @@ def build_index(
             "articles": len(articles),
             "chunks": len(chunks),
             "index_type": "flat-ip",
+            "learned_ranker": ranker is not None,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.time() - started, 2),
         },
@@ -129,13 +141,17 @@ def build_index(
 def load_index(index_dir: Path, build: str) -> LoadedIndex:
     folder = index_dir / "builds" / build
     chunks = [Chunk(**c) for c in json.loads((folder / "chunks.json").read_text(encoding="utf-8"))]
+    records = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
     return LoadedIndex(
         build=build,
         manifest=json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
         vectors=faiss.read_index(str(folder / "vectors.faiss")),
         bm25=BM25.load(folder),
+        article_bm25=BM25.load(folder, "bm25_articles"),
+        article_ids=[r["id"] for r in records],
+        ranker=LearnedRanker.load(folder),
         chunks=chunks,
-        articles=json.loads((folder / "articles.json").read_text(encoding="utf-8")),
+        articles={r["id"]: r for r in records},
     )
 
 

@@ -15,20 +15,31 @@ import numpy as np
 
 from knowledge.encoders import Encoder
 from knowledge.index import LoadedIndex, current_build, load_index
+from knowledge.scope import Scope
 from knowledge.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 DENSE_CANDIDATES = 64
-# Fusion weights, tuned on the development split of bench/data/questions.yml.
-DENSE_WEIGHT = 0.5
 RELOAD_CHECK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts in the fused ranking (tuned on the dev split of
+    bench/data/questions.yml; the benchmark also reports each signal alone)."""
+
+    dense: float = 0.5    # FAISS similarity of the best chunk or typical phrasing
+    lexical: float = 0.5  # BM25 over jieba words and character bigrams, whole article
+    char: float = 1.0     # learned: character n-gram classifier
+    learned: float = 1.0  # learned: sentence-embedding classifier
 
 
 @dataclass(frozen=True)
 class Hit:
     article_id: str
     title: str
-    score: float
+    score: float       # fused ranking score, 0..1 (+ any intent prior)
+    confidence: float  # the learned rankers' probability for this article, 0..1
     snippet: str
     heading: str
     dense: float
@@ -45,6 +56,7 @@ class KnowledgeBase:
         self._encoder = encoder
         self._tokenizer = tokenizer
         self._index: LoadedIndex | None = None
+        self._scope: Scope | None = None
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self.reload_if_changed(force=True)
@@ -81,49 +93,82 @@ class KnowledgeBase:
                 raise IndexNotReady(
                     f"索引由 {loaded.manifest.get('encoder')} 建立，当前编码器为 {self._encoder.name}：请重新建立索引"
                 )
+            # Built before the swap: a reader never sees the new index with the old vocabulary.
+            keywords = {k for record in loaded.articles.values() for k in record["keywords"]}
+            self._scope = Scope.load(keywords, self._tokenizer.dictionary_dir)
             self._index = loaded
         return True
+
+    @property
+    def scope(self) -> Scope:
+        self.index  # noqa: B018 - loads or reloads the index (and its scope) when needed
+        assert self._scope is not None
+        return self._scope
 
     def article(self, article_id: str) -> dict | None:
         return self.index.articles.get(article_id)
 
-    def search(self, query: str, k: int = 5, dense_weight: float = DENSE_WEIGHT) -> list[Hit]:
-        """Best chunk per article; `dense_weight` 1.0 is dense-only, 0.0 lexical-only (for benchmarks)."""
+    def search(
+        self, query: str, k: int = 5, weights: Weights | None = None, boost: dict[str, float] | None = None
+    ) -> list[Hit]:
+        """The best `k` articles for `query`, each with the section that matches it best.
+        `boost` adds a prior per article (from the bot's intent); `weights` select the signals."""
         index = self.index
-        n_chunks = len(index.chunks)
-        if not query.strip() or n_chunks == 0:
+        if not query.strip() or not index.chunks:
             return []
-        dense = np.zeros(n_chunks, dtype=np.float32)
+        weights = weights or Weights()
         vector = self._encoder.encode([query])
-        sims, ids = index.vectors.search(vector, min(DENSE_CANDIDATES, n_chunks))
-        for sim, idx in zip(sims[0], ids[0], strict=False):
-            if idx >= 0:
-                dense[idx] = max(float(sim), 0.0)
         tokens = self._tokenizer.tokens(query)
-        bound = index.bm25.max_possible(tokens)
-        lexical = index.bm25.scores(tokens) / bound if bound else np.zeros(n_chunks, dtype=np.float32)
-        fused = dense_weight * dense + (1 - dense_weight) * lexical
-        return self._best_per_article(index, fused, dense, lexical, k)
+        dense_chunks = self._dense_chunks(index, vector)
+        lexical_chunks = _normalised(index.bm25.scores(tokens), index.bm25.max_possible(tokens))
+        order = {article_id: i for i, article_id in enumerate(index.article_ids)}
+        chunk_article = np.array([order[c.article_id] for c in index.chunks])
+        dense = np.zeros(len(order), dtype=np.float32)
+        np.maximum.at(dense, chunk_article, dense_chunks)
+        lexical = _normalised(index.article_bm25.scores(tokens), index.article_bm25.max_possible(tokens))
+        char = learned = np.zeros(len(order), dtype=np.float32)
+        if index.ranker is not None:
+            char, learned = index.ranker.probabilities(query, vector)
+        signals = (
+            (weights.dense, dense), (weights.lexical, lexical), (weights.char, char), (weights.learned, learned),
+        )
+        used = [(w, v) for w, v in signals if w > 0 and v.max() > 0]
+        total = sum(w for w, _ in signals if w > 0) or 1.0
+        fused = sum((w * v / v.max() for w, v in used), np.zeros(len(order), dtype=np.float32)) / total
+        for article_id, prior in (boost or {}).items():
+            if article_id in order:
+                fused[order[article_id]] += prior
+        confidence = (char + learned) / 2 if index.ranker is not None else dense
+        section_scores = dense_chunks + lexical_chunks
+        hits = []
+        for i in np.argsort(-fused)[:k]:
+            if fused[i] <= 0:
+                break
+            article_id = index.article_ids[i]
+            own = np.flatnonzero(chunk_article == i)
+            chunk = index.chunks[own[np.argmax(section_scores[own])]]
+            hits.append(
+                Hit(
+                    article_id=article_id,
+                    title=index.articles[article_id]["title"],
+                    score=round(float(fused[i]), 4),
+                    confidence=round(float(confidence[i]), 4),
+                    snippet=chunk.snippet[:160],
+                    heading=chunk.heading,
+                    dense=round(float(dense[i]), 4),
+                    lexical=round(float(lexical[i]), 4),
+                )
+            )
+        return hits
 
     @staticmethod
-    def _best_per_article(
-        index: LoadedIndex, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray, k: int
-    ) -> list[Hit]:
-        hits: dict[str, Hit] = {}
-        for idx in np.argsort(-fused):
-            if len(hits) >= k or fused[idx] <= 0:
-                break
-            chunk = index.chunks[idx]
-            if chunk.article_id in hits:
-                continue
-            article = index.articles[chunk.article_id]
-            hits[chunk.article_id] = Hit(
-                article_id=chunk.article_id,
-                title=article["title"],
-                score=round(float(fused[idx]), 4),
-                snippet=chunk.snippet[:160],
-                heading=chunk.heading,
-                dense=round(float(dense[idx]), 4),
-                lexical=round(float(lexical[idx]), 4),
-            )
-        return list(hits.values())
+    def _dense_chunks(index: LoadedIndex, vector: np.ndarray) -> np.ndarray:
+        scores = np.zeros(len(index.chunks), dtype=np.float32)
+        sims, ids = index.vectors.search(vector, min(DENSE_CANDIDATES, len(index.chunks)))
+        valid = ids[0] >= 0
+        scores[ids[0][valid]] = np.clip(sims[0][valid], 0, None)
+        return scores
+
+
+def _normalised(scores: np.ndarray, bound: float) -> np.ndarray:
+    return scores / bound if bound else np.zeros_like(scores)

@@ -21,6 +21,7 @@ SYNONYMS_FILE = Path(__file__).with_name("synonyms.yml")
 
 class Tokenizer:
     def __init__(self, dictionary_dir: Path | None, synonyms_file: Path = SYNONYMS_FILE) -> None:
+        self.dictionary_dir = dictionary_dir
         self._jieba = jieba.Tokenizer()
         if dictionary_dir and dictionary_dir.is_dir():
             for path in sorted(dictionary_dir.glob("*.txt")):

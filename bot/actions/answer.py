@@ -11,6 +11,7 @@ from . import service
 from .replies import FAILED_TURNS, SERVICE_DOWN, not_understood, reply
 
 TOPIC = "topic"
+ASK_AGENT_TO_CHECK = {"title": "请人工帮我查", "payload": "转人工"}
 
 
 class ActionAnswer(Action):
@@ -23,20 +24,27 @@ class ActionAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        parsed = tracker.latest_message.get("intent") or {}
+        intent, confidence = parsed.get("name") or "", float(parsed.get("confidence") or 0.0)
         if not question:
             return await not_understood(dispatcher, tracker)
         try:
-            result = await service.answer(question, intent, tracker.get_slot(TOPIC))
+            result = await service.answer(question, intent, tracker.get_slot(TOPIC), confidence)
         except service.ServiceError:
+            if intent == "out_of_scope":  # no need for the knowledge base to say no
+                dispatcher.utter_message(response="utter_out_of_scope")
+                return []
             return await not_understood(dispatcher, tracker, SERVICE_DOWN)
 
         status, text = result.get("status"), result.get("text")
-        if status in ("answer", "clarify") and isinstance(text, str) and text.strip():
+        if status in ("answer", "clarify", "decline") and isinstance(text, str) and text.strip():
+            buttons = list(result.get("buttons") or [])
+            if intent == "query_progress" and status == "answer":
+                buttons.append(ASK_AGENT_TO_CHECK)  # only the citizen's own account knows the progress
             reply(
                 dispatcher,
                 text,
-                buttons=result.get("buttons") or [],
+                buttons=buttons,
                 links=result.get("links") or [],
                 sources=result.get("sources") or [],
             )
@@ -44,6 +52,7 @@ class ActionAnswer(Action):
             if status == "answer" and result.get("article_id"):
                 events.append(SlotSet(TOPIC, result["article_id"]))
             return events
+        # "decline" (another city or agency, chit-chat) is understood, not a failed turn.
         # "none": the service explains honestly that it has no answer.
         return await not_understood(dispatcher, tracker, text if isinstance(text, str) else None)
 

@@ -1,4 +1,4 @@
-"""Client of the service's HTTP APIs: knowledge answers, loan calculators and agent availability.
+"""Client of the service's HTTP APIs: knowledge answers, loan calculators, agent availability and handoff.
 
 Actions stay thin: every fact and every calculation comes from the service. A slow or absent
 service must not hang the conversation, so each call gives up after 2.5 seconds.
@@ -27,6 +27,14 @@ class Unavailable(ServiceError):
     """Unreachable, too slow, or an unexpected response."""
 
 
+class Refused(ServiceError):
+    """HTTP 409 or 429: the service will not do it now (e.g. too many requests) and says why in Chinese."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code, self.message = code, message
+
+
 class Rejected(ServiceError):
     """HTTP 422: the service refused the input and says why in Chinese."""
 
@@ -53,15 +61,18 @@ async def _call(method: str, path: str, *, params: dict | None = None, body: dic
         raise Unavailable(f"{path}: not a JSON object")
     if status == 422 and isinstance(data.get("message"), str):
         raise Rejected(str(data.get("code", "")), data["message"], data)
+    if status in (409, 429) and isinstance(data.get("message"), str):
+        raise Refused(str(data.get("code", "")), data["message"])
     if status >= 400:
         log.warning("service call %s %s answered HTTP %s (%s)", method, path, status, data.get("code"))
         raise Unavailable(f"{path}: HTTP {status}")
     return data
 
 
-async def answer(question: str, intent: str, topic: str | None) -> dict:
-    """`{"status": "answer"|"clarify"|"none", "text", "buttons", "links", "sources", "article_id"}`."""
-    params = {"q": question[:MAX_QUESTION], "intent": intent, "topic": topic or ""}
+async def answer(question: str, intent: str, topic: str | None, confidence: float = 0.0) -> dict:
+    """`{"status": "answer"|"clarify"|"none"|"decline", "text", "buttons", "links", "sources", "article_id"}`.
+    The service combines the bot's intent and confidence with its own ranking and scope rules."""
+    params = {"q": question[:MAX_QUESTION], "intent": intent, "topic": topic or "", "confidence": f"{confidence:.4f}"}
     return await _call("GET", "/api/v1/knowledge/answer", params=params)
 
 
@@ -71,6 +82,12 @@ async def repayment(body: dict) -> dict:
 
 async def max_amount(body: dict) -> dict:
     return await _call("POST", "/api/v1/loan/max-amount", body=body)
+
+
+async def handoff(body: dict) -> dict:
+    """`{"outcome": "queued"|"callback"|"already_waiting"|"already_with_agent", "position",
+    "estimated_wait_s", "ticket_id", "message"}`: a person for the citizen, or a callback ticket."""
+    return await _call("POST", "/api/v1/handoff", body=body)
 
 
 async def agents() -> dict:

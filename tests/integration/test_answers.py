@@ -1,0 +1,71 @@
+"""Answers from the real knowledge base: sourced, clarified when close, declined when not ours."""
+import pytest
+
+from knowledge.answer import Answerer, Status
+
+
+@pytest.fixture(scope="module")
+def answerer(knowledge_base):
+    return Answerer(knowledge_base, "12329")
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("房租能用公积金付吗 俺是租的房", "withdraw-rent"),
+        ("退休了 公积金能一次全取出来不", "withdraw-retirement"),
+        ("从石家庄换到邯郸上班了 公积金咋转过来", "account-transfer-intercity"),
+        ("公积经贷款利率现在多少", "loan-rates"),
+    ],
+)
+def test_colloquial_questions_get_the_right_sourced_article(answerer, question, article):
+    answer = answerer.answer(question)
+    assert answer.status == Status.ANSWER, answer.text
+    assert answer.sources == [{"article_id": article, "title": answer.sources[0]["title"]}]
+    assert "信息日期" in answer.text and "依据" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("北京公积金提取条件是啥", "北京"),
+        ("保定公积金贷款首付几成", "保定"),
+        ("社保断缴了咋补", "社会保险"),
+        ("信用卡逾期了咋办", "商业银行"),
+        ("明天邯郸下雨吗", "超出了我的服务范围"),
+        ("给我讲个笑话", "超出了我的服务范围"),
+        ("asdkjh qwe 啊啊", "超出了我的服务范围"),
+    ],
+)
+def test_questions_that_are_not_ours_are_declined_with_the_reason(answerer, question, reason):
+    answer = answerer.answer(question, intent="out_of_scope", intent_confidence=0.9)
+    assert answer.status == Status.DECLINE and answer.sources == [] and answer.article_id is None
+    assert reason in answer.text and answer.buttons
+
+
+def test_follow_ups_stay_on_the_topic_in_play(answerer):
+    for question, intent, needle in (
+        ("那要带什么材料？", "ask_documents", "所需材料"),
+        ("多久能到账", "ask_processing_time", "办理时限"),
+    ):
+        answer = answerer.answer(question, intent=intent, topic="withdraw-rent")
+        assert answer.article_id == "withdraw-rent" and needle in answer.text
+
+
+def test_a_follow_up_naming_another_business_switches_topic(answerer):
+    answer = answerer.answer("那公积金贷款要带什么材料", intent="ask_documents", topic="withdraw-rent")
+    assert answer.status in (Status.ANSWER, Status.CLARIFY)
+    assert answer.article_id != "withdraw-rent"
+
+
+def test_an_ambiguous_question_gets_one_clarifying_question_with_choices(answerer):
+    answer = answerer.answer("公积金能取吗")
+    assert answer.status == Status.CLARIFY, answer.text
+    assert 2 <= len(answer.buttons) <= 3 and answer.sources == []
+    assert answer.text.startswith("您想了解") and "还是" in answer.text
+
+
+def test_answers_carry_the_online_business_link(answerer):
+    answer = answerer.answer("租房提取公积金在网上咋申请")
+    assert answer.status == Status.ANSWER and answer.links
+    assert answer.links[0]["url"].startswith("https://")
