@@ -16,6 +16,12 @@ from core.stack import MODEL, Stack, free_port, quiet_env
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps an event loop running in the main thread
+    from the first browser test to the end of the session, and no async test can run after that."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def required_env(name: str) -> str:
     value = os.environ.get(name)
     if not value:

@@ -35,6 +35,9 @@ PREFIX = "/voice/twilio"
 _WANTS_PERSON = re.compile(r"人工|真人|接线员|坐席|客服人员|找个人|转接客服")
 _WANTS_SMS = re.compile(r"短信|发给我|发到手机|发送")
 _PHONE_NUMBER = re.compile(r"^\+?\d{5,15}$")
+# What Twilio puts in From when the caller withholds their number (ANONYMOUS, UNKNOWN, RESTRICTED,
+# BLOCKED on a keypad): such callers must not all become one citizen.
+_WITHHELD = frozenset({"+266696687", "+86282452253", "+7378742833", "+2562533"})
 _CALLBACK_DIGITS = re.compile(r"^\d{5,15}$")
 MENU_QUESTIONS = {"2": "我想算一下公积金贷款", "3": "怎么查询公积金业务办理进度"}
 MAX_SMS_LINKS = 3
@@ -82,7 +85,8 @@ class PhoneLine:
     async def inbound(self, params: dict[str, str]) -> str:
         call_sid = params["CallSid"]
         caller = params.get("From", "")
-        identity = caller if _PHONE_NUMBER.match(caller) else f"anonymous:{call_sid}"
+        known = _PHONE_NUMBER.match(caller) and caller not in _WITHHELD
+        identity = caller if known else f"anonymous:{call_sid}"
         conversation = await self._conversation_for(identity, call_sid)
         call = VoiceCall(
             call_sid=call_sid, conversation_id=conversation.id, caller=caller[:32], called=params.get("To", "")[:32],
@@ -179,7 +183,7 @@ class PhoneLine:
             f"{link.get('title', '')} {self._absolute(link.get('url', ''))}" for link in call.sms_links
         )
         try:
-            if not _PHONE_NUMBER.match(call.caller):
+            if not _PHONE_NUMBER.match(call.caller) or call.caller in _WITHHELD:
                 raise ValueError("the caller's number is unknown")
             await self.rest.send_sms(to=call.caller, from_=call.called, body=body)
             said = twiml.SMS_SENT

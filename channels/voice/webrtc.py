@@ -45,6 +45,8 @@ router = APIRouter(prefix="/api/v1/voice", tags=["voice"])
 
 OUT_RATE = 48000
 OUT_SAMPLES = int(AUDIO_PTIME * OUT_RATE)
+BAD_SDP = "无法建立语音通话：请求中的会话描述（SDP）无效。"
+SORRY = "抱歉，系统有点忙，请稍后再说一遍，或者改用文字提问。"
 NOT_SET_UP = "语音输入尚未开通：本中心还没有配置语音识别模型。您可以继续用文字提问。"
 SETUP_TIMEOUT_S = 10
 
@@ -230,25 +232,33 @@ class VoiceSession:
 
     async def _turn(self, utterance: Utterance) -> None:
         async with self._turn_lock:
-            timing = TurnTiming(speech_end=utterance.speech_end_at, detected=utterance.detected_at)
-            recognizer = self._calls.recognizer
-            text = (await run_in_threadpool(recognizer.transcribe, utterance.pcm)).strip()
-            timing.recognized = time.monotonic()
-            timing.text = text
-            if not text:
-                self._event(type="unheard")
-                await self._speak([UNCLEAR], timing)
-                return
-            self._event(type="heard", text=text)
-            voice = {"voice": {"engine": recognizer.name}}
-            turn = await self._calls.hub.receive(self.conversation, text, payload=voice)
-            timing.answered = time.monotonic()
-            sentences: list[str] = []
-            for message in turn.replies:
-                self._event(type="answer", text=message.text)
-                sentences += for_ear(Reply.from_payload(message.text, message.payload or {})).sentences
-            await self._speak(sentences, timing)
-            self.timings.append(timing)
+            try:
+                await self._answer(utterance)
+            except Exception:
+                log.exception("voice turn failed on call %s", self.id)
+                self._event(type="error", text=SORRY)
+                await self._speak([SORRY], TurnTiming(0.0, 0.0))
+
+    async def _answer(self, utterance: Utterance) -> None:
+        timing = TurnTiming(speech_end=utterance.speech_end_at, detected=utterance.detected_at)
+        recognizer = self._calls.recognizer
+        text = (await run_in_threadpool(recognizer.transcribe, utterance.pcm)).strip()
+        timing.recognized = time.monotonic()
+        timing.text = text
+        if not text:
+            self._event(type="unheard")
+            await self._speak([UNCLEAR], timing)
+            return
+        self._event(type="heard", text=text)
+        voice = {"voice": {"engine": recognizer.name}}
+        turn = await self._calls.hub.receive(self.conversation, text, payload=voice)
+        timing.answered = time.monotonic()
+        sentences: list[str] = []
+        for message in turn.replies:
+            self._event(type="answer", text=message.text)
+            sentences += for_ear(Reply.from_payload(message.text, message.payload or {})).sentences
+        await self._speak(sentences, timing)
+        self.timings.append(timing)
 
     async def _speak(self, sentences: list[str], timing: TurnTiming) -> None:
         """Synthesise piece by piece: the first clause plays while the rest is still being made, and
@@ -324,7 +334,7 @@ class VoiceCalls:
         if len(self.sessions) >= self._settings.voice_max_calls:
             raise ApiError(503, "voice_busy", "语音通话线路繁忙，请稍后再试，或用文字提问。")
         if not _looks_like_sdp(offer_sdp):
-            raise ApiError(422, "invalid_sdp", "无法建立语音通话：请求中的会话描述（SDP）无效。")
+            raise ApiError(422, "invalid_sdp", BAD_SDP)
         session = VoiceSession(self, conversation)
         self.sessions[session.id] = session
         try:
@@ -332,7 +342,7 @@ class VoiceCalls:
         except Exception as exc:
             await session.close()
             log.info("refused a WebRTC offer: %s", type(exc).__name__)
-            raise ApiError(422, "invalid_sdp", "无法建立语音通话：请求中的会话描述（SDP）无效。") from exc
+            raise ApiError(422, "invalid_sdp", BAD_SDP) from exc
         return session.id, answer
 
     def forget(self, session_id: str) -> None:
@@ -410,6 +420,8 @@ async def _open(request: Request, kind: str, value: str, sdp: str) -> AnswerOut:
     calls = _calls(request)
     if not calls.ready:  # say so before creating anything
         raise ApiError(503, "voice_not_set_up", calls.problem)
+    if not _looks_like_sdp(sdp):
+        raise ApiError(422, "invalid_sdp", BAD_SDP)
     conversation = await calls.hub.open_conversation(channel=Channel.WEBRTC, kind=kind, value=value)
     call_id, answer = await calls.open(conversation, sdp)
     return AnswerOut(call_id=call_id, conversation_id=conversation.id, sdp=answer)

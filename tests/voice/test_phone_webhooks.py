@@ -410,3 +410,22 @@ def test_without_the_agent_pool_the_caller_can_still_leave_a_message(caller, app
     root = parse(caller.post(next_url(root), {"Digits": "0"}))
     assert "暂时无法转接" in spoken(root) and root.find("Record") is not None
     assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
+
+
+def test_callers_who_withhold_their_number_are_not_one_citizen(app_client, fake_twilio, rasa):
+    calls = [TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex, caller="+266696687") for _ in range(2)]
+    for caller in calls:
+        answer(caller)
+
+    conversation_ids = [call_row(app_client, c.call_sid).conversation_id for c in calls]
+
+    async def citizens():
+        async with app_client.app.state.sessionmaker() as session:
+            return {(await session.get(Conversation, cid)).citizen_id for cid in conversation_ids}
+
+    assert len(run(app_client, citizens)) == 2
+    rasa.scripted[LINK_QUESTION] = LINK_REPLY
+    root = parse(calls[0].post(f"{PUBLIC_BASE}/voice/twilio/gather?s=0", {"SpeechResult": LINK_QUESTION}))
+    sent = len(fake_twilio.messages)
+    root = parse(calls[0].post(next_url(root), {"Digits": "1"}))
+    assert "没有发送成功" in spoken(root) and len(fake_twilio.messages) == sent  # no number to send it to

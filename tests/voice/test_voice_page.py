@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from core.settings import Settings
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -32,10 +33,10 @@ def microphone_file(tmp_path_factory) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def browser(microphone_file) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium or set CHROMIUM_PATH")
+def in_chromium(base_url: str, microphone_file: str, steps: Callable[[Page], None]) -> None:
+    """Run `steps` on the chat page in a Chromium of its own, in a thread of its own: Playwright's sync
+    API keeps an event loop running in the thread that started it, and the chat page's tests already
+    hold the main thread's."""
     args = CHROMIUM_ARGS + [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
@@ -44,10 +45,24 @@ def browser(microphone_file) -> Iterator[Browser]:
         "--disable-features=WebRtcHideLocalIpsWithMdns",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        yield browser
-        browser.close()
+
+    def run() -> None:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+            try:
+                context = browser.new_context(base_url=base_url, locale="zh-CN")
+                context.set_default_timeout(20_000)
+                page = context.new_page()
+                page.goto("/")
+                expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+                steps(page)
+            finally:
+                browser.close()
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium or set CHROMIUM_PATH")
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(run).result()
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +73,11 @@ def service(loopback_ice, tmp_path_factory, voice_index_dir) -> Iterator[Service
             yield running
 
 
-@pytest.fixture
-def page(browser: Browser, service: Service) -> Iterator[Page]:
-    context = browser.new_context(base_url=service.url, locale="zh-CN")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    yield page
-    context.close()
+def test_without_a_model_the_talk_button_says_voice_is_not_set_up_and_text_works(service, microphone_file):
+    in_chromium(service.url, microphone_file, talk_button_explains_and_text_works)
 
 
-def test_without_a_model_the_talk_button_says_voice_is_not_set_up_and_text_works(page: Page):
+def talk_button_explains_and_text_works(page: Page) -> None:
     talk = page.get_by_role("button", name="语音对话")
     expect(talk).to_be_visible()
     expect(talk).to_have_attribute("data-ready", "false")
@@ -80,22 +88,26 @@ def test_without_a_model_the_talk_button_says_voice_is_not_set_up_and_text_works
     expect(page.locator("#messages .msg--bot").last).to_contain_text("收到：你好")
 
 
-def test_the_talk_button_opens_a_voice_call_that_is_answered_aloud(page: Page, service: Service):
+def test_the_talk_button_opens_a_voice_call_that_is_answered_aloud(service: Service, microphone_file):
     engine = ScriptedRecognizer()
     service.app.state.voice.recognizer = engine
     try:
-        talk = page.get_by_role("button", name="语音对话")
-        talk.click()
-        expect(talk).to_have_attribute("aria-pressed", "true")
-        expect(page.locator("#voice-status")).to_have_text(re.compile(f"您说：{QUESTION}|智能客服：收到"))
-        expect(page.locator("#voice-status")).to_have_text(f"智能客服：收到：{QUESTION}")
-        assert engine.heard and len(engine.heard[0]) / 2 / 16000 > 1.0
-        talk.click()  # hang up
-        expect(talk).to_have_attribute("aria-pressed", "false")
-        for _ in range(50):
-            if not service.app.state.voice.sessions:
-                break
-            page.wait_for_timeout(100)
-        assert not service.app.state.voice.sessions
+        in_chromium(service.url, microphone_file, lambda page: talk_and_hang_up(page, service, engine))
     finally:
         service.app.state.voice.recognizer = None
+
+
+def talk_and_hang_up(page: Page, service: Service, engine: ScriptedRecognizer) -> None:
+    talk = page.get_by_role("button", name="语音对话")
+    talk.click()
+    expect(talk).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#voice-status")).to_have_text(re.compile(f"您说：{QUESTION}|智能客服：收到"))
+    expect(page.locator("#voice-status")).to_have_text(f"智能客服：收到：{QUESTION}")
+    assert engine.heard and len(engine.heard[0]) / 2 / 16000 > 1.0
+    talk.click()  # hang up
+    expect(talk).to_have_attribute("aria-pressed", "false")
+    for _ in range(50):
+        if not service.app.state.voice.sessions:
+            break
+        page.wait_for_timeout(100)
+    assert not service.app.state.voice.sessions

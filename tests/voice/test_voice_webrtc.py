@@ -194,3 +194,20 @@ def stored(service: Service, conversation_id: str) -> list[tuple[str, str]]:
             "SELECT author, text FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         ).fetchall()
     return [tuple(row) for row in rows]
+
+
+async def test_a_turn_that_fails_in_the_service_is_apologised_for_aloud(service, recognizer, monkeypatch):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(service.app.state.hub, "receive", broken)
+    microphone, ear = Microphone(espeak(QUESTION)), Ear()
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+        pc, answer, events, listening = await call(http, microphone, ear)
+        try:
+            assert await wait_for(lambda: microphone.speech_ended_at and len(ear.voiced_after(microphone.speech_ended_at)) > 25, 20)
+            assert any('"error"' in e for e in events)
+            assert answer["call_id"] in service.app.state.voice.sessions  # the call goes on
+        finally:
+            await pc.close()
+            await asyncio.gather(*listening, return_exceptions=True)
