@@ -117,7 +117,7 @@ def new_fake(**options) -> FakeWeChat:
     return FakeWeChat(token=TOKEN, appid=APPID, secret=SECRET, aes_key=AES_KEY, **options)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rasa() -> Iterator[ScriptedRasa]:
     with ScriptedRasa() as fake:
         yield fake
@@ -132,14 +132,15 @@ def fresh_bot(request) -> None:
         bot.scripts.clear()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wechat() -> Iterator[FakeWeChat]:
-    """WeChat with short timings (a 1.5 s deadline instead of 5 s) so slow paths stay quick."""
+    """WeChat with short timings (a 1.5 s deadline instead of 5 s) so slow paths stay quick. Shared by
+    every test, each with its own citizen (`openid`)."""
     with new_fake(reply_timeout_s=1.5) as fake:
         yield fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service(tmp_path_factory, index_dir, rasa, wechat) -> Iterator[LiveService]:
     """The service in compatible mode (plain and encrypted accepted), answering within 0.8 s."""
     settings = service_settings(

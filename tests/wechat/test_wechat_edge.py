@@ -8,10 +8,13 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from starlette.requests import Request
 
 from channels.wechat.edge import MAX_BODY_BYTES, Edge, Mode
+from core.app import create_app
 from core.errors import ApiError
+from core.settings import Settings
 from tests.wechat import fake as wx
 from tests.wechat.conftest import AES_KEY, APPID, TOKEN
 from tests.wechat.fake import _signature
@@ -139,3 +142,22 @@ async def test_compatible_mode_accepts_both():
     edge = Edge(token=TOKEN, aes_key=AES_KEY, appid=APPID, mode=Mode.COMPATIBLE)
     assert await open_with(edge, "plain", "o-1") == (False, None)
     assert await open_with(edge, "compatible", "o-1") == (True, None)
+
+
+# -- configuration -----------------------------------------------------------------------------------
+
+def test_settings_say_what_is_missing(tmp_path):
+    with pytest.raises(ValueError, match="WECHAT_APPID and WECHAT_SECRET"):
+        Settings(data_dir=tmp_path, wechat_token=TOKEN)
+    with pytest.raises(ValueError, match="43-character"):
+        Settings(data_dir=tmp_path, wechat_token=TOKEN, wechat_appid=APPID, wechat_secret="s", wechat_aes_key="short")
+    with pytest.raises(ValueError, match="needs WECHAT_AES_KEY"):
+        Settings(data_dir=tmp_path, wechat_token=TOKEN, wechat_appid=APPID, wechat_secret="s", wechat_mode="safe")
+    with pytest.raises(ValueError):
+        Settings(data_dir=tmp_path, wechat_reply_budget_s=5.0)
+
+
+def test_without_a_token_the_channel_is_off(tmp_path, index_dir):
+    with TestClient(create_app(Settings(data_dir=tmp_path, index_dir=index_dir))) as client:
+        response = client.post("/wechat", content="<xml/>")
+        assert (response.status_code, response.json()["code"]) == (404, "wechat_disabled")
