@@ -3,7 +3,8 @@ migration lock), or on DATABASE_URL when run from the alembic command line."""
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import channels.models  # noqa: F401  (registers tables on Base.metadata)
+import agent_console.models  # noqa: F401  (registers tables on Base.metadata)
+import channels.models  # noqa: F401
 import channels.voice.models  # noqa: F401
 import channels.wechat.models  # noqa: F401
 from core.db import Base
