@@ -37,6 +37,18 @@ class RasaClient:
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc)) from exc
 
+    async def tracker(self, conversation_id: str, timeout_s: float = 2.0) -> dict:
+        """The conversation's tracker (slots, latest intent, paused), as Rasa's HTTP API returns it."""
+        try:
+            response = await self._http.get(f"{self._base}/conversations/{conversation_id}/tracker", timeout=timeout_s)
+            response.raise_for_status()
+            tracker = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(str(exc)) from exc
+        if not isinstance(tracker, dict):
+            raise BotUnavailable("unexpected tracker response")
+        return tracker
+
     async def status(self) -> bool:
         try:
             response = await self._http.get(f"{self._base}/status", timeout=2.0)

@@ -26,6 +26,9 @@ from knowledge.search import IndexNotReady, KnowledgeBase
 log = logging.getLogger(__name__)
 
 Pusher = Callable[[Message], Awaitable[None]]
+# Sees each new citizen message with the conversation's status before the bot does; replies (sent as
+# system messages) mean "handled here": the bot is not asked. None lets the message go on.
+Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -57,11 +60,17 @@ class Hub:
         self._hotline = hotline
         self._deadline = bot_deadline_s
         self._pushers: dict[str, Pusher] = {}
+        self._interceptors: list[Interceptor] = []
 
     def register_pusher(self, channel: str, pusher: Pusher) -> None:
         """Channels that cannot hold a socket open to the citizen (WeChat, SMS) deliver messages sent
         outside a request (agent replies, queue updates) through their pusher."""
         self._pushers[channel] = pusher
+
+    def register_interceptor(self, interceptor: Interceptor) -> None:
+        """For replies that belong to the service, not the bot, on every channel: a rating after an
+        agent finished, "留言" while waiting in the queue."""
+        self._interceptors.append(interceptor)
 
     # -- identities and conversations -------------------------------------------------------
 
@@ -130,6 +139,14 @@ class Hub:
             return Turn(conversation.id, stored, await self._replies_to(stored), duplicate=True)
         await self._publish(stored)
         status = await self._status(conversation.id)
+        for intercept in self._interceptors:
+            handled = await intercept(conversation, stored, status)
+            if handled is not None:
+                sent = [
+                    await self.send(conversation.id, conversation.channel, Author.SYSTEM, reply, in_reply_to=stored.id)
+                    for reply in handled
+                ]
+                return Turn(conversation.id, stored, sent)
         if status != ConversationStatus.BOT:
             return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
         await self._bus.publish(conversation_topic(conversation.id), {"type": "typing"})

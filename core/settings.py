@@ -87,6 +87,33 @@ class Settings(BaseSettings):
     )
     wechat_menu_file: Path = Field(ROOT / "channels" / "wechat" / "menu.yml", description="the account's custom menu")
 
+    # Agents: the waiting pool, grab-the-line claims, roster and shifts (agent_console/).
+    console_bootstrap_admin: SecretStr = Field(
+        SecretStr(""), description="name:password of an admin created at start when no admin exists"
+    )
+    console_session_minutes: int = Field(480, gt=0, description="a console login lasts at most this long")
+    console_session_idle_minutes: int = Field(60, gt=0, description="a console login unused this long expires")
+    console_cookie_secure: bool | None = Field(None, description="Secure cookies; empty: outside development")
+    console_login_attempts: int = Field(5, gt=0, description="failed logins per user within 15 minutes")
+    console_default_capacity: int = Field(3, ge=1, le=50, description="conversations an agent holds at once")
+    console_duty_auto_approve: bool = Field(True, description="duty requests start at once (supervisors can change)")
+    console_duty_max_minutes: int = Field(720, gt=0, description="the longest duty period one may apply for")
+    console_duty_idle_minutes: float = Field(
+        10, gt=0, description="duty ends after this long without the agent's console (no request, no socket)"
+    )
+    console_escalate_after_s: float = Field(
+        120, gt=0, description="a waiting conversation nobody grabbed is pushed to the least-busy agent"
+    )
+    console_tick_s: float = Field(1.0, gt=0, description="how often the escalation, duty and queue checks run")
+    console_service_level_s: int = Field(60, gt=0, description="service level: share grabbed within this")
+    console_handoff_limit: int = Field(3, ge=1, description="requests for a person per citizen per window")
+    console_handoff_window_minutes: int = Field(10, gt=0, description="the window of CONSOLE_HANDOFF_LIMIT")
+    console_returning_hours: int = Field(24, ge=0, description="a citizen handed back within this goes first")
+    console_rating_minutes: int = Field(30, gt=0, description="a rating request is answered within this")
+    console_service_hours: str = Field("09:00-17:00", description="callback promises: staffed hours (local)")
+    console_service_days: str = Field("1-5", description="staffed weekdays, 1=Monday (e.g. 1-5 or 1-6)")
+    console_holidays: str = Field("", description="closed dates, comma-separated YYYY-MM-DD")
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if self.index_dir is None:

@@ -1,0 +1,234 @@
+"""Taking conversations: grabbing from the pool, the escalation push, transfers and returns to the pool.
+
+Every assignment is one transaction that
+1. writes the agent's row first (`last_assigned_at`): on PostgreSQL that locks the row, so two
+   assignments to the same agent run one after the other and the capacity check below sees the first;
+   on SQLite the write takes the database's write lock, with the same effect;
+2. checks duty and capacity (open assignments < capacity) inside that transaction;
+3. moves the conversation `waiting → human` with one conditional UPDATE: among any number of
+   concurrent grabbers, in any number of processes, exactly one sees a row changed.
+Locks are always taken in the order agent → conversation → handoff, so transactions cannot deadlock.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console import audit, events
+from agent_console.auth import Me
+from agent_console.context import Console
+from agent_console.models import Agent, Assignment, Handoff, HandoffState, Shift, ShiftState
+from agent_console.pool import item, last_citizen_texts
+from channels.hub import conversation_topic
+from channels.lifecycle import IllegalTransition, transition
+from channels.models import Author, Conversation, ConversationStatus
+from channels.replies import Reply
+from core.db import utcnow
+from core.errors import ApiError
+
+log = logging.getLogger(__name__)
+S = ConversationStatus
+
+
+@dataclass(frozen=True)
+class Taken:
+    conversation_id: str
+    channel: str
+    handoff_id: int
+    agent_id: int
+    agent_name: str
+    agent_phone: str | None
+    how: str  # grab | push | transfer
+
+
+async def _lock_agent_with_room(session: AsyncSession, agent_id: int, *, pushed: bool = False) -> Agent:
+    locked = await session.execute(
+        update(Agent).where(Agent.id == agent_id, Agent.active.is_(True)).values(last_assigned_at=utcnow())
+    )
+    if locked.rowcount != 1:
+        raise ApiError(404, "agent_not_found", "该客服账号不存在或已停用。")
+    agent = await session.get(Agent, agent_id, populate_existing=True)
+    duty = await session.scalar(select(Shift.state).where(Shift.open_key == agent_id))
+    if duty != ShiftState.ON_DUTY:
+        who = "对方" if pushed else "您"
+        if duty == ShiftState.ON_BREAK:
+            raise ApiError(403, "on_break", f"{who}正在小休，暂不接入新会话。")
+        raise ApiError(403, "not_on_duty", f"{who}当前不在岗，请先申请上班。" if not pushed else "对方当前不在岗。")
+    held = await session.scalar(
+        select(func.count()).select_from(Assignment)
+        .where(Assignment.agent_id == agent_id, Assignment.ended_at.is_(None))
+    )
+    if (held or 0) >= agent.capacity:
+        who = "对方" if pushed else "您"
+        raise ApiError(
+            409, "at_capacity", f"{who}同时接待的会话已达上限（{agent.capacity}个），请先结束一个会话。",
+            capacity=agent.capacity,
+        )
+    return agent
+
+
+async def _not_waiting(session: AsyncSession, conversation_id: str) -> ApiError:
+    """Why a conversation cannot be grabbed, read after the failed attempt (sees the winner)."""
+    status = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
+    if status is None:
+        return ApiError(404, "conversation_not_found", "会话不存在。")
+    if status == S.HUMAN:
+        owner = await session.scalar(
+            select(Agent.display_name).join(Handoff, Handoff.agent_id == Agent.id)
+            .where(Handoff.open_key == conversation_id)
+        )
+        by = f"客服“{owner}”" if owner else "其他客服"
+        return ApiError(409, "already_taken", f"手慢了，该会话已被{by}接入。", taken_by=owner)
+    return ApiError(409, "not_waiting", "该会话已不在等待队列中（市民已离开或会话已结束）。")
+
+
+async def _take_from_pool(
+    session: AsyncSession, conversation_id: str, agent: Agent, how: str, actor: audit.Actor
+) -> Taken:
+    handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+    if handoff is None or handoff.state != HandoffState.WAITING:
+        raise await _not_waiting(session, conversation_id)
+    if how == "grab" and handoff.skill and handoff.skill not in (agent.skills or []):
+        raise ApiError(403, "skill_required", f"该会话已转给“{handoff.skill}”技能组，需由该组客服接入。")
+    try:
+        await transition(session, conversation_id, S.HUMAN, expected=frozenset({S.WAITING}))
+    except IllegalTransition:
+        raise await _not_waiting(session, conversation_id) from None
+    now = utcnow()
+    changed = await session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.state == HandoffState.WAITING)
+        .values(state=HandoffState.ASSIGNED, agent_id=agent.id, claimed_at=func.coalesce(Handoff.claimed_at, now))
+    )
+    if changed.rowcount != 1:  # the conversation row said waiting, so this cannot lose; refuse rather than guess
+        raise await _not_waiting(session, conversation_id)
+    session.add(Assignment(handoff_id=handoff.id, conversation_id=conversation_id, agent_id=agent.id, how=how,
+                           started_at=now))
+    audit.record(session, actor, "grab" if how == "grab" else "push", f"conversation:{conversation_id}",
+                 agent_id=agent.id, waited_s=int((now - handoff.waiting_since).total_seconds()))
+    return Taken(conversation_id, handoff.channel, handoff.id, agent.id, agent.display_name, agent.phone, how)
+
+
+async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
+    """Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else."""
+    async with console.sessions() as session, session.begin():
+        agent = await _lock_agent_with_room(session, me.id)
+        taken = await _take_from_pool(session, conversation_id, agent, "grab", me.actor)
+    await announce(console, taken)
+    return taken
+
+
+async def push(console: Console, conversation_id: str, agent_id: int) -> Taken | None:
+    """The escalation: give a conversation nobody grabbed to this agent, if they still have room."""
+    try:
+        async with console.sessions() as session, session.begin():
+            agent = await _lock_agent_with_room(session, agent_id, pushed=True)
+            taken = await _take_from_pool(session, conversation_id, agent, "push", audit.SYSTEM)
+    except ApiError as error:
+        log.info("push of %s to agent %s refused: %s", conversation_id, agent_id, error.code)
+        return None
+    await announce(console, taken)
+    return taken
+
+
+async def transfer_to_agent(
+    console: Console, me: Me, conversation_id: str, to_agent_id: int, note: str | None
+) -> Taken:
+    if to_agent_id == me.id:
+        raise ApiError(422, "transfer_to_self", "不能转给自己。")
+    async with console.sessions() as session, session.begin():
+        agent = await _lock_agent_with_room(session, to_agent_id, pushed=True)
+        handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+        changed = await session.execute(
+            update(Handoff)
+            .where(Handoff.id == (handoff.id if handoff else -1), Handoff.state == HandoffState.ASSIGNED,
+                   Handoff.agent_id == me.id)
+            .values(agent_id=agent.id, note=note)
+        )
+        if changed.rowcount != 1:
+            raise ApiError(403, "not_your_conversation", "该会话不在您的接待中，无法转接。")
+        now = utcnow()
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.handoff_id == handoff.id, Assignment.agent_id == me.id, Assignment.ended_at.is_(None))
+            .values(ended_at=now, end="transferred")
+        )
+        session.add(Assignment(handoff_id=handoff.id, conversation_id=conversation_id, agent_id=agent.id,
+                               how="transfer", started_at=now))
+        audit.record(session, me.actor, "transfer", f"conversation:{conversation_id}", to_agent_id=agent.id,
+                     note=note or "")
+        taken = Taken(
+            conversation_id, handoff.channel, handoff.id, agent.id, agent.display_name, agent.phone, "transfer"
+        )
+    await announce(console, taken, note=note, by=me.display_name)
+    await console.bus.publish(events.agent_topic(me.id), {"type": "released", "conversation_id": conversation_id,
+                                                          "reason": "transferred"})
+    return taken
+
+
+async def return_to_pool(
+    console: Console, conversation_id: str, *, from_agent: int, actor: audit.Actor, reason: str,
+    skill: str | None = None, note: str | None = None,
+) -> None:
+    """Put a held conversation back in the pool (a transfer to a skill group, or an agent who went
+    offline). It keeps its first place in the queue: the citizen has waited already."""
+    async with console.sessions() as session, session.begin():
+        handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+        if handoff is None or handoff.state != HandoffState.ASSIGNED or handoff.agent_id != from_agent:
+            raise ApiError(403, "not_your_conversation", "该会话不在您的接待中。")
+        try:
+            await transition(session, conversation_id, S.WAITING, expected=frozenset({S.HUMAN}))
+        except IllegalTransition:
+            raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。") from None
+        now = utcnow()
+        changed = await session.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff.id, Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == from_agent)
+            .values(state=HandoffState.WAITING, agent_id=None, skill=skill, note=note, waiting_since=now,
+                    escalated_at=None, notified_position=None)
+        )
+        if changed.rowcount != 1:
+            raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。")
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.handoff_id == handoff.id, Assignment.ended_at.is_(None))
+            .values(ended_at=now, end="transferred" if reason == "transfer" else "returned")
+        )
+        action = "transfer" if reason == "transfer" else "return"
+        audit.record(session, actor, action, f"conversation:{conversation_id}", skill=skill or "", note=note or "",
+                     reason=reason)
+    async with console.sessions() as session:
+        fresh = await session.get(Handoff, handoff.id)
+        preview = (await last_citizen_texts(session, [conversation_id])).get(conversation_id, "")
+        entry = item(fresh, preview, utcnow())
+    await console.bus.publish(events.POOL, {"type": "pool.added", "item": entry})
+    await console.bus.publish(events.agent_topic(from_agent), {"type": "released", "conversation_id": conversation_id,
+                                                               "reason": reason})
+    text = "正在为您转接其他客服，请稍候。" if reason == "transfer" else "客服暂时离开，正在为您安排其他客服，请稍候。"
+    await console.hub.send(conversation_id, handoff.channel, Author.SYSTEM, Reply(text=text), push=True)
+
+
+async def announce(console: Console, taken: Taken, *, note: str | None = None, by: str | None = None) -> None:
+    """Tell everyone who needs to know, after the commit."""
+    if taken.how != "transfer":
+        await console.bus.publish(events.POOL, {
+            "type": "pool.removed", "conversation_id": taken.conversation_id, "reason": "claimed",
+            "agent_id": taken.agent_id, "by": taken.agent_name,
+        })
+    if taken.how != "grab":
+        await console.bus.publish(events.agent_topic(taken.agent_id), {
+            "type": "assigned", "conversation_id": taken.conversation_id, "how": taken.how, "note": note, "by": by,
+        })
+    # The phone line connects the caller to this agent (the handoff contract's `claimed` event).
+    await console.bus.publish(conversation_topic(taken.conversation_id), {
+        "type": "claimed", "agent_id": taken.agent_id, "agent_name": taken.agent_name, "agent_phone": taken.agent_phone,
+    })
+    text = (
+        f"已为您转接客服“{taken.agent_name}”，请继续描述您的问题。" if taken.how == "transfer"
+        else f"人工客服“{taken.agent_name}”已接入，正在为您服务。"
+    )
+    await console.hub.send(taken.conversation_id, taken.channel, Author.SYSTEM,
+                           Reply(text=text, meta={"agent": {"name": taken.agent_name}}), push=True)
