@@ -4,7 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from core.deps import SettingsDep
+from agent_console import callbacks, pool
+from agent_console.context import ConsoleDep
 
 router = APIRouter(prefix="/api/v1/service", tags=["service"])
 
@@ -16,10 +17,16 @@ class Availability(BaseModel):
 
 
 @router.get("/agents", response_model=Availability)
-async def agents(settings: SettingsDep) -> Availability:
-    # The roster does not exist yet, so nobody is on duty; say so rather than promise a person.
+async def agents(console: ConsoleDep) -> Availability:
+    async with console.sessions() as session:
+        staff = await pool.staffing(session)
+    if staff.on_duty:
+        return Availability(agents_available=True, agents_on_duty=staff.on_duty,
+                            message="人工客服在线，您可以说“转人工”由客服为您服务。")
+    hours = callbacks.service_hours(console.settings).describe()
     return Availability(
         agents_available=False,
         agents_on_duty=0,
-        message=f"目前暂无人工客服在线。您可以继续向我提问，或拨打住房公积金服务热线 {settings.hotline}。",
+        message=(f"目前暂无人工客服在线（人工服务时间：{hours}）。您可以说“转人工”留下问题，工作人员会联系您；"
+                 f"也可以继续向我提问，或拨打住房公积金服务热线 {console.settings.hotline}。"),
     )

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from agent_console import availability
+from agent_console import availability, startup
+from agent_console.routes import ROUTERS as CONSOLE_ROUTERS
+from agent_console.routes import STATIC_DIR as CONSOLE_STATIC_DIR
 from channels import app_api, voice, web
 from channels.bot_client import RasaClient
 from channels.hub import Hub
@@ -64,9 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.sessionmaker, state.bus, state.bot, state.knowledge, settings.hotline, settings.bot_timeout_s
         )
         await voice.start(app)
+        await startup.start(app)  # the console's clock: escalation, duty expiry, queue positions
         try:
             yield
         finally:
+            await startup.stop(app)
             await voice.stop(app)
             await state.bot.close()
             await state.bus.close()
@@ -84,5 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, web, app_api, knowledge_api, loan_api, availability, twilio_voice, webrtc):
         app.include_router(module.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
+    for router in CONSOLE_ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
     return app

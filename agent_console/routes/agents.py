@@ -1,0 +1,67 @@
+"""Agent accounts: admins create and change them; every agent can list colleagues (for transfers)."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from agent_console import accounts, duty
+from agent_console.auth import Admin, CurrentAgent
+from agent_console.context import ConsoleDep
+from agent_console.models import Assignment, Role
+
+router = APIRouter(prefix="/api/v1/console/agents", tags=["console: agents"])
+
+USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
+SKILL = Field(max_length=32, min_length=1)
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(pattern=USERNAME)
+    password: str = Field(min_length=1, max_length=128)
+    role: Role = Role.AGENT
+    capacity: int = Field(3, ge=1, le=50)
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    skills: list[str] = Field(default_factory=list, max_length=20)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9]{3,20}$")
+
+
+class AgentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str | None = Field(None, min_length=1, max_length=128)
+    role: Role | None = None
+    capacity: int | None = Field(None, ge=1, le=50)
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    skills: list[str] | None = Field(None, max_length=20)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9]{3,20}$")
+    active: bool | None = None
+
+
+@router.post("", status_code=201, summary="Create an agent, supervisor or admin (admins only)")
+async def create_agent(body: AgentIn, me: Admin, console: ConsoleDep) -> dict:
+    agent = await accounts.create(
+        console, username=body.username, password=body.password, role=body.role, capacity=body.capacity,
+        display_name=body.display_name, skills=[s.strip()[:32] for s in body.skills if s.strip()], phone=body.phone,
+        actor=me.actor,
+    )
+    return agent.public()
+
+
+@router.patch("/{agent_id}", summary="Change an account (admins only); a new password or deactivation logs it out")
+async def change_agent(agent_id: int, body: AgentChange, me: Admin, console: ConsoleDep) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    return (await accounts.update(console, me, agent_id, changes)).public()
+
+
+@router.get("", summary="Colleagues with their duty state and load")
+async def list_agents(me: CurrentAgent, console: ConsoleDep) -> dict:
+    async with console.sessions() as session:
+        roster = await duty.roster(session)
+        loads = dict((await session.execute(
+            select(Assignment.agent_id, func.count()).where(Assignment.ended_at.is_(None)).group_by(Assignment.agent_id)
+        )).all())
+    return {"agents": [
+        {**agent.public(), "duty": shift.state if shift else "off", "load": loads.get(agent.id, 0)}
+        for agent, shift in roster
+    ]}

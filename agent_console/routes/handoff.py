@@ -1,0 +1,37 @@
+"""`POST /api/v1/handoff`: the handoff contract over HTTP, for the bot's `action_handoff`."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_console.handoff import request_handoff
+from agent_console.models import Reason
+
+router = APIRouter(prefix="/api/v1", tags=["handoff"])
+
+
+class HandoffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conversation_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    reason: Reason
+    intent: str | None = Field(None, max_length=64)
+    slots: dict | None = None
+    contact: str | None = Field(None, max_length=64)
+
+
+class HandoffOut(BaseModel):
+    outcome: str
+    position: int | None
+    estimated_wait_s: int | None
+    ticket_id: int | None
+    message: str
+
+
+@router.post("/handoff", response_model=HandoffOut,
+             summary="Ask for a person: queued (bot paused) with position and wait, or a callback ticket")
+async def handoff(body: HandoffIn, request: Request) -> HandoffOut:
+    outcome = await request_handoff(
+        request.app.state, conversation_id=body.conversation_id, reason=body.reason, intent=body.intent,
+        slots=body.slots, contact=body.contact,
+    )
+    return HandoffOut(**outcome.to_dict())

@@ -1,0 +1,30 @@
+"""The waiting pool and grab-the-line claims."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from agent_console import claims, duty, pool
+from agent_console.auth import CurrentAgent
+from agent_console.context import ConsoleDep
+from agent_console.models import ShiftState
+
+router = APIRouter(prefix="/api/v1/console", tags=["console: pool"])
+ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@router.get("/pool", summary="Waiting conversations (priority, then oldest first) and open callback tickets")
+async def get_pool(me: CurrentAgent, console: ConsoleDep) -> dict:
+    async with console.sessions() as session:
+        shift = await duty.open_shift(session, me.id)
+        return {
+            "on_duty": shift is not None and shift.state == ShiftState.ON_DUTY,
+            "waiting": await pool.waiting_items(session),
+            "tickets": await pool.open_tickets(session),
+        }
+
+
+@router.post("/conversations/{conversation_id}/claim",
+             summary="Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else")
+async def claim(me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
+    taken = await claims.claim(console, me, conversation_id)
+    return {"conversation_id": taken.conversation_id, "agent_id": taken.agent_id, "channel": taken.channel}

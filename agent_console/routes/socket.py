@@ -1,0 +1,182 @@
+"""`WS /ws/console`: live events for a console page, so the pool needs no polling.
+
+Sent: `hello` (me, duty, pool, my conversations), pool changes (only while on duty, or to supervisors),
+work pushed or transferred to me, duty changes, supervisor alerts, and the messages of every conversation
+I hold or watch. Received: `watch`/`unwatch` a conversation (read-only view), `ping`.
+The socket counts as presence: while it is open the agent is not "gone" for the duty check.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from agent_console import auth, conversations, duty, events, pool
+from agent_console.auth import Me
+from agent_console.context import Console, console_of
+from agent_console.models import Handoff, HandoffState, Role, ShiftState
+from channels.hub import conversation_topic
+from channels.models import Conversation
+from core.errors import ApiError
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["console: live"])
+HEARTBEAT_S = 15
+MAX_FRAME = 4096
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """A cookie rides along on cross-site WebSocket handshakes too: only our own pages may use it."""
+    origin = websocket.headers.get("origin")
+    return bool(origin) and urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+@router.websocket("/ws/console")
+async def console_socket(websocket: WebSocket) -> None:
+    console = console_of(websocket.app.state)
+    header = websocket.headers.get("authorization", "")
+    from_cookie = not header.lower().startswith("bearer ")
+    token = websocket.cookies.get(auth.COOKIE) if from_cookie else header[7:].strip()
+    if from_cookie and not _same_origin(websocket):
+        await websocket.close(code=4403, reason="cross-origin")
+        return
+    try:
+        me, _ = await auth.authenticate(console, token, websocket.client.host if websocket.client else None)
+    except ApiError as error:
+        await websocket.close(code=4401, reason=error.code)
+        return
+    await websocket.accept()
+    await LiveConsole(console, websocket, me, token).run()
+
+
+class LiveConsole:
+    def __init__(self, console: Console, websocket: WebSocket, me: Me, token: str) -> None:
+        self._console, self._ws, self._me, self._token = console, websocket, me, token
+        self._outbox: asyncio.Queue[dict | None] = asyncio.Queue()
+        self._following: dict[str, asyncio.Task] = {}
+        self._on_duty = False
+
+    @property
+    def _sees_pool(self) -> bool:
+        return self._on_duty or self._me.can(Role.SUPERVISOR)
+
+    async def run(self) -> None:
+        topics = [events.POOL, events.agent_topic(self._me.id)]
+        if self._me.can(Role.SUPERVISOR):
+            topics.append(events.SUPERVISORS)
+        async with self._console.bus.subscribe(*topics) as bus_events:
+            await self._hello()  # after subscribing: nothing that happens meanwhile is missed
+            tasks = [
+                asyncio.create_task(self._write()),
+                asyncio.create_task(self._relay(bus_events)),
+                asyncio.create_task(self._heartbeat()),
+                asyncio.create_task(self._read()),
+            ]
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in [*tasks, *self._following.values()]:
+                    task.cancel()
+                await asyncio.gather(*tasks, *self._following.values(), return_exceptions=True)
+
+    async def _hello(self) -> None:
+        async with self._console.sessions() as session:
+            shift = await duty.open_shift(session, self._me.id)
+            self._on_duty = shift is not None and shift.state == ShiftState.ON_DUTY
+            waiting = await pool.waiting_items(session) if self._sees_pool else []
+            tickets = await pool.open_tickets(session) if self._sees_pool else []
+        mine = await conversations.mine(self._console, self._me)
+        for item in mine:
+            self._follow(item["conversation_id"])
+        self._outbox.put_nowait({
+            "type": "hello", "agent": {"id": self._me.id, "display_name": self._me.display_name, "role": self._me.role},
+            "duty": duty.shift_dict(shift), "pool": waiting, "tickets": tickets, "mine": mine,
+        })
+
+    async def _write(self) -> None:
+        while (frame := await self._outbox.get()) is not None:
+            await self._ws.send_json(frame)
+
+    async def _relay(self, bus_events) -> None:
+        async for event in bus_events:
+            topic, kind = event.pop("topic", ""), event.get("type")
+            if topic == events.POOL and not self._sees_pool:
+                continue  # off duty or on a break: nothing arrives
+            if kind == "duty" and topic != events.SUPERVISORS:
+                self._on_duty = event.get("state") == ShiftState.ON_DUTY
+                if self._on_duty:
+                    await self._send_pool()
+            elif kind == "assigned":
+                self._follow(event["conversation_id"])
+            elif kind == "released":
+                self._unfollow(event["conversation_id"])
+            self._outbox.put_nowait(event)
+
+    async def _send_pool(self) -> None:
+        async with self._console.sessions() as session:
+            self._outbox.put_nowait({"type": "pool.snapshot", "pool": await pool.waiting_items(session),
+                                     "tickets": await pool.open_tickets(session)})
+
+    async def _heartbeat(self) -> None:
+        """Re-check the login (it may expire or be ended) and keep the agent present for the duty check."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await auth.authenticate(self._console, self._token, None)
+            except ApiError as error:
+                self._outbox.put_nowait({"type": "session_expired", "code": error.code, "message": error.message})
+                await asyncio.sleep(0.2)
+                await self._ws.close(code=4401)
+                return
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                raw = await self._ws.receive_text()
+                frame = json.loads(raw) if len(raw) <= MAX_FRAME else None
+                if not isinstance(frame, dict):
+                    continue
+                kind, conversation_id = frame.get("type"), frame.get("conversation_id")
+                if kind == "ping":
+                    self._outbox.put_nowait({"type": "pong"})
+                elif kind == "watch" and isinstance(conversation_id, str) and await self._may_watch(conversation_id):
+                    self._follow(conversation_id)
+                elif kind == "unwatch" and isinstance(conversation_id, str) and not await self._holds(conversation_id):
+                    self._unfollow(conversation_id)
+        except (WebSocketDisconnect, ValueError, RuntimeError):
+            self._outbox.put_nowait(None)
+
+    async def _holds(self, conversation_id: str) -> bool:
+        async with self._console.sessions() as session:
+            agent_id = await session.scalar(
+                select(Handoff.agent_id)
+                .where(Handoff.open_key == conversation_id, Handoff.state == HandoffState.ASSIGNED)
+            )
+        return agent_id == self._me.id
+
+    async def _may_watch(self, conversation_id: str) -> bool:
+        async with self._console.sessions() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            return conversation is not None and await conversations.may_read(session, self._me, conversation)
+
+    def _follow(self, conversation_id: str) -> None:
+        if conversation_id not in self._following:
+            self._following[conversation_id] = asyncio.create_task(self._follow_messages(conversation_id))
+
+    def _unfollow(self, conversation_id: str) -> None:
+        if (task := self._following.pop(conversation_id, None)) is not None:
+            task.cancel()
+
+    async def _follow_messages(self, conversation_id: str) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            async with self._console.bus.subscribe(conversation_topic(conversation_id)) as conversation_events:
+                async for event in conversation_events:
+                    if event.get("type") == "message":
+                        self._outbox.put_nowait(
+                            {"type": "message", "conversation_id": conversation_id, "message": event["message"]}
+                        )

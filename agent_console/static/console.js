@@ -1,0 +1,473 @@
+// The agent console: the pool with grab buttons and live waiting times, my conversations with the
+// handoff packet, replies with knowledge-base suggestions and canned replies, transfers and hand-backs.
+"use strict";
+
+(() => {
+  const { api, el, button, time, duration, since, toast, Live, messageNode, CHANNELS, REASONS, DUTY } = Console;
+  const $ = (id) => document.getElementById(id);
+
+  let me = null;
+  let duty = { state: "off" };
+  const pool = new Map();     // conversation_id -> pool item
+  const tickets = new Map();  // ticket_id -> ticket
+  const mine = new Map();     // conversation_id -> {item, unread}
+  let selected = null;        // conversation id shown on the right
+  let lastCitizenText = "";
+  let suggestTimer = 0;
+
+  // -- duty -----------------------------------------------------------------------------------------
+
+  function showDuty(shift) {
+    duty = shift || { state: "off" };
+    const state = duty.state || "off";
+    $("duty-state").dataset.state = state;
+    $("duty-state").textContent = DUTY[state] || state;
+    $("duty-until").textContent = duty.ends_at && state !== "pending" ? `至 ${time(duty.ends_at)}` : "";
+    const open = ["on_duty", "on_break", "pending"].includes(state);
+    $("break-toggle").hidden = !["on_duty", "on_break"].includes(state);
+    $("break-toggle").textContent = state === "on_break" ? "结束小休" : "小休";
+    $("duty-end").hidden = !open;
+    $("duty-start").textContent = state === "on_duty" || state === "on_break" ? "延长" : "上班";
+    $("duty-start").disabled = state === "pending";
+    $("pool-off").hidden = state === "on_duty";
+    if (state !== "on_duty" && !isSupervisor()) {
+      pool.clear();
+      renderPool();
+    }
+  }
+
+  const isSupervisor = () => me && (me.role === "supervisor" || me.role === "admin");
+
+  async function dutyAction(call) {
+    try {
+      showDuty(await call());
+    } catch (e) {
+      toast(e.message, "error");
+    }
+  }
+
+  // -- the pool -------------------------------------------------------------------------------------
+
+  function ordered() {
+    return [...pool.values()].sort((a, b) =>
+      (b.priority - a.priority) || (a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : a.handoff_id - b.handoff_id));
+  }
+
+  function renderPool() {
+    const list = $("pool-list");
+    const items = ordered();
+    list.replaceChildren(...items.map(poolCard));
+    $("pool-count").textContent = String(items.length);
+  }
+
+  function poolCard(item) {
+    const li = el("li", "card card--pool");
+    li.dataset.conversation = item.conversation_id;
+    if (item.priority > 0) li.classList.add("card--priority");
+    const head = el("p", "card__head");
+    head.append(
+      el("span", "tag", CHANNELS[item.channel] || item.channel),
+      el("span", "tag tag--reason", REASONS[item.reason] || item.reason),
+    );
+    if (item.skill) head.append(el("span", "tag", `技能组：${item.skill}`));
+    const waited = el("span", "card__wait");
+    waited.dataset.since = item.queued_at;
+    waited.textContent = `等待 ${duration(since(item.queued_at))}`;
+    head.append(waited);
+    li.append(head, el("p", "card__preview", item.preview || "（暂无留言）"));
+    if (item.note) li.append(el("p", "card__note", `转接备注：${item.note}`));
+    const grab = button("抢接", () => claim(item.conversation_id, grab), "btn btn--primary card__grab");
+    li.append(grab);
+    return li;
+  }
+
+  async function claim(conversationId, grabButton) {
+    grabButton.disabled = true;
+    try {
+      await api("POST", `/api/v1/console/conversations/${conversationId}/claim`);
+      pool.delete(conversationId);
+      renderPool();
+      await loadMine();
+      await openConversation(conversationId);
+    } catch (e) {
+      toast(e.message, "error");
+      if (e.status === 409 || e.status === 404) { pool.delete(conversationId); renderPool(); }
+      grabButton.disabled = false;
+    }
+  }
+
+  function removedFromPool(event) {
+    const item = pool.get(event.conversation_id);
+    if (!item) return;
+    pool.delete(event.conversation_id);
+    renderPool();
+    if (event.reason === "claimed" && event.agent_id !== me.id) {
+      const what = item.preview ? `“${item.preview.slice(0, 20)}”` : "一个会话";
+      toast(`${what}已被客服“${event.by || "同事"}”接入。`);
+    } else if (event.reason === "left") {
+      toast("一位市民已离开队列（留言或结束会话）。");
+    }
+  }
+
+  // -- callback tickets ---------------------------------------------------------------------------------
+
+  function renderTickets() {
+    const list = $("ticket-list");
+    const items = [...tickets.values()].filter((t) => t.state !== "done");
+    list.replaceChildren(...items.map(ticketCard));
+    $("ticket-count").textContent = String(items.length);
+  }
+
+  function ticketCard(ticket) {
+    const li = el("li", "card card--ticket");
+    const head = el("p", "card__head");
+    head.append(el("span", "tag", `回访单 #${ticket.ticket_id}`), el("span", "tag", CHANNELS[ticket.channel] || ticket.channel));
+    if (ticket.promised_by) head.append(el("span", "card__wait", `承诺 ${time(ticket.promised_by, true)} 前联系`));
+    li.append(head, el("p", "card__preview", ticket.question || "（无内容）"));
+    if (ticket.contact) li.append(el("p", "card__note", `联系方式：${ticket.contact}`));
+    if (ticket.state === "open") {
+      li.append(button("领取", async () => {
+        try { tickets.set(ticket.ticket_id, await api("POST", `/api/v1/console/callbacks/${ticket.ticket_id}/claim`)); }
+        catch (e) { toast(e.message, "error"); }
+        renderTickets();
+      }, "btn"));
+    } else if (ticket.agent_id === me.id) {
+      const input = el("input", "card__input");
+      input.placeholder = "回复市民（发到其会话）";
+      input.maxLength = 2000;
+      li.append(input, button("回复", async () => {
+        if (!input.value.trim()) return;
+        try { await api("POST", `/api/v1/console/callbacks/${ticket.ticket_id}/reply`, { text: input.value }); input.value = ""; toast("已回复市民。"); }
+        catch (e) { toast(e.message, "error"); }
+      }, "btn"), button("办结", async () => {
+        try { tickets.set(ticket.ticket_id, await api("POST", `/api/v1/console/callbacks/${ticket.ticket_id}/done`, {})); }
+        catch (e) { toast(e.message, "error"); }
+        renderTickets();
+      }, "btn"));
+    } else {
+      li.append(el("p", "muted", "已由其他客服领取"));
+    }
+    return li;
+  }
+
+  // -- my conversations ---------------------------------------------------------------------------------
+
+  async function loadMine() {
+    const { conversations } = await api("GET", "/api/v1/console/conversations");
+    const unread = new Map([...mine].map(([id, entry]) => [id, entry.unread]));
+    mine.clear();
+    for (const item of conversations) mine.set(item.conversation_id, { item, unread: unread.get(item.conversation_id) || 0 });
+    renderMine();
+  }
+
+  function renderMine() {
+    const list = $("mine-list");
+    list.replaceChildren(...[...mine.values()].map(({ item, unread }) => {
+      const li = el("li", "card card--mine");
+      li.dataset.conversation = item.conversation_id;
+      if (item.conversation_id === selected) li.classList.add("card--selected");
+      const head = el("p", "card__head");
+      head.append(el("span", "tag", CHANNELS[item.channel] || item.channel), el("span", "tag tag--reason", REASONS[item.reason] || item.reason));
+      if (unread) head.append(el("span", "unread", `${unread} 条新消息`));
+      li.append(head, el("p", "card__preview", item.preview || ""));
+      li.append(button("打开", () => openConversation(item.conversation_id), "btn"));
+      return li;
+    }));
+    $("mine-count").textContent = String(mine.size);
+  }
+
+  function closeDetail() {
+    selected = null;
+    $("detail").hidden = true;
+    $("detail-empty").hidden = false;
+    renderMine();
+  }
+
+  async function openConversation(conversationId) {
+    let packet;
+    try {
+      packet = await api("GET", `/api/v1/console/conversations/${conversationId}`);
+    } catch (e) {
+      toast(e.message, "error");
+      return;
+    }
+    selected = conversationId;
+    const entry = mine.get(conversationId);
+    if (entry) entry.unread = 0;
+    renderMine();
+    $("detail-empty").hidden = true;
+    $("detail").hidden = false;
+    const { conversation, handoff, citizen } = packet;
+    $("detail-title").textContent = `${CHANNELS[conversation.channel] || conversation.channel} 会话`;
+    const context = $("detail-context");
+    context.replaceChildren();
+    const fact = (label, value) => {
+      if (value === undefined || value === null || value === "") return;
+      context.append(el("dt", "", label), el("dd", "", value));
+    };
+    if (handoff) {
+      fact("转人工原因", REASONS[handoff.reason] || handoff.reason);
+      fact("识别意图", handoff.intent);
+      const slots = Object.entries(handoff.slots || {}).map(([k, v]) => `${k}=${v}`).join("，");
+      fact("已收集信息", slots);
+      fact("转接备注", handoff.note);
+      fact("联系方式", handoff.contact);
+      fact("进入队列", time(handoff.queued_at, true));
+    }
+    fact("身份", citizen.identities.map((i) => `${i.kind}: ${i.value}`).join("；"));
+    const earlier = $("earlier-list");
+    earlier.replaceChildren(...packet.earlier_conversations.map((c) => el("li", "",
+      `${time(c.created_at, true)} ${CHANNELS[c.channel] || c.channel} · ${c.messages}条消息` +
+      `${c.handoff_reason ? ` · 曾转人工（${REASONS[c.handoff_reason] || c.handoff_reason}）` : ""}` +
+      `${c.last_citizen_text ? ` · “${c.last_citizen_text}”` : ""}`)));
+    $("detail-earlier").hidden = packet.earlier_conversations.length === 0;
+    const transcript = $("transcript");
+    transcript.replaceChildren(...packet.transcript.map(messageNode));
+    transcript.scrollTop = transcript.scrollHeight;
+    const citizenTexts = packet.transcript.filter((m) => m.author === "citizen");
+    lastCitizenText = citizenTexts.length ? citizenTexts[citizenTexts.length - 1].text : "";
+    $("composer").hidden = packet.mode !== "owner";
+    $("reply").value = "";
+    suggest();
+    await loadTransferTargets();
+  }
+
+  function appendMessage(conversationId, message) {
+    const entry = mine.get(conversationId);
+    if (message.author === "citizen" && entry) entry.item.preview = message.text.slice(0, 80);
+    if (conversationId !== selected) {
+      if (entry && message.author === "citizen") entry.unread += 1;
+      renderMine();
+      return;
+    }
+    const transcript = $("transcript");
+    if (transcript.querySelector(`[data-id="${message.id}"]`)) return;
+    const follow = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+    transcript.append(messageNode(message));
+    if (follow) transcript.scrollTop = transcript.scrollHeight;
+    if (message.author === "citizen") {
+      lastCitizenText = message.text;
+      suggest();
+    }
+    renderMine();
+  }
+
+  // -- replying ---------------------------------------------------------------------------------------
+
+  async function send(text, links = []) {
+    if (!selected || !text.trim()) return false;
+    try {
+      const message = await api("POST", `/api/v1/console/conversations/${selected}/messages`, { text, links });
+      appendMessage(selected, message);
+      return true;
+    } catch (e) {
+      toast(e.message, "error");
+      return false;
+    }
+  }
+
+  // While the agent works on a reply: articles for the citizen's last message (not for the agent's words).
+  function suggest() {
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(async () => {
+      const box = $("suggestions");
+      if (!lastCitizenText) { box.replaceChildren(); return; }
+      try {
+        const { articles } = await api("GET", `/api/v1/console/suggestions?q=${encodeURIComponent(lastCitizenText.slice(0, 500))}`);
+        box.replaceChildren(...articles.map(suggestionCard));
+      } catch { box.replaceChildren(); }
+    }, 250);
+  }
+
+  function suggestionCard(article) {
+    const card = el("div", "suggestion");
+    card.append(el("p", "suggestion__title", `📄 ${article.title}`), el("p", "suggestion__text", article.summary));
+    const actions = el("p", "suggestion__actions");
+    actions.append(button("插入摘要", () => insert(article.summary), "btn btn--small"));
+    const link = article.business_link;
+    if (link && link.url) {
+      actions.append(button(`发送办事链接：${link.title}`, () =>
+        send(`您可以通过下面的链接在线办理“${link.title}”：`, [{ title: link.title, url: link.url }]), "btn btn--small"));
+    }
+    card.append(actions);
+    return card;
+  }
+
+  function insert(text) {
+    const box = $("reply");
+    const at = box.selectionStart ?? box.value.length;
+    box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd ?? at);
+    box.focus();
+    box.selectionStart = box.selectionEnd = at + text.length;
+  }
+
+  async function loadCanned() {
+    try {
+      const { replies } = await api("GET", "/api/v1/console/canned");
+      const select = $("canned");
+      select.replaceChildren(el("option", "", "插入常用语…"), ...replies.map((r) => {
+        const option = el("option", "", r.title);
+        option.value = r.text;
+        return option;
+      }));
+      select.firstChild.value = "";
+    } catch { /* the console works without them */ }
+  }
+
+  async function loadTransferTargets() {
+    const select = $("transfer-target");
+    try {
+      const { agents } = await api("GET", "/api/v1/console/agents");
+      const options = [el("option", "", "转接给…")];
+      options[0].value = "";
+      const skills = new Set();
+      for (const agent of agents) {
+        agent.skills.forEach((s) => skills.add(s));
+        if (agent.id === me.id || agent.duty !== "on_duty") continue;
+        const option = el("option", "", `客服 ${agent.display_name}（${agent.load}/${agent.capacity}）`);
+        option.value = `agent:${agent.id}`;
+        options.push(option);
+      }
+      for (const skill of [...skills].sort()) {
+        const option = el("option", "", `技能组：${skill}（回到队列）`);
+        option.value = `skill:${skill}`;
+        options.push(option);
+      }
+      select.replaceChildren(...options);
+    } catch { /* keep the previous list */ }
+  }
+
+  // -- live events ------------------------------------------------------------------------------------
+
+  function onEvent(event) {
+    switch (event.type) {
+      case "hello":
+        showDuty(event.duty);
+        pool.clear();
+        for (const item of event.pool) pool.set(item.conversation_id, item);
+        tickets.clear();
+        for (const t of event.tickets) tickets.set(t.ticket_id, t);
+        renderPool();
+        renderTickets();
+        loadMine().catch(() => {});
+        break;
+      case "pool.snapshot":
+        pool.clear();
+        for (const item of event.pool) pool.set(item.conversation_id, item);
+        tickets.clear();
+        for (const t of event.tickets) tickets.set(t.ticket_id, t);
+        renderPool();
+        renderTickets();
+        break;
+      case "pool.added":
+        pool.set(event.item.conversation_id, event.item);
+        renderPool();
+        break;
+      case "pool.removed":
+        removedFromPool(event);
+        break;
+      case "tickets.changed":
+        tickets.set(event.ticket.ticket_id, event.ticket);
+        renderTickets();
+        break;
+      case "duty":
+        if (event.agent_id === me.id) {
+          showDuty(event.state === "off" ? null : event);
+          if (event.reason === "expired") toast("上班时段已结束，您已自动下班。");
+          if (event.reason === "inactive") toast("长时间未操作，您已自动下班。");
+          if (event.reason === "rejected") toast("主管未批准您的上班申请。");
+        }
+        break;
+      case "assigned":
+        toast(event.how === "transfer" ? `同事${event.by ? `“${event.by}”` : ""}转来一个会话${event.note ? `：${event.note}` : "。"}`
+          : "一个等待过久的会话已分配给您。");
+        loadMine().catch(() => {});
+        break;
+      case "released":
+        mine.delete(event.conversation_id);
+        if (event.conversation_id === selected) closeDetail();
+        renderMine();
+        if (event.reason === "left") toast("一位市民已结束会话。");
+        break;
+      case "message":
+        appendMessage(event.conversation_id, event.message);
+        break;
+      case "session_expired":
+        toast(event.message || "登录已过期。", "error");
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onState(state) {
+    $("conn").dataset.state = state;
+    $("conn").textContent = state === "online" ? "已连接" : "重新连接中…";
+  }
+
+  // -- wiring -----------------------------------------------------------------------------------------
+
+  function start(who) {
+    me = who.agent;
+    $("me-name").textContent = `${me.display_name}（${me.role === "agent" ? "客服" : me.role === "supervisor" ? "主管" : "管理员"}）`;
+    $("supervisor-link").hidden = !isSupervisor();
+    showDuty(who.duty);
+    loadCanned();
+    Live.start(onEvent, onState);
+  }
+
+  $("duty-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    dutyAction(() => api("POST", "/api/v1/console/duty", { minutes: Number($("duty-minutes").value) }));
+  });
+  $("break-toggle").addEventListener("click", () =>
+    dutyAction(() => api("POST", "/api/v1/console/duty/break", { on: duty.state === "on_duty" })));
+  $("duty-end").addEventListener("click", () =>
+    dutyAction(async () => { await api("DELETE", "/api/v1/console/duty"); return null; }));
+
+  $("composer").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const box = $("reply");
+    if (await send(box.value)) box.value = "";
+  });
+  $("reply").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    $("composer").requestSubmit();
+  });
+  $("canned").addEventListener("change", (event) => {
+    if (event.target.value) insert(event.target.value);
+    event.target.value = "";
+  });
+  $("transfer").addEventListener("click", async () => {
+    const target = $("transfer-target").value;
+    if (!selected || !target) { toast("请先选择转接对象。", "error"); return; }
+    const [kind, value] = [target.slice(0, target.indexOf(":")), target.slice(target.indexOf(":") + 1)];
+    const body = { note: $("transfer-note").value || null, ...(kind === "agent" ? { to_agent_id: Number(value) } : { to_skill: value }) };
+    try {
+      await api("POST", `/api/v1/console/conversations/${selected}/transfer`, body);
+      mine.delete(selected);
+      closeDetail();
+      $("transfer-note").value = "";
+      toast("已转接。");
+    } catch (e) { toast(e.message, "error"); }
+  });
+  $("finish").addEventListener("click", async () => {
+    if (!selected) return;
+    try {
+      await api("POST", `/api/v1/console/conversations/${selected}/finish`);
+      mine.delete(selected);
+      closeDetail();
+      toast("会话已结束，已转回智能客服并邀请市民评价。");
+    } catch (e) { toast(e.message, "error"); }
+  });
+
+  // Live waiting times without asking the server.
+  setInterval(() => {
+    for (const node of document.querySelectorAll(".card__wait[data-since]")) {
+      node.textContent = `等待 ${duration(since(node.dataset.since))}`;
+    }
+  }, 1000);
+
+  Console.login(start);
+})();
