@@ -50,25 +50,25 @@ class Renderer:
         return self.absolute(f"/wechat/articles/{article_id}")
 
     def render(self, replies: list[Reply]) -> list[Out]:
-        """One turn's replies as WeChat messages, in order. Choices are numbered across the turn, the
-        way `choices_before` reads them back."""
+        """One turn's replies as WeChat messages, in order. Choices are numbered across the turn, as
+        `pick_choice` reads them back."""
+        numbers = iter(numbered([b for reply in replies for b in reply.buttons]))
         cards: list[Out] = []
         bodies: list[str] = []
-        first_choice = 1
         for reply in replies:
-            body = self._body(reply, first_choice)
+            choices = [next(numbers) for _ in reply.buttons]
+            body = self._body(reply, choices)
             card = self._news_for(reply) if _size(body) > TEXT_LIMIT_BYTES else None
             if card is not None:  # the card carries the article; the choices and links still go as text
                 cards.append(card)
-                body = self._body(Reply(text="", buttons=reply.buttons, links=reply.links), first_choice)
+                body = self._body(Reply(text="", buttons=reply.buttons, links=reply.links), choices)
             if body:
                 bodies.append(body)
-            first_choice += len(reply.buttons)
         joined = "\n\n".join(bodies)
         texts = [joined] if _size(joined) <= TEXT_LIMIT_BYTES else [p for b in bodies for p in split_text(b)]
         return cards + [TextOut(t) for t in texts if t]
 
-    def _body(self, reply: Reply, first_choice: int) -> str:
+    def _body(self, reply: Reply, choices: list[tuple[str, dict]]) -> str:
         lines = [reply.text.strip()] if reply.text.strip() else []
         for link in reply.links:
             url = self.absolute(link["url"])
@@ -77,9 +77,9 @@ class Renderer:
             url = self.article_url(source["article_id"])
             title = f"《{source['title']}》"
             lines.append("来源：" + (_anchor(url, title) if url else title))
-        if reply.buttons:
+        if choices:
             lines.append(CHOICE_PROMPT)
-            lines += [f"{first_choice + i}. {b['title']}" for i, b in enumerate(reply.buttons)]
+            lines += [f"{number}. {button['title']}" for number, button in choices]
         return "\n".join(lines)
 
     def _news_for(self, reply: Reply) -> NewsOut | None:
@@ -137,9 +137,18 @@ def _cut(line: str, limit: int) -> int:
     return count
 
 
+def numbered(buttons: list[dict]) -> list[tuple[str, dict]]:
+    """The number a citizen replies with for each button: 1, 2, 3… in order, except when every
+    payload is itself a distinct number (a 5-to-1 rating), where "5" must mean 5."""
+    payloads = [str(b.get("payload", "")) for b in buttons]
+    if payloads and all(p.isdigit() and len(p) <= 2 for p in payloads) and len(set(payloads)) == len(payloads):
+        return list(zip(payloads, buttons, strict=True))
+    return [(str(i), b) for i, b in enumerate(buttons, 1)]
+
+
 def choices_before(recent: list[Message]) -> list[dict]:
     """The buttons the citizen was last offered, if nothing came from the citizen since: all buttons
-    of the latest outgoing turn (bot replies share `in_reply_to`), numbered as `render` numbered them."""
+    of the latest outgoing turn (bot replies share `in_reply_to`), in the order `render` showed them."""
     if not recent or recent[-1].direction != Direction.OUT:
         return []
     last = recent[-1]
@@ -157,8 +166,8 @@ def pick_choice(text: str, recent: list[Message]) -> tuple[int, dict] | None:
     match = _CHOICE.fullmatch(unicodedata.normalize("NFKC", text))
     if match is None:
         return None
-    choices = choices_before(recent)
-    number = int(match.group(1))
-    if 1 <= number <= len(choices):
-        return number, choices[number - 1]
+    number = str(int(match.group(1)))
+    for shown, button in numbered(choices_before(recent)):
+        if shown == number:
+            return int(shown), button
     return None

@@ -57,8 +57,13 @@ def test_handoff_to_an_agent_and_back(service, wechat, rasa, openid):
     assert [m.text for m in history if m.author == Author.CITIZEN][-2:] == ["还要等多久", "[图片]"]
 
     move(service, cid, ConversationStatus.BOT)
+    rating = [{"title": f"{n}分", "payload": str(n)} for n in (5, 4, 3, 2, 1)]
+    send_as(service, cid, Author.SYSTEM, Reply("请为刚才的人工服务打分：回复数字1–5（5分为非常满意）。", buttons=rating))
+    assert wechat.wait_for(openid, 4)[-1].content.endswith("5. 5分\n4. 4分\n3. 3分\n2. 2分\n1. 1分")
+    wechat.post(service.wechat_url, wx.text(openid, "5"))
+    assert service.run(service.app.state.hub.history(cid))[-2].text == "5", "a rating of 5 stays 5"
     assert wechat.post(service.wechat_url, wx.text(openid, "谢谢")).shown.content == "收到：谢谢"
-    assert len(wechat.shown(openid)) == 4, "nothing was sent twice"
+    assert len(wechat.shown(openid)) == 6, "nothing was sent twice"
 
 
 def test_beyond_48_hours_the_agent_is_told_and_offered_other_channels(service, wechat, openid):

@@ -87,3 +87,12 @@ def test_a_digit_right_after_choices_picks_that_button():
     assert pick_choice("4", recent) is None and pick_choice("2套房", recent) is None
     later = [*recent, message(4, Direction.IN, Author.CITIZEN, "算了")]
     assert pick_choice("1", later) is None, "choices go stale once the citizen says something else"
+
+
+def test_numbered_payloads_keep_their_own_numbers_so_a_rating_of_5_means_5():
+    rating = [{"title": f"{n}分", "payload": str(n)} for n in (5, 4, 3, 2, 1)]
+    (out,) = renderer.render([Reply("请为服务打分：回复数字1–5（5分为非常满意）。", buttons=rating)])
+    assert out.content.endswith("回复数字选择：\n5. 5分\n4. 4分\n3. 3分\n2. 2分\n1. 1分")
+    recent = [message(1, Direction.OUT, Author.SYSTEM, "请为服务打分", {"buttons": rating})]
+    assert pick_choice("5", recent) == (5, rating[0])
+    assert pick_choice("1", recent) == (1, rating[4])
