@@ -26,16 +26,28 @@ FRAME = 960  # 20 ms
 
 
 class Microphone(MediaStreamTrack):
-    """Plays `speech` once after a short silence, then silence; remembers when the speech ended."""
+    """Plays each speech in turn (after a short silence, `gap_s` apart), then silence; remembers when
+    each one started and ended."""
 
     kind = "audio"
 
-    def __init__(self, speech: np.ndarray, lead_s: float = 0.6) -> None:
+    def __init__(self, *speeches: np.ndarray, lead_s: float = 0.6, gap_s: float = 2.0) -> None:
         super().__init__()
-        self._samples = np.concatenate([np.zeros(int(lead_s * RATE), dtype="<i2"), speech])
+        parts, self._marks = [np.zeros(int(lead_s * RATE), dtype="<i2")], []
+        for speech in speeches:
+            start = sum(map(len, parts))
+            parts.append(speech)
+            self._marks.append((start, start + len(speech)))
+            parts.append(np.zeros(int(gap_s * RATE), dtype="<i2"))
+        self._samples = np.concatenate(parts)
         self._sent = 0
         self._start: float | None = None
-        self.speech_ended_at: float | None = None
+        self.started: list[float] = []
+        self.ended: list[float] = []
+
+    @property
+    def speech_ended_at(self) -> float | None:
+        return self.ended[0] if self.ended else None
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -46,8 +58,11 @@ class Microphone(MediaStreamTrack):
         chunk = np.zeros(FRAME, dtype="<i2")
         piece = self._samples[self._sent:self._sent + FRAME]
         chunk[:len(piece)] = piece
-        if self._sent < len(self._samples) <= self._sent + FRAME:
-            self.speech_ended_at = time.monotonic()
+        for start, end in self._marks:
+            if self._sent <= start < self._sent + FRAME:
+                self.started.append(time.monotonic())
+            if self._sent < end <= self._sent + FRAME:
+                self.ended.append(time.monotonic())
         frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate, frame.pts, frame.time_base = RATE, self._sent, fractions.Fraction(1, RATE)
         self._sent += FRAME
@@ -71,6 +86,9 @@ class Ear:
 
     def voiced_after(self, moment: float) -> list[float]:
         return [t for t, rms in self.frames if t > moment and rms > 300]
+
+    def voiced_between(self, start: float, end: float) -> list[float]:
+        return [t for t in self.voiced_after(start) if t < end]
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +229,25 @@ async def test_a_turn_that_fails_in_the_service_is_apologised_for_aloud(service,
         finally:
             await pc.close()
             await asyncio.gather(*listening, return_exceptions=True)
+
+
+async def test_speaking_over_the_answer_stops_it(service, recognizer):
+    long_answer = "请详细介绍一下公积金贷款的申请条件、所需材料、办理流程和办理时限，" * 3
+    recognizer.texts = [long_answer, QUESTION]
+    microphone = Microphone(espeak("请详细介绍一下"), espeak(QUESTION), gap_s=2.5)
+    ear = Ear()
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+        pc, _, _, listening = await call(http, microphone, ear)
+        try:
+            assert await wait_for(lambda: len(microphone.ended) == 2, 30)
+            interrupted_from = microphone.started[1] + 0.6  # minimum speech + a frame or two
+            # The first answer was playing when the citizen spoke again…
+            assert ear.voiced_between(microphone.ended[0], microphone.started[1])
+            # …and went quiet while they spoke (it would have run for many more seconds otherwise).
+            assert ear.voiced_between(interrupted_from, microphone.ended[1]) == []
+            # The second question is answered in turn.
+            assert await wait_for(lambda: ear.voiced_after(microphone.ended[1]), 10)
+        finally:
+            await pc.close()
+            await asyncio.gather(*listening, return_exceptions=True)
+    assert len(recognizer.heard) == 2

@@ -36,15 +36,17 @@ def espeak(text: str) -> np.ndarray:
 
 @dataclass
 class ScriptedRecognizer:
-    """Stands in for a Mandarin model (tests only): returns `text`, records what it was given."""
+    """Stands in for a Mandarin model (tests only): returns `texts` in turn, then `text`; records what
+    it was given."""
 
     text: str = QUESTION
     name: str = "test"
+    texts: list[str] = field(default_factory=list)
     heard: list[bytes] = field(default_factory=list)
 
     def transcribe(self, pcm: bytes) -> str:
         self.heard.append(pcm)
-        return self.text
+        return self.texts.pop(0) if self.texts else self.text
 
 
 class Service:
