@@ -37,7 +37,9 @@ class ActionAnswer(Action):
             return await not_understood(dispatcher, tracker, SERVICE_DOWN)
 
         status, text = result.get("status"), result.get("text")
-        if status in ("answer", "clarify", "decline") and isinstance(text, str) and text.strip():
+        # A decline after a guess the NLU itself doubted ("asdf 啊啊") is still a misunderstanding.
+        understood = ("answer", "clarify") if intent == "nlu_fallback" else ("answer", "clarify", "decline")
+        if status in understood and isinstance(text, str) and text.strip():
             buttons = list(result.get("buttons") or [])
             if intent == "query_progress" and status == "answer":
                 buttons.append(ASK_AGENT_TO_CHECK)  # only the citizen's own account knows the progress

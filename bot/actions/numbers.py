@@ -57,6 +57,9 @@ _SECOND_HOME = re.compile(r"二套|第二套|第2套|第二次|改善|已经有�
 _THIRD_OR_MORE = re.compile(r"(?:第\s*)?[三四五3-5]\s*套")
 
 
+_NEGATIVE = re.compile(r"(^|[^\d])[-−负]\s*[\d零一二两三四五六七八九十百千万]")
+
+
 def _normalise(text: str) -> str:
     # NFKC turns full-width digits, letters and "，" into ASCII, so "３０万" reads like "30万".
     text = unicodedata.normalize("NFKC", text)
@@ -178,7 +181,8 @@ def parse_amount(text: str) -> float | None:
                 continue
             if not _has_magnitude(tokens) and value < 10:
                 continue
-            return value
+            # "负五万" / "-5万": kept negative, so the form refuses it instead of reading 5万.
+            return -value if _NEGATIVE.search(text) else value
     return None
 
 

@@ -176,3 +176,9 @@ def test_choice_index(text: str, expected: int | None) -> None:
 def test_numbers_in() -> None:
     assert numbers.numbers_in("30万，20年") == [300_000, 20]
     assert numbers.numbers_in("没有数字") == []
+
+
+@pytest.mark.parametrize("text", ["负五万", "-5万", "−300000", "负 30万"])
+def test_negative_amounts_stay_negative_so_forms_refuse_them(text):
+    value = numbers.parse_amount(text)
+    assert value is not None and value < 0
