@@ -34,7 +34,7 @@ FOLLOW_UPS = {
 # Words every follow-up uses whatever the topic; what is left after removing them names a topic.
 _FOLLOW_UP_WORDS = re.compile(
     "那么|那|还|要|需要|得|带|准备|提供|交|啥|什么|哪些|材料|资料|证件|手续|要件|东西|多久|多长时间|几天|"
-    "时间|到账|上卡|能|办|好|下来|完|呢|吗|啊|呀|的|了|一年|几次|可以|我|您|请问|[？?。，,！!\\s]"
+    "时间|到账|上卡|能|办|好|下来|完|呢|吗|啊|呀|的|了|一年|几次|多少|取|可以|我|您|请问|[？?。，,！!\\s]"
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 FOLLOW_UP_BUTTONS = (("需要什么材料", "要带什么材料？"), ("多久能办好", "多久能办好？"))
@@ -69,8 +69,10 @@ class Answerer:
         self, question: str, intent: str | None = None, topic: str | None = None, intent_confidence: float = 0.0
     ) -> Answer:
         sections = FOLLOW_UPS.get(intent or "")
-        if sections and topic and self._kb.article(topic) and not self._names_other_topic(question, topic):
-            return self._from_article(topic, sections)
+        if topic and self._kb.article(topic) and self._is_follow_up(question, topic):
+            # "那要带什么材料？", "多久到账？", "一年能取几次？" after an answer about 租房提取.
+            matched = None if sections else self._kb.best_section(topic, question)
+            return self._from_article(topic, sections, matched=matched)
         scope = self._kb.scope.check(question)
         # Declining even when the bot names a policy intent: on the dev split, letting a sure
         # intent overrule "no fund words" let chit-chat through and saved no real question.
@@ -96,14 +98,14 @@ class Answerer:
             if record["category"] in categories
         }
 
-    def _names_other_topic(self, question: str, topic: str) -> bool:
-        """Whether a follow-up names a business of its own ("那贷款要带什么材料") rather than
-        leaning on the topic in play ("那要带什么材料")."""
+    def _is_follow_up(self, question: str, topic: str) -> bool:
+        """Whether the question leans on the topic in play ("那要带什么材料") rather than naming a
+        business of its own ("那贷款要带什么材料")."""
         remainder = _FOLLOW_UP_WORDS.sub("", question)
         if len(_CJK.findall(remainder)) < 2:
-            return False
+            return True
         hits = self._kb.search(remainder, k=1)
-        return bool(hits) and hits[0].article_id != topic and hits[0].confidence >= MIN_CONFIDENCE
+        return not hits or hits[0].article_id == topic or hits[0].confidence < MIN_CONFIDENCE
 
     def _from_article(self, article_id: str, sections: tuple[str, ...] | None, matched: Hit | None = None) -> Answer:
         article = self._kb.article(article_id)

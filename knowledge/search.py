@@ -161,6 +161,20 @@ class KnowledgeBase:
             )
         return hits
 
+    def best_section(self, article_id: str, query: str) -> Hit | None:
+        """The chunk of one article that matches `query` best (for follow-ups on a known topic)."""
+        index = self.index
+        own = [i for i, c in enumerate(index.chunks) if c.article_id == article_id]
+        if not own:
+            return None
+        vector = self._encoder.encode([query])[0]
+        tokens = self._tokenizer.tokens(query)
+        lexical = _normalised(index.bm25.scores(tokens), index.bm25.max_possible(tokens))
+        scores = [float(index.vectors.reconstruct(i) @ vector) + float(lexical[i]) for i in own]
+        chunk = index.chunks[own[int(np.argmax(scores))]]
+        return Hit(article_id, index.articles[article_id]["title"], max(scores), 1.0, chunk.snippet[:160],
+                   chunk.heading, 0.0, 0.0)
+
     @staticmethod
     def _dense_chunks(index: LoadedIndex, vector: np.ndarray) -> np.ndarray:
         scores = np.zeros(len(index.chunks), dtype=np.float32)

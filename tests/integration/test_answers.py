@@ -69,3 +69,10 @@ def test_answers_carry_the_online_business_link(answerer):
     answer = answerer.answer("租房提取公积金在网上咋申请")
     assert answer.status == Status.ANSWER and answer.links
     assert answer.links[0]["url"].startswith("https://")
+
+
+def test_any_follow_up_without_a_topic_of_its_own_stays_on_the_topic(answerer):
+    answer = answerer.answer("一年能取几次？", intent="ask_withdrawal", topic="withdraw-rent")
+    assert answer.article_id == "withdraw-rent", answer.text
+    fresh = answerer.answer("退休了公积金能全取出来吗", intent="ask_withdrawal", topic="withdraw-rent")
+    assert fresh.article_id != "withdraw-rent"
