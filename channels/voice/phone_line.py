@@ -217,9 +217,13 @@ class PhoneLine:
         await self.calls.update(
             call.call_sid, queue_position=outcome.position, estimated_wait_s=outcome.estimated_wait_s
         )
-        # An agent who already owns the conversation takes the caller from its queue (or dials them on
-        # the claim); the pool's own text for that case is written for a chat window.
-        say = twiml.CONNECTING if outcome.outcome == "already_with_agent" else outcome.message
+        # The pool's texts are written for a chat window ("排队期间可以继续输入…"): on the phone the
+        # caller hears the position and wait in words of its own. An agent who already owns the
+        # conversation takes the caller from its queue, or dials them on the claim.
+        if outcome.outcome == "already_with_agent":
+            say = twiml.CONNECTING
+        else:
+            say = twiml.TRANSFERRING + twiml.queue_update(outcome.position, outcome.estimated_wait_s)
         return await self._hold_in_queue(call, say=say)
 
     async def _hold_in_queue(self, call: VoiceCall, say: str) -> VoiceResponse:

@@ -32,6 +32,7 @@ HANDOFF_FAILED = "抱歉，人工服务暂时无法转接。"
 LEAVE_MESSAGE = "请在提示音后说出您的问题，说完请按井号键。"
 NO_AGENT_NOW = "抱歉，人工客服暂时无法接听。"
 CONNECTING = "正在为您接通人工客服，请稍候。"
+TRANSFERRING = "正在为您转接人工客服。"
 CALLBACK_DONE = "已为您登记回拨，工作人员会尽快与您联系。感谢您的来电，再见。"
 CALL_ENDED = "本次通话已结束，感谢您的来电。"
 

@@ -190,6 +190,11 @@ async def test_offers_that_are_not_sdp_are_refused_and_leave_nothing(service, re
         response = await http.post("/api/v1/voice/web/offer", json={"visitor_token": "forged.token", "sdp": "v=0", "type": "offer"})
         assert response.status_code == 401
         assert (await http.delete("/api/v1/voice/calls/nope")).status_code == 404
+        # The app's entry point: the same checks, for one of the app's users.
+        response = await http.post("/api/v1/voice/app/offer", json={"user_id": "app-7", "sdp": "hello", "type": "offer"})
+        assert response.status_code == 422 and response.json()["code"] == "invalid_sdp"
+        response = await http.post("/api/v1/voice/app/offer", json={"user_id": "bad id", "sdp": "v=0", "type": "offer"})
+        assert response.status_code == 422 and response.json()["code"] == "invalid_request"
     assert not service.app.state.voice.sessions
 
 
