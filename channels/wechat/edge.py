@@ -36,6 +36,7 @@ class Mode:
 class Envelope:
     message: BaseMessage
     encrypted: bool
+    sent_at: int  # WeChat's timestamp (whole seconds): when its 5-second wait began
 
 
 def _refuse(request: Request, status: int, code: str, reason: str) -> ApiError:
@@ -80,7 +81,7 @@ class Edge:
         message = _parse(xml)
         if message is None:
             raise _refuse(request, 400, "bad_xml", "malformed or incomplete XML")
-        return Envelope(message, encrypted)
+        return Envelope(message, encrypted, int(timestamp))
 
     def seal(self, xml: str, encrypted: bool) -> str:
         """The passive reply as WeChat expects it: encrypted when the request was."""

@@ -161,6 +161,10 @@ def _in_reply_to(message: Message) -> int | None:
     return (message.payload or {}).get("in_reply_to")
 
 
+def looks_like_choice(text: str) -> bool:
+    return _CHOICE.fullmatch(unicodedata.normalize("NFKC", text)) is not None
+
+
 def pick_choice(text: str, recent: list[Message]) -> tuple[int, dict] | None:
     """"2" (or "２", "2.") after numbered choices → (2, that button)."""
     match = _CHOICE.fullmatch(unicodedata.normalize("NFKC", text))

@@ -25,7 +25,7 @@ from channels.wechat.background import Background
 from channels.wechat.inbound import Inbound
 from channels.wechat.models import PushedTurn
 from channels.wechat.outbox import Outbox
-from channels.wechat.render import Out, Renderer, pick_choice
+from channels.wechat.render import Out, Renderer, looks_like_choice, pick_choice
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Turns:
 
     async def _with_choice(self, conversation_id: str, inbound: Inbound) -> tuple[str, dict]:
         """A digit after numbered choices stands for that choice's button."""
-        if inbound.fixed is not None:
+        if inbound.fixed is not None or not looks_like_choice(inbound.text):
             return inbound.text, inbound.payload
         recent = await self._hub.history(conversation_id, limit=RECENT_FOR_CHOICES)
         picked = pick_choice(inbound.text, recent)

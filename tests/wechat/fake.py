@@ -202,7 +202,8 @@ class FakeWeChat:
             self.unfollowed.discard(openid)
         xml = to_xml(fields)
         attempts: list[Attempt] = []
-        async with httpx.AsyncClient(timeout=None) as client:
+        # Plain HTTP to 127.0.0.1: no TLS context to build (it costs ~20 ms of CPU per client under load).
+        async with httpx.AsyncClient(timeout=None, verify=False, trust_env=False) as client:
             for n in range(self.attempts):
                 target = urls[n % len(urls)] if urls else url
                 params, body = self._sign(xml, fields, mode)
