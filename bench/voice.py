@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 import wave
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import aioice.ice
@@ -111,9 +112,13 @@ def next_action(twiml: str) -> str:
     return twiml.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
 
 
+def spoken(twiml: str) -> str:
+    return "".join(say.text or "" for say in ET.fromstring(twiml).iter("Say"))
+
+
 def phone(service: InProcessService, calls: int, turns: int) -> None:
     spent = time_the_bot(service.app)
-    webhook, bot, own = [], [], []
+    webhook, bot, own, samples = [], [], [], []
     with httpx.Client(base_url=f"http://127.0.0.1:{service.port}", timeout=30) as client:
         for index in range(calls + 1):  # the first call warms up and is not counted
             params = {"CallSid": "CA" + uuid.uuid4().hex, "From": f"+86135{index:08d}", "To": "+863108888888",
@@ -127,6 +132,8 @@ def phone(service: InProcessService, calls: int, turns: int) -> None:
                                                                                       "Confidence": "0.9"})
                 elapsed = (time.perf_counter() - started) * 1000
                 response.raise_for_status()
+                if index == 1 and turn < 2:
+                    samples.append((question, spoken(response.text)))
                 if index and len(spent) == before + 1:
                     webhook.append(elapsed)
                     bot.append(spent[-1])
@@ -135,7 +142,10 @@ def phone(service: InProcessService, calls: int, turns: int) -> None:
     print(row("webhook response (Twilio's view)", webhook))
     print(row("of which Rasa (same requests)", bot))
     print(row("phone line's own time", own))
-    print(f"  target: own time p99 < 300 ms -> {'met' if percentile(own, 99) < 300 else 'NOT met'}\n")
+    print(f"  target: own time p99 < 300 ms -> {'met' if percentile(own, 99) < 300 else 'NOT met'}")
+    for question, said in samples:
+        print(f"  caller: {question}\n  line:   {said}")
+    print()
 
 
 # -- WebRTC -----------------------------------------------------------------------------------------
@@ -251,7 +261,7 @@ async def webrtc(service: InProcessService, turns: int) -> None:
     for key, label in labels.items():
         print(row(label, parts[key]))
     if client_side:
-        print(row("total, heard by the peer", client_side))
+        print(row("total, heard by the peer (from file end)", client_side))
     excluding = [t - r for t, r in zip(parts["total_s"], parts["recognition_s"], strict=True)]
     print(row("total excluding recognition", excluding))
     print(f"  target: < 800 ms excluding recognition -> {'met' if percentile(excluding, 99) < 800 else 'NOT met'} "
