@@ -8,6 +8,7 @@ case "$which" in
   latency)   scripts/train.sh && "$SVC_PY" -m bench.latency "$@" ;;
   nlu)       scripts/train.sh && bench/nlu.sh "$@" ;;
   voice)     scripts/train.sh && "$SVC_PY" -m bench.voice "$@" ;;
+  wechat)    scripts/train.sh && "$SVC_PY" -m bench.wechat "$@" ;;
   all)       "$SVC_PY" -m bench.retrieval && scripts/train.sh && bench/nlu.sh && "$SVC_PY" -m bench.latency ;;
-  *) echo "usage: scripts/bench.sh [retrieval|latency|nlu|voice|all] [args…]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [retrieval|latency|nlu|voice|wechat|all] [args…]" >&2; exit 2 ;;
 esac
