@@ -52,7 +52,7 @@ class Turns:
 
     async def answer(self, inbound: Inbound, started: float) -> list[Out]:
         """What to reply passively: one message, or nothing (the answer is pushed, or there is none).
-        `started` is the request's arrival (time.monotonic()); the budget counts from there."""
+        `started` (time.monotonic()) is when WeChat's wait began; the budget counts from there."""
         conversation = await self._hub.open_conversation(channel=Channel.WECHAT, kind="wechat", value=inbound.openid)
         text, payload = await self._with_choice(conversation.id, inbound)
         work = self._background.spawn(
