@@ -119,16 +119,14 @@ class WeChatApi:
         return await self.call(lambda c: c.menu.create(menu))
 
     async def call(self, fn: Callable[[WeChatClient], T]) -> T:
-        for attempt in (1, 2):
-            token = await self.tokens.current()
-            try:
-                return await self._run(_with_token, token, fn, self._client)
-            except WeChatError as exc:
-                if exc.errcode in TOKEN_ERRORS and attempt == 1:
-                    await self.tokens.invalidate(token)
-                    continue
+        token = await self.tokens.current()
+        try:
+            return await self._run(_with_token, token, fn, self._client)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
                 raise
-        raise AssertionError("unreachable")
+        await self.tokens.invalidate(token)  # once for every process that holds it
+        return await self._run(_with_token, await self.tokens.current(), fn, self._client)
 
     # -- web authorisation (snsapi_base) ---------------------------------------------------------
 

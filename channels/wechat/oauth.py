@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
+from channels.hub import Hub
 from channels.models import Channel, Identity
 from channels.web import TOKEN_PURPOSE
 from channels.wechat.api import WeChatError
@@ -84,7 +85,7 @@ async def callback(
     return response
 
 
-async def web_visitor_for(wechat: WeChat, hub, openid: str) -> str:
+async def web_visitor_for(wechat: WeChat, hub: Hub, openid: str) -> str:
     """The web visitor id of the citizen behind `openid`, created (as the same citizen) if needed."""
     citizen_id = (await hub.open_conversation(channel=Channel.WECHAT, kind=Channel.WECHAT, value=openid)).citizen_id
     async with wechat.sessions() as session:
