@@ -142,6 +142,8 @@ _URL = re.compile(
 )
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _LINK_WORDS = re.compile(r"^(下载|点击|点此|这里|此处|链接|入口|在线办理|办理入口|立即办理)$")
+# Reference lines under an answer (its date, the regulations it rests on): for reading, not for the ear.
+_REFERENCE_LINE = re.compile(r"^(信息日期|更新日期|发布日期|依据|政策依据|法规依据|来源|出处)\s*[:：]")
 
 
 def _strip_markup(text: str) -> str:
@@ -151,8 +153,8 @@ def _strip_markup(text: str) -> str:
     lines = []
     for line in text.splitlines():
         line = line.strip()
-        if re.fullmatch(r"[|:\-\s]+", line):  # a table's rule line
-            continue
+        if re.fullmatch(r"[|:\-\s]+", line) or _REFERENCE_LINE.match(re.sub(r"^[#>\-\s]+|[*_`]", "", line)):
+            continue  # a table's rule line, or a reference line
         line = re.sub(r"^(#{1,6}\s*|>\s*|[-*+]\s+|\d+[.、)）]\s*|[（(]\d+[)）]\s*|[一二三四五六七八九十]+、)", "", line)
         line = line.strip("|").replace("|", "，")
         lines.append(line)
@@ -168,7 +170,7 @@ def _sentences(text: str) -> list[str]:
     out: list[str] = []
     for part in re.split(r"[。！？!?；;\n]+", text):
         part = re.sub(r"[，,、：:\s]+$", "", re.sub(r"^[，,、：:\s]+", "", part))
-        part = re.sub(r"\s*[，,]\s*(?:[，,]\s*)+", "，", part)
+        part = re.sub(r"\s*[，,、：:]\s*(?:[，,、：:]\s*)+", "，", part)  # what removed brackets leave
         part = re.sub(r"\s+", " ", part)
         if part:
             out.extend(_short(part))

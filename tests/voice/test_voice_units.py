@@ -66,6 +66,17 @@ def test_answers_lose_markdown_and_links_and_come_in_short_sentences():
     assert spoken.links == reply.links and not spoken.truncated
 
 
+def test_reference_lines_are_not_read_and_brackets_leave_no_stray_punctuation():
+    text = (
+        "现行公积金贷款年利率（自2025年5月8日起）：首套住房五年以下（含五年）2.1%。\n\n"
+        "信息日期：2025-05-08\n**依据**：《住房公积金管理条例》（2019年修订）第二十四条；《某决定》"
+    )
+    spoken = for_ear(text).text
+    assert "信息日期" not in spoken and "依据" not in spoken and "条例" not in spoken
+    assert "，：" not in spoken and "：，" not in spoken
+    assert spoken.startswith("现行公积金贷款年利率，自二零二五年五月八日起，首套住房五年以下，含五年。百分之二点一。")
+
+
 def test_long_answers_are_split_and_cut_at_a_sentence():
     clause = "公积金贷款需要连续足额缴存"
     spoken = for_ear("，".join([clause] * 6) + "。" + "其余内容。" * 80, max_chars=120)
