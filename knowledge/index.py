@@ -3,7 +3,11 @@
 Each build goes to its own folder under `<index_dir>/builds/`; the file `<index_dir>/CURRENT`
 names the live one and is replaced atomically, so a reader sees either the old index or the new
 one, never half of either. A build happens only when its inputs (articles, parameters,
-dictionary, synonyms, encoder) changed.
+dictionary, synonyms, encoder, vector-index policy) changed.
+
+Small indexes are searched exactly (FAISS IndexFlatIP); from `VectorPolicy.threshold` chunks on,
+the build makes an HNSW graph instead, whose search time grows with log(n) rather than n. The
+choice and its parameters are written to the manifest, which the health report shows.
 """
 from __future__ import annotations
 
@@ -38,9 +42,38 @@ class Sources:
     params_dir: Path
     dictionary_dir: Path | None
 
-    def fingerprint(self, encoder_name: str) -> str:
+    def fingerprint(self, encoder_name: str, policy: VectorPolicy | None = None) -> str:
         folders = [self.articles_dir, self.params_dir] + ([self.dictionary_dir] if self.dictionary_dir else [])
-        return content_hash(*folders, extra=encoder_name + SYNONYMS_FILE.read_text(encoding="utf-8"))
+        extra = encoder_name + (policy or VectorPolicy()).describe() + SYNONYMS_FILE.read_text(encoding="utf-8")
+        return content_hash(*folders, extra=extra)
+
+
+@dataclass(frozen=True)
+class VectorPolicy:
+    """Which FAISS index a build makes: exact below `threshold` chunks, HNSW from there on.
+
+    HNSW defaults (graph degree 32, build breadth 64, search breadth 128) keep recall@10 above 0.95
+    at 100,000 chunks (bench/scale.py); the search breadth must stay above search.DENSE_CANDIDATES.
+    """
+
+    threshold: int = 20_000
+    hnsw_m: int = 32
+    ef_construction: int = 64
+    ef_search: int = 128
+
+    def describe(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def make(self, dim: int, size: int) -> tuple[faiss.Index, str, dict]:
+        """An empty index for `size` vectors, its type name and its parameters (for the manifest)."""
+        if size < self.threshold:
+            return faiss.IndexFlatIP(dim), "flat-ip", {"threshold": self.threshold}
+        index = faiss.IndexHNSWFlat(dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = self.ef_construction
+        index.hnsw.efSearch = self.ef_search
+        params = {"threshold": self.threshold, "m": self.hnsw_m, "ef_construction": self.ef_construction,
+                  "ef_search": self.ef_search}
+        return index, "hnsw-ip", params
 
 
 @dataclass
@@ -54,6 +87,7 @@ class LoadedIndex:
     ranker: LearnedRanker | None
     chunks: list[Chunk]
     articles: dict[str, dict]
+    chunk_articles: np.ndarray  # row in `article_ids` of each chunk's article (computed once, not per search)
 
 
 def current_build(index_dir: Path) -> str | None:
@@ -63,15 +97,19 @@ def current_build(index_dir: Path) -> str | None:
         return None
 
 
-def needs_build(index_dir: Path, sources: Sources, encoder_name: str) -> bool:
+def current_manifest(index_dir: Path) -> dict | None:
     build = current_build(index_dir)
     if build is None:
-        return True
+        return None
     try:
-        manifest = json.loads((index_dir / "builds" / build / "manifest.json").read_text(encoding="utf-8"))
+        return json.loads((index_dir / "builds" / build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return True
-    return manifest.get("fingerprint") != sources.fingerprint(encoder_name)
+        return None
+
+
+def needs_build(index_dir: Path, sources: Sources, encoder_name: str, policy: VectorPolicy | None = None) -> bool:
+    manifest = current_manifest(index_dir)
+    return manifest is None or manifest.get("fingerprint") != sources.fingerprint(encoder_name, policy)
 
 
 def _article_record(article: Article, business: dict) -> dict:
@@ -82,10 +120,12 @@ def _article_record(article: Article, business: dict) -> dict:
 
 
 def build_index(
-    index_dir: Path, sources: Sources, encoder: Encoder, tokenizer: Tokenizer, progress: Progress | None = None
+    index_dir: Path, sources: Sources, encoder: Encoder, tokenizer: Tokenizer, progress: Progress | None = None,
+    policy: VectorPolicy | None = None,
 ) -> str:
     """Build a new index folder and make it current. Returns the build name."""
     report = progress or (lambda *_: None)
+    policy = policy or VectorPolicy()
     started = time.time()
     params = load_params(sources.params_dir)
     articles = load_articles(sources.articles_dir, params)
@@ -97,8 +137,9 @@ def build_index(
     for start in range(0, len(chunks), batch):
         vectors[start:start + batch] = encoder.encode([c.text for c in chunks[start:start + batch]])
         report("embedding", min(start + batch, len(chunks)), len(chunks))
-    index = faiss.IndexFlatIP(encoder.dim)
+    index, index_type, index_params = policy.make(encoder.dim, len(chunks))
     index.add(vectors)
+    report("vectors", len(chunks), len(chunks))
     bm25 = BM25.build([tokenizer.tokens(c.text) for c in chunks])
     article_bm25 = BM25.build([tokenizer.tokens("\n".join(training_texts(a))) for a in articles])
     report("bm25", len(chunks), len(chunks))
@@ -106,7 +147,7 @@ def build_index(
     report("ranker", len(articles), len(articles))
 
     business = params.get("business", {})
-    fingerprint = sources.fingerprint(encoder.name)
+    fingerprint = sources.fingerprint(encoder.name, policy)
     build = f"{time.strftime('%Y%m%dT%H%M%S')}-{fingerprint[:10]}-{uuid.uuid4().hex[:8]}"
     folder = index_dir / "builds" / f".partial-{build}"
     folder.mkdir(parents=True)
@@ -126,7 +167,8 @@ def build_index(
             "dim": encoder.dim,
             "articles": len(articles),
             "chunks": len(chunks),
-            "index_type": "flat-ip",
+            "index_type": index_type,
+            "index_params": index_params,
             "learned_ranker": ranker is not None,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.time() - started, 2),
@@ -142,16 +184,19 @@ def load_index(index_dir: Path, build: str) -> LoadedIndex:
     folder = index_dir / "builds" / build
     chunks = [Chunk(**c) for c in json.loads((folder / "chunks.json").read_text(encoding="utf-8"))]
     records = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+    article_ids = [r["id"] for r in records]
+    row = {article_id: i for i, article_id in enumerate(article_ids)}
     return LoadedIndex(
         build=build,
         manifest=json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
         vectors=faiss.read_index(str(folder / "vectors.faiss")),
         bm25=BM25.load(folder),
         article_bm25=BM25.load(folder, "bm25_articles"),
-        article_ids=[r["id"] for r in records],
+        article_ids=article_ids,
         ranker=LearnedRanker.load(folder),
         chunks=chunks,
         articles={r["id"]: r for r in records},
+        chunk_articles=np.array([row[c.article_id] for c in chunks], dtype=np.int64),
     )
 
 

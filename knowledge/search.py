@@ -122,9 +122,11 @@ class KnowledgeBase:
         dense_chunks = self._dense_chunks(index, vector)
         lexical_chunks = _normalised(index.bm25.scores(tokens), index.bm25.max_possible(tokens))
         order = {article_id: i for i, article_id in enumerate(index.article_ids)}
-        chunk_article = np.array([order[c.article_id] for c in index.chunks])
+        chunk_article = index.chunk_articles
         dense = np.zeros(len(order), dtype=np.float32)
-        np.maximum.at(dense, chunk_article, dense_chunks)
+        # Only the FAISS candidates have a score: folding just those keeps this cheap at 100k chunks.
+        candidates = np.flatnonzero(dense_chunks)
+        np.maximum.at(dense, chunk_article[candidates], dense_chunks[candidates])
         lexical = _normalised(index.article_bm25.scores(tokens), index.article_bm25.max_possible(tokens))
         char = learned = np.zeros(len(order), dtype=np.float32)
         if index.ranker is not None:
@@ -164,7 +166,9 @@ class KnowledgeBase:
     def best_section(self, article_id: str, query: str) -> Hit | None:
         """The chunk of one article that matches `query` best (for follow-ups on a known topic)."""
         index = self.index
-        own = [i for i, c in enumerate(index.chunks) if c.article_id == article_id]
+        if article_id not in index.articles:
+            return None
+        own = np.flatnonzero(index.chunk_articles == index.article_ids.index(article_id)).tolist()
         if not own:
             return None
         vector = self._encoder.encode([query])[0]
