@@ -1,0 +1,59 @@
+"""The agent pool on WeChat, end to end with the console's own services (agent_console): a citizen is
+queued, the bot falls silent, an agent takes the conversation and answers through the
+customer-service API, hands it back, and the citizen rates the service by replying with a digit."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from agent_console import accounts, claims, conversations, duty
+from agent_console.audit import SYSTEM
+from agent_console.auth import Me
+from agent_console.context import console_of
+from agent_console.handoff import request_handoff
+from agent_console.models import Handoff, Role
+from tests.wechat import fake as wx
+
+
+def test_queue_agent_and_rating_on_wechat(service, wechat, rasa, openid):
+    state = service.app.state
+    console = console_of(state)
+
+    async def agent_on_duty() -> Me:
+        made = await accounts.create(console, username=f"wx-{uuid.uuid4().hex[:8]}", password="secret-pass-1",
+                                     role=Role.AGENT, capacity=3, display_name="客服小王", actor=SYSTEM)
+        me = Me(id=made.id, username=made.username, display_name=made.display_name, role=made.role,
+                capacity=made.capacity, skills=tuple(made.skills or ()), phone=None, session_id="wechat-test", ip=None)
+        await duty.apply(console, me, 60)
+        return me
+
+    async def conversation_id() -> str:
+        return (await state.hub.open_conversation(channel="wechat", kind="wechat", value=openid)).id
+
+    async def rating_of(cid: str) -> int | None:
+        async with state.sessionmaker() as session:
+            return await session.scalar(select(Handoff.rating).where(Handoff.conversation_id == cid))
+
+    wechat.post(service.wechat_url, wx.text(openid, "我要转人工"))
+    me, cid = service.run(agent_on_duty()), service.run(conversation_id())
+    outcome = service.run(
+        request_handoff(state, conversation_id=cid, reason="citizen_request", intent="ask_human", slots={})
+    )
+    assert outcome.outcome == "queued"
+    asked = len(rasa.received)
+    assert wechat.post(service.wechat_url, wx.text(openid, "要等多久")).shown is None, "queued: the bot is silent"
+
+    service.run(claims.claim(console, me, cid))
+    service.run(conversations.send(console, me, cid, "您好，我是客服小王，请问要办理什么业务？", []))
+    lines = [s.content for s in wechat.wait_for(openid, 3)]
+    assert lines[-1] == "您好，我是客服小王，请问要办理什么业务？" and all(s.via != "error" for s in wechat.shown(openid))
+    assert len(rasa.received) == asked
+
+    service.run(conversations.finish(console, me, cid))
+    request = wechat.wait_for(openid, len(lines) + 1)[-1]
+    assert request.via == "custom" and "回复数字1–5" in request.content and request.content.endswith("1. 1分")
+    thanks = wechat.post(service.wechat_url, wx.text(openid, "5")).shown
+    assert thanks.content == "感谢您的评价（5分）！还有其他问题可以继续问我。"
+    assert service.run(rating_of(cid)) == 5, "the digit 5 is a rating of 5"
+    assert wechat.post(service.wechat_url, wx.text(openid, "谢谢")).shown.content == "收到：谢谢", "the bot is back"
