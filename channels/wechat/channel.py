@@ -2,6 +2,7 @@
 database, bus and hub; started and stopped with the service."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0  # pushes in flight get this long to finish when the service stops
+HOUSEKEEPING_S = 3600.0
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -116,12 +118,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.wechat = wechat
     app.state.hub.register_pusher(Channel.WECHAT, wechat.outbox.push)
     log.info("WeChat channel on (%s mode)", _mode(settings))
+    housekeeping = asyncio.create_task(_housekeeping(wechat.turns))
     try:
         yield
     finally:
+        housekeeping.cancel()
         await wechat.background.drain(SHUTDOWN_GRACE_S)
         for close in wechat.closers:
             await close()
+
+
+async def _housekeeping(turns: Turns) -> None:
+    while True:
+        try:
+            await turns.forget_pushed()
+        except Exception:  # the database may be briefly away; try again next time
+            log.exception("wechat: housekeeping failed")
+        await asyncio.sleep(HOUSEKEEPING_S)
 
 
 def get_wechat(request: Request) -> WeChat:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,10 +28,12 @@ from channels.wechat.inbound import Inbound
 from channels.wechat.models import PushedTurn
 from channels.wechat.outbox import Outbox
 from channels.wechat.render import Out, Renderer, looks_like_choice, pick_choice
+from core.db import utcnow
 
 log = logging.getLogger(__name__)
 
 RECENT_FOR_CHOICES = 10
+PUSHED_KEPT = timedelta(days=1)
 
 
 class Turns:
@@ -112,6 +116,13 @@ class Turns:
     async def _was_pushed(self, client_msg_id: str) -> bool:
         async with self._sessions() as session:
             return await session.get(PushedTurn, client_msg_id) is not None
+
+    async def forget_pushed(self, older_than: timedelta = PUSHED_KEPT) -> int:
+        """Marks matter only while WeChat may still retry (about 15 s); older ones are dropped."""
+        async with self._sessions() as session:
+            result = await session.execute(delete(PushedTurn).where(PushedTurn.created_at < utcnow() - older_than))
+            await session.commit()
+            return result.rowcount
 
 
 def _reply(message: Message) -> Reply:

@@ -3,10 +3,13 @@ long answers arrive whole and in order, and a digit picks a numbered choice."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from channels.wechat.models import PushedTurn
+from core.db import utcnow
 from tests.wechat import fake as wx
 from tests.wechat.conftest import LiveService, new_fake, service_settings
 
@@ -104,3 +107,16 @@ def test_retry_after_a_lost_passive_answer_gets_the_same_answer_once(two_process
     time.sleep(1.0)
     assert len(slow_network.shown(openid)) == 1, "shown once, never pushed as well"
     assert [r["message"] for r in rasa.received].count("退休提取") == 1
+
+
+def test_pushed_marks_are_kept_only_as_long_as_retries_matter(service):
+    async def scenario() -> tuple[bool, bool]:
+        async with service.app.state.sessionmaker() as session:
+            session.add_all([PushedTurn(client_msg_id="old-mark", created_at=utcnow() - timedelta(days=2)),
+                             PushedTurn(client_msg_id="new-mark")])
+            await session.commit()
+        await service.app.state.wechat.turns.forget_pushed()
+        async with service.app.state.sessionmaker() as session:
+            return (await session.get(PushedTurn, "old-mark")) is None, (await session.get(PushedTurn, "new-mark")) is not None
+
+    assert service.run(scenario()) == (True, True)
