@@ -17,7 +17,11 @@ _HEADING = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 
 
 class ArticleError(ValueError):
-    pass
+    """A broken article; `code` says which rule it breaks (shown by the admin API and CLI)."""
+
+    def __init__(self, message: str, code: str = "article_invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,14 @@ class Chunk:
 
 def split_front_matter(raw: str, name: str) -> tuple[dict, str]:
     if not raw.startswith("---"):
-        raise ArticleError(f"{name}: 缺少 front matter")
+        raise ArticleError(f"{name}: 缺少 front matter", "front_matter_missing")
     try:
         _, head, body = raw.split("---", 2)
         meta = yaml.safe_load(head) or {}
     except (ValueError, yaml.YAMLError) as exc:
-        raise ArticleError(f"{name}: front matter 无法解析（{exc}）") from exc
+        raise ArticleError(f"{name}: front matter 无法解析（{exc}）", "front_matter_invalid") from exc
     if not isinstance(meta, dict):
-        raise ArticleError(f"{name}: front matter 必须是键值表")
+        raise ArticleError(f"{name}: front matter 必须是键值表", "front_matter_invalid")
     return meta, body
 
 
@@ -75,9 +79,9 @@ def parse_article(raw: str, name: str, params: dict) -> Article:
     meta, body = split_front_matter(raw, name)
     missing = [key for key in REQUIRED if not meta.get(key)]
     if missing:
-        raise ArticleError(f"{name}: 缺少字段 {', '.join(missing)}")
+        raise ArticleError(f"{name}: 缺少字段 {', '.join(missing)}", "field_missing")
     if meta["category"] not in CATEGORIES:
-        raise ArticleError(f"{name}: 未知分类 {meta['category']}")
+        raise ArticleError(f"{name}: 未知分类 {meta['category']}", "category_unknown")
     body = render(body, params)
     parts = _HEADING.split(body)
     pairs = zip(parts[1::2], parts[2::2], strict=True)
@@ -102,7 +106,7 @@ def load_articles(directory: Path, params: dict) -> list[Article]:
     seen: set[str] = set()
     for article in articles:
         if article.id in seen:
-            raise ArticleError(f"文章 id 重复：{article.id}")
+            raise ArticleError(f"文章 id 重复：{article.id}", "id_duplicate")
         seen.add(article.id)
     return articles
 
