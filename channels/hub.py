@@ -248,7 +248,8 @@ class Hub:
                 answer = await run_in_threadpool(Answerer(self._knowledge, self._hotline).answer, text)
             except IndexNotReady:
                 answer = None
-            if answer is not None and answer.status != Status.NONE:
+            # Only what the knowledge base is sure of; without the bot a decline could be a misreading.
+            if answer is not None and answer.status in (Status.ANSWER, Status.CLARIFY):
                 return Reply(
                     text="智能助手暂时繁忙，先为您找到知识库中的相关内容：\n\n" + answer.text,
                     buttons=answer.buttons,
