@@ -68,9 +68,9 @@ def test_a_digit_answers_the_numbered_choices(service, wechat, rasa, openid):
 
 @pytest.fixture(scope="module")
 def slow_network():
-    """WeChat as it is: 5 s, three attempts; the account's answers take 2 s to travel back, so an
-    answer later than 3 s misses WeChat's deadline and the message comes again."""
-    with new_fake(reply_timeout_s=5.0, latency_s=2.0) as fake:
+    """WeChat as it is: 5 s, three attempts; the account's answers take 2.5 s to travel back, so an
+    answer later than 2.5 s misses WeChat's deadline and the message comes again."""
+    with new_fake(reply_timeout_s=5.0, latency_s=2.5) as fake:
         yield fake
 
 
@@ -100,7 +100,7 @@ def test_retry_while_the_first_attempt_is_late_is_answered_once_by_push(two_proc
 
 def test_retry_after_a_lost_passive_answer_gets_the_same_answer_once(two_processes, slow_network, rasa, openid):
     a, b = two_processes
-    rasa.delay = 3.4  # within the 4 s budget, but 3.4 + 2 s of network is past WeChat's 5 s
+    rasa.delay = 3.0  # within the 4 s budget, but 3 s + 2.5 s of network is past WeChat's 5 s
     delivery = slow_network.post(a.wechat_url, wx.text(openid, "退休提取"), urls=[a.wechat_url, b.wechat_url])
     assert [x.status for x in delivery.attempts] == [None, 200]
     assert delivery.shown.content == "收到：退休提取" and delivery.shown.via == "passive"
