@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,12 @@ import pytest
 from core.stack import MODEL, Stack, free_port, quiet_env
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One knowledge index for the whole run: building it (embeddings, learned rankers) takes half a
+    minute, and every app, stack and fixture that does not name its own INDEX_DIR can share it."""
+    os.environ.setdefault("INDEX_DIR", tempfile.mkdtemp(prefix="hpf-test-index-"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,7 +88,7 @@ def knowledge_base(tmp_path_factory):
     from knowledge.search import KnowledgeBase
     from knowledge.tokenize import shared_tokenizer
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("kb"))
-    ensure_index(settings, force=True, progress=None)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("kb"))  # the shared INDEX_DIR (pytest_configure)
+    ensure_index(settings, progress=None)
     encoder = make_encoder(settings.embedding_model)
     return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir))
