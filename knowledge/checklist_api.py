@@ -57,7 +57,7 @@ class NextRequest(BaseModel):
 
 
 def _summary(checklist: Checklist) -> dict[str, Any]:
-    return {"case": checklist.case, "title": checklist.title}
+    return {"case": checklist.case, "title": checklist.title, "articles": list(checklist.articles)}
 
 
 def _case(checklists: Checklists, case: str) -> Checklist:
@@ -71,7 +71,7 @@ def _case(checklists: Checklists, case: str) -> Checklist:
 def list_checklists(checklists: ChecklistsDep) -> dict[str, Any]:
     return {
         "checklists": [
-            {**_summary(c), "articles": list(c.articles), "questions": len(c.questions), "source": c.source}
+            {**_summary(c), "questions": len(c.questions), "source": c.source}
             for c in checklists.cases.values()
         ]
     }

@@ -1,6 +1,7 @@
 """Answers to policy and procedure questions, from the service's knowledge base."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,6 +13,20 @@ from .replies import FAILED_TURNS, SERVICE_DOWN, not_understood, reply
 
 TOPIC = "topic"
 ASK_AGENT_TO_CHECK = {"title": "请人工帮我查", "payload": "转人工"}
+CHECK_BUTTON_TITLE = "看看我符不符合条件"
+_ASIDE = re.compile(r"（[^）]*）")
+
+
+async def check_button(article_id: str) -> dict | None:
+    """The button that starts the eligibility check for this article's business, where there is one.
+    Its payload names the business, so the check knows which one even without the topic slot."""
+    try:
+        found = await service.checklist_for_article(article_id)
+    except service.ServiceError:
+        return None
+    if not found:
+        return None
+    return {"title": CHECK_BUTTON_TITLE, "payload": f"看看我符不符合{_ASIDE.sub('', found['title'])}的条件"}
 
 
 class ActionAnswer(Action):
@@ -43,6 +58,10 @@ class ActionAnswer(Action):
             buttons = list(result.get("buttons") or [])
             if intent == "query_progress" and status == "answer":
                 buttons.append(ASK_AGENT_TO_CHECK)  # only the citizen's own account knows the progress
+            if status == "answer" and result.get("article_id"):
+                button = await check_button(result["article_id"])
+                if button:
+                    buttons.append(button)
             reply(
                 dispatcher,
                 text,

@@ -1,4 +1,5 @@
-"""Client of the service's HTTP APIs: knowledge answers, loan calculators, agent availability and handoff.
+"""Client of the service's HTTP APIs: knowledge answers, loan calculators, eligibility checks, agent availability
+and handoff.
 
 Actions stay thin: every fact and every calculation comes from the service. A slow or absent
 service must not hang the conversation, so each call gives up after 2.5 seconds.
@@ -9,6 +10,7 @@ import asyncio
 import logging
 import os
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -93,3 +95,28 @@ async def handoff(body: dict) -> dict:
 async def agents() -> dict:
     """`{"agents_available": bool, "message": "..."}`: whether a person can take over now."""
     return await _call("GET", "/api/v1/service/agents")
+
+
+async def checklist_match(text: str) -> list[dict]:
+    """`[{"case", "title", "articles"}]`: the checks the citizen's words name; several when they tie."""
+    data = await _call("GET", "/api/v1/checklists/match", params={"q": text[:MAX_QUESTION]})
+    return list(data.get("cases") or [])
+
+
+async def checklists() -> list[dict]:
+    """Every check the centre offers: `[{"case", "title", "articles", …}]`."""
+    data = await _call("GET", "/api/v1/checklists")
+    return list(data.get("checklists") or [])
+
+
+async def checklist_for_article(article_id: str) -> dict | None:
+    """`{"case", "title", "articles"}` when the knowledge article has an eligibility check, else None."""
+    data = await _call("GET", f"/api/v1/checklists/for-article/{quote(article_id, safe='')}")
+    found = data.get("checklist")
+    return found if isinstance(found, dict) else None
+
+
+async def checklist_next(case: str, answers: dict) -> dict:
+    """`{"done": false, "question": {...}}` or `{"done": true, "outcome", "reasons", "documents",
+    "warnings", "text", "business_link"}`; an answer the check cannot take raises `Rejected`."""
+    return await _call("POST", f"/api/v1/checklists/{quote(case, safe='')}/next", body={"answers": answers})

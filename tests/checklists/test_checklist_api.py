@@ -1,5 +1,6 @@
 """The checklist HTTP API as the bot uses it: listing, matching words and articles, the question loop,
 coded errors, and the checks at start and after a broken edit."""
+import re
 import shutil
 
 import pytest
@@ -51,9 +52,18 @@ def test_match_finds_the_case_in_the_citizens_words(client, text, expected):
     assert sorted(c["case"] for c in body["cases"]) == sorted(expected)
 
 
+def test_each_title_names_its_own_case(client):
+    """The answer's button says "看看我符不符合<title>的条件": the title alone must find the case."""
+    for item in client.get("/api/v1/checklists").json()["checklists"]:
+        # The bot drops asides such as "（2026年条例修订新增，待核实）" from the button's words.
+        for title in (item["title"], re.sub(r"（[^）]*）", "", item["title"])):
+            found = client.get("/api/v1/checklists/match", params={"q": f"看看我符不符合{title}的条件"}).json()
+            assert [c["case"] for c in found["cases"]] == [item["case"]], title
+
+
 def test_for_article_tells_whether_a_check_exists(client):
     assert client.get("/api/v1/checklists/for-article/withdraw-rent").json() == {
-        "article_id": "withdraw-rent", "checklist": {"case": "rent", "title": "租房提取"},
+        "article_id": "withdraw-rent", "checklist": {"case": "rent", "title": "租房提取", "articles": ["withdraw-rent"]},
     }
     assert client.get("/api/v1/checklists/for-article/loan-documents").json()["checklist"]["case"] == "loan"
     assert client.get("/api/v1/checklists/for-article/loan-rates").json()["checklist"] is None
