@@ -26,6 +26,7 @@ from knowledge.search import IndexNotReady, KnowledgeBase
 log = logging.getLogger(__name__)
 
 Pusher = Callable[[Message], Awaitable[None]]
+FALLBACK_DEADLINE_S = 1.5
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
 Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
@@ -245,8 +246,10 @@ class Hub:
         """Answer from the knowledge base alone, saying so; never a made-up answer."""
         if self._knowledge is not None:
             try:
-                answer = await run_in_threadpool(Answerer(self._knowledge, self._hotline).answer, text)
-            except IndexNotReady:
+                search = run_in_threadpool(Answerer(self._knowledge, self._hotline).answer, text)
+                # Bounded too: with the bot's deadline this keeps every reply within 5 seconds.
+                answer = await asyncio.wait_for(search, timeout=FALLBACK_DEADLINE_S)
+            except (IndexNotReady, asyncio.TimeoutError):
                 answer = None
             # Only what the knowledge base is sure of; without the bot a decline could be a misreading.
             if answer is not None and answer.status in (Status.ANSWER, Status.CLARIFY):

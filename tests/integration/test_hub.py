@@ -87,7 +87,7 @@ async def test_slow_bot_still_answers_before_deadline_and_keeps_message(hub_part
     conversation = await hub.open_conversation(channel="app", kind="app", value="c3")
     started = time.monotonic()
     turn = await hub.receive(conversation, "租房提取需要带什么材料")
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 3.5  # bot deadline 1 s + knowledge fallback at most 1.5 s
     assert turn.message.id is not None
     (reply,) = turn.replies
     assert reply.payload["fallback"] == "knowledge"
