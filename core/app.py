@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console import availability, startup
 from agent_console.routes import ROUTERS as CONSOLE_ROUTERS
@@ -23,10 +24,11 @@ from core.db import make_engine, make_sessionmaker, migrate
 from core.errors import install_error_handlers
 from core.logmask import configure_logging
 from core.settings import Settings, get_settings
+from knowledge import admin_api as knowledge_admin_api
 from knowledge import api as knowledge_api
 from knowledge import checklist_api, loan_api
+from knowledge.builder import IndexBuilder, IndexWatcher
 from knowledge.encoders import make_encoder
-from knowledge.ingest import ensure_index
 from knowledge.search import KnowledgeBase
 from knowledge.tokenize import shared_tokenizer
 
@@ -41,12 +43,14 @@ def _secrets(settings: Settings) -> list[str]:
     return [secret.get_secret_value() for secret in secrets]
 
 
-async def _load_knowledge(settings: Settings) -> KnowledgeBase:
-    build = await run_in_threadpool(ensure_index, settings, False, None)
-    if build:
-        log.info("knowledge index built: %s", build)
+async def _load_knowledge(settings: Settings, sessions: async_sessionmaker) -> tuple[KnowledgeBase, IndexWatcher]:
+    """Import new seed articles, make sure the index matches the live articles, and keep it so."""
     encoder = await run_in_threadpool(make_encoder, settings.embedding_model)
-    return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir))
+    builder = IndexBuilder.for_settings(settings, sessions, encoder)
+    await builder.prepare(settings.knowledge_dir)
+    watcher = IndexWatcher(builder, settings.knowledge_watch_s)
+    watcher.start()
+    return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir)), watcher
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.sessionmaker = make_sessionmaker(engine)
         state.bus = make_bus(settings.redis_url)
         state.bot = RasaClient(settings.rasa_url, timeout_s=settings.bot_timeout_s)
-        state.knowledge = await _load_knowledge(settings)
+        state.knowledge, state.knowledge_watcher = await _load_knowledge(settings, state.sessionmaker)
         state.hub = Hub(
             state.sessionmaker, state.bus, state.bot, state.knowledge, settings.hotline, settings.bot_timeout_s
         )
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await startup.stop(app)
             await voice.stop(app)
+            await state.knowledge_watcher.stop()
             await state.bot.close()
             await state.bus.close()
             await engine.dispose()
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice, webrtc):
         app.include_router(module.router)
+    app.include_router(knowledge_admin_api.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     for router in CONSOLE_ROUTERS:
         app.include_router(router)

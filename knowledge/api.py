@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from pydantic import BaseModel
 
 from core.errors import ApiError
 from knowledge.answer import Answerer
 from knowledge.search import IndexNotReady, KnowledgeBase
+from knowledge.unanswered import SearchObserver, miss_of, record
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
@@ -22,11 +23,18 @@ def get_kb(request: Request) -> KnowledgeBase:
     return kb
 
 
-def get_answerer(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> Answerer:
-    return Answerer(kb, request.app.state.settings.hotline)
+def get_observer(kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> SearchObserver:
+    return SearchObserver(kb)
+
+
+def get_answerer(request: Request, observer: Annotated[SearchObserver, Depends(get_observer)]) -> Answerer:
+    # The answerer searches through the observer (the same one per request), which keeps the best hit
+    # for the report of unanswered questions.
+    return Answerer(observer, request.app.state.settings.hotline)
 
 
 KBDep = Annotated[KnowledgeBase, Depends(get_kb)]
+ObserverDep = Annotated[SearchObserver, Depends(get_observer)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 QueryText = Annotated[str, Query(min_length=1, max_length=MAX_QUERY, description="公民的问题原文")]
 
@@ -68,13 +76,22 @@ def search(kb: KBDep, q: QueryText, k: Annotated[int, Query(ge=1, le=20)] = 5) -
 
 @router.get("/answer", response_model=AnswerResponse)
 def answer(
+    request: Request,
+    background: BackgroundTasks,
     answerer: AnswererDep,
+    observer: ObserverDep,
     q: QueryText,
     intent: Annotated[str | None, Query(max_length=64, description="the bot's intent")] = None,
     confidence: Annotated[float, Query(ge=0, le=1, description="the bot's confidence in `intent`")] = 0.0,
     topic: Annotated[str | None, Query(max_length=128, description="article being discussed")] = None,
 ) -> AnswerResponse:
-    result = answerer.answer(_blank_check(q), intent=intent, topic=topic or None, intent_confidence=confidence)
+    question = _blank_check(q)
+    result = answerer.answer(question, intent=intent, topic=topic or None, intent_confidence=confidence)
+    state = request.app.state
+    miss = miss_of(question, result, observer.top(question), low_confidence=state.settings.knowledge_low_confidence,
+                   intent=intent)
+    if miss is not None and getattr(state, "sessionmaker", None) is not None:
+        background.add_task(record, state.sessionmaker, miss)  # after the reply is sent
     return AnswerResponse(**result.to_dict())
 
 
