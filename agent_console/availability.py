@@ -20,9 +20,12 @@ class Availability(BaseModel):
 async def agents(console: ConsoleDep) -> Availability:
     async with console.sessions() as session:
         staff = await pool.staffing(session)
-    if staff.on_duty:
-        return Availability(agents_available=True, agents_on_duty=staff.on_duty,
-                            message="人工客服在线，您可以说“转人工”由客服为您服务。")
+    if staff.staffed:
+        return Availability(
+            agents_available=True,
+            agents_on_duty=staff.on_duty + staff.on_break,
+            message=f"人工客服在线，您可以说“转人工”由客服为您服务，也可以拨打服务热线 {console.settings.hotline}。",
+        )
     hours = callbacks.service_hours(console.settings).describe()
     return Availability(
         agents_available=False,

@@ -25,7 +25,7 @@ def service_hours(settings: Settings) -> ServiceHours:
 
 
 async def open_ticket(
-    console: Console, *, conversation: Conversation, reason: str, contact: str | None
+    console: Console, *, conversation: Conversation, reason: str, contact: str | None, origin: str = "no_agents"
 ) -> tuple[CallbackTicket, str]:
     """The conversation's open ticket (made now if it has none) and the promise to tell the citizen."""
     deadline, promise = service_hours(console.settings).next_contact(utcnow())
@@ -33,7 +33,7 @@ async def open_ticket(
         contact = contact or await _phone_of(session, conversation.citizen_id)
         ticket = CallbackTicket(
             conversation_id=conversation.id, citizen_id=conversation.citizen_id, channel=conversation.channel,
-            open_key=conversation.id, state=TicketState.OPEN, reason=reason,
+            open_key=conversation.id, state=TicketState.OPEN, reason=reason, origin=origin,
             question=await _question(session, conversation.id), contact=contact and contact[:64],
             promised_by=deadline,
         )

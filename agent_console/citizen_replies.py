@@ -84,7 +84,7 @@ class CitizenReplies:
         await console.bus.publish(events.POOL, {"type": "pool.removed", "conversation_id": conversation.id,
                                                 "reason": "left"})
         ticket, promise = await callbacks.open_ticket(
-            console, conversation=conversation, reason=handoff.reason, contact=handoff.contact
+            console, conversation=conversation, reason=handoff.reason, contact=handoff.contact, origin="left_queue"
         )
         reach = "" if ticket.contact else "，回复会发到这里"
         return [Reply(

@@ -218,10 +218,10 @@ async def announce(console: Console, taken: Taken, *, note: str | None = None, b
             "type": "pool.removed", "conversation_id": taken.conversation_id, "reason": "claimed",
             "agent_id": taken.agent_id, "by": taken.agent_name,
         })
-    if taken.how != "grab":
-        await console.bus.publish(events.agent_topic(taken.agent_id), {
-            "type": "assigned", "conversation_id": taken.conversation_id, "how": taken.how, "note": note, "by": by,
-        })
+    # Every console of the agent follows the conversation from now on (a grab, a push or a transfer).
+    await console.bus.publish(events.agent_topic(taken.agent_id), {
+        "type": "assigned", "conversation_id": taken.conversation_id, "how": taken.how, "note": note, "by": by,
+    })
     # The phone line connects the caller to this agent (the handoff contract's `claimed` event).
     await console.bus.publish(conversation_topic(taken.conversation_id), {
         "type": "claimed", "agent_id": taken.agent_id, "agent_name": taken.agent_name, "agent_phone": taken.agent_phone,

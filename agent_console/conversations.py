@@ -182,8 +182,11 @@ async def send(console: Console, me: Me, conversation_id: str, text: str, links:
 
 
 async def resume_bot(console: Console, conversation_id: str) -> bool:
+    """Resume Rasa and put it back to listening: paused right after `action_handoff`, its tracker lacks
+    the `action_listen` that ends a turn, and without it the next message is read as more of that turn."""
     try:
         await console.bot.append_event(conversation_id, {"event": "resume"})
+        await console.bot.append_event(conversation_id, {"event": "action", "name": "action_listen"})
         return True
     except BotUnavailable as exc:
         log.warning("could not resume the bot for conversation %s: %s", conversation_id, exc)

@@ -67,7 +67,7 @@ async def request_handoff(
             return already
         await _check_flood(console, session, conversation.citizen_id)
         staff = await pool.staffing(session)
-    if staff.on_duty == 0:
+    if not staff.staffed:
         return await _callback(console, conversation, reason, contact)
     if slots is None or intent is None:
         intent, slots = await _from_tracker(console, conversation_id, intent, slots)
@@ -96,7 +96,10 @@ async def _check_flood(console: Console, session: AsyncSession, citizen_id: str)
         select(func.count()).where(Handoff.citizen_id == citizen_id, Handoff.requested_at >= since)
     )
     tickets = await session.scalar(
-        select(func.count()).where(CallbackTicket.citizen_id == citizen_id, CallbackTicket.created_at >= since)
+        select(func.count()).where(
+            CallbackTicket.citizen_id == citizen_id, CallbackTicket.origin == "no_agents",
+            CallbackTicket.created_at >= since,
+        )
     )
     if (handoffs or 0) + (tickets or 0) >= settings.console_handoff_limit:
         raise HandoffRefused(

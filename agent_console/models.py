@@ -181,6 +181,8 @@ class CallbackTicket(Base):
     open_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     state: Mapped[str] = mapped_column(String(16), default=TicketState.OPEN, index=True)
     reason: Mapped[str] = mapped_column(String(32))
+    # "no_agents": the request for a person itself; "left_queue": a waiting citizen chose to leave a message.
+    origin: Mapped[str] = mapped_column(String(16), default="no_agents")
     question: Mapped[str] = mapped_column(Text, default="")
     contact: Mapped[str | None] = mapped_column(String(64))
     promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime)

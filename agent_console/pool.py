@@ -39,6 +39,11 @@ ORDER = (Handoff.priority.desc(), Handoff.queued_at, Handoff.id)
 class Staffing:
     on_duty: int     # agents on duty and not on break
     free_slots: int  # their capacity not in use
+    on_break: int    # back soon: the pool still queues for them
+
+    @property
+    def staffed(self) -> bool:
+        return self.on_duty + self.on_break > 0
 
 
 async def staffing(session: AsyncSession) -> Staffing:
@@ -50,13 +55,17 @@ async def staffing(session: AsyncSession) -> Staffing:
     )
     rows = (
         await session.execute(
-            select(Agent.capacity, func.coalesce(load.c.load, 0))
-            .join(Shift, and_(Shift.open_key == Agent.id, Shift.state == ShiftState.ON_DUTY))
+            select(Shift.state, Agent.capacity, func.coalesce(load.c.load, 0))
+            .join(Shift, and_(Shift.open_key == Agent.id, Shift.state.in_([ShiftState.ON_DUTY, ShiftState.ON_BREAK])))
             .outerjoin(load, load.c.agent_id == Agent.id)
             .where(Agent.active.is_(True))
         )
     ).all()
-    return Staffing(on_duty=len(rows), free_slots=sum(max(0, capacity - used) for capacity, used in rows))
+    serving = [(capacity, used) for state, capacity, used in rows if state == ShiftState.ON_DUTY]
+    return Staffing(
+        on_duty=len(serving), free_slots=sum(max(0, capacity - used) for capacity, used in serving),
+        on_break=len(rows) - len(serving),
+    )
 
 
 async def position_of(session: AsyncSession, handoff: Handoff) -> int:
@@ -186,6 +195,7 @@ def ticket_item(ticket: CallbackTicket) -> dict:
         "conversation_id": ticket.conversation_id,
         "channel": ticket.channel,
         "reason": ticket.reason,
+        "origin": ticket.origin,
         "state": ticket.state,
         "question": ticket.question,
         "contact": ticket.contact,

@@ -379,8 +379,8 @@
         }
         break;
       case "assigned":
-        toast(event.how === "transfer" ? `同事${event.by ? `“${event.by}”` : ""}转来一个会话${event.note ? `：${event.note}` : "。"}`
-          : "一个等待过久的会话已分配给您。");
+        if (event.how === "transfer") toast(`同事${event.by ? `“${event.by}”` : ""}转来一个会话${event.note ? `：${event.note}` : "。"}`);
+        if (event.how === "push") toast("一个等待过久的会话已分配给您。");
         loadMine().catch(() => {});
         break;
       case "released":

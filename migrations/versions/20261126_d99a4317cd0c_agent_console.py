@@ -100,6 +100,7 @@ def upgrade() -> None:
     sa.Column('open_key', sa.String(length=32), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('origin', sa.String(length=16), nullable=False),
     sa.Column('question', sa.Text(), nullable=False),
     sa.Column('contact', sa.String(length=64), nullable=True),
     sa.Column('promised_by', core.db.UTCDateTime(timezone=True), nullable=True),
