@@ -1,0 +1,108 @@
+"""Fixtures for the console tests: a database (SQLite and a real PostgreSQL of its own, so these tests
+never reset a database another suite is using), the console's parts on it, and the whole app."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from agent_console import passwords
+from agent_console.citizen_replies import CitizenReplies
+from agent_console.context import Console
+from channels.bot_client import RasaClient
+from channels.hub import Hub
+from core.app import create_app
+from core.bus import LocalBus
+from core.db import make_engine, make_sessionmaker, migrate
+from core.settings import Settings, normalise_db_url
+from tests.console.helpers import CHEAP_HASHER, World
+from tests.fakes import FakeRasa
+
+CONSOLE_DB = "hpf_console_test"
+# Timers short enough for tests, long enough that nothing fires before a test looks.
+FAST = {"console_tick_s": 0.1, "console_escalate_after_s": 30.0}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
+
+
+@pytest.fixture(scope="session")
+def console_postgres_url(postgres_url: str) -> str:
+    """A PostgreSQL database for these tests alone (created on first use)."""
+    url = make_url(normalise_db_url(postgres_url, sync=True))
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (CONSOLE_DB,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{CONSOLE_DB}"')
+    return url.set(database=CONSOLE_DB).render_as_string(hide_password=False)
+
+
+def reset(url: str) -> None:
+    engine = create_engine(normalise_db_url(url, sync=True))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    else:
+        url = request.getfixturevalue("console_postgres_url")
+        reset(url)
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def rasa() -> Iterator[FakeRasa]:
+    with FakeRasa() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def world(database_url, rasa, tmp_path) -> World:
+    """The console's parts on a migrated database, with the hub's interceptor, as the service wires them."""
+    rasa.received.clear()
+    rasa.events.clear()
+    engine = make_engine(database_url)
+    bus = LocalBus()
+    bot = RasaClient(rasa.url, timeout_s=1.0)
+    sessions = make_sessionmaker(engine)
+    hub = Hub(sessions, bus, bot, None, "12329", bot_deadline_s=1.0)
+    settings = Settings(data_dir=tmp_path, database_url=database_url, rasa_url=rasa.url, **FAST)
+    console = Console(settings=settings, sessions=sessions, bus=bus, hub=hub, bot=bot, knowledge=None)
+    hub.register_interceptor(CitizenReplies(console))
+    yield World(console=console, hub=hub, bus=bus, rasa=rasa)
+    await bot.close()
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def console_index_dir(tmp_path_factory) -> Path:
+    """The run's shared knowledge index (tests/conftest.py), for the service processes these tests start."""
+    return Settings(data_dir=tmp_path_factory.mktemp("console-kb")).index_dir
+
+
+def app_settings(data_dir: Path, index_dir: Path, rasa_url: str, **extra) -> Settings:
+    return Settings(data_dir=data_dir, index_dir=index_dir, rasa_url=rasa_url, bot_timeout_s=1.5,
+                    console_bootstrap_admin="admin:admin-pass-1", **{**FAST, **extra})
+
+
+@pytest.fixture(scope="module")
+def app_client(rasa, tmp_path_factory, console_index_dir) -> Iterator[TestClient]:
+    """The whole service (SQLite) with the console; Rasa is the local fake."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", CHEAP_HASHER)
+        settings = app_settings(tmp_path_factory.mktemp("console-app"), console_index_dir, rasa.url)
+        with TestClient(create_app(settings)) as client:
+            yield client
