@@ -114,6 +114,11 @@ async def _take_from_pool(
 
 async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
     """Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else."""
+    async with console.sessions() as session:
+        # A read first: once someone has it, the rest of a burst is answered without writing anything.
+        status = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
+        if status != S.WAITING:
+            raise await _not_waiting(session, conversation_id)
     async with console.sessions() as session, session.begin():
         agent = await _lock_agent_with_room(session, me.id)
         taken = await _take_from_pool(session, conversation_id, agent, "grab", me.actor)

@@ -48,16 +48,36 @@
 
   // -- the pool -------------------------------------------------------------------------------------
 
-  function ordered() {
-    return [...pool.values()].sort((a, b) =>
-      (b.priority - a.priority) || (a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : a.handoff_id - b.handoff_id));
+  // Pool order: priority first, then oldest first (as the server sorts it).
+  function before(a, b) {
+    return (b.priority - a.priority) || (a.queued_at < b.queued_at ? -1 : a.queued_at > b.queued_at ? 1 : a.handoff_id - b.handoff_id);
   }
 
   function renderPool() {
-    const list = $("pool-list");
-    const items = ordered();
-    list.replaceChildren(...items.map(poolCard));
+    const items = [...pool.values()].sort(before);
+    $("pool-list").replaceChildren(...items.map(poolCard));
     $("pool-count").textContent = String(items.length);
+  }
+
+  // One change, one card: with a thousand citizens waiting, an event must not rebuild the whole list.
+  function addToPool(item) {
+    const list = $("pool-list");
+    list.querySelector(`[data-conversation="${CSS.escape(item.conversation_id)}"]`)?.remove();
+    pool.set(item.conversation_id, item);
+    const card = poolCard(item);
+    let next = null;
+    for (const node of list.children) {
+      const other = pool.get(node.dataset.conversation);
+      if (other && before(item, other) < 0) { next = node; break; }
+    }
+    list.insertBefore(card, next);
+    $("pool-count").textContent = String(pool.size);
+  }
+
+  function dropFromPool(conversationId) {
+    pool.delete(conversationId);
+    $("pool-list").querySelector(`[data-conversation="${CSS.escape(conversationId)}"]`)?.remove();
+    $("pool-count").textContent = String(pool.size);
   }
 
   function poolCard(item) {
@@ -85,13 +105,12 @@
     grabButton.disabled = true;
     try {
       await api("POST", `/api/v1/console/conversations/${conversationId}/claim`);
-      pool.delete(conversationId);
-      renderPool();
+      dropFromPool(conversationId);
       await loadMine();
       await openConversation(conversationId);
     } catch (e) {
       toast(e.message, "error");
-      if (e.status === 409 || e.status === 404) { pool.delete(conversationId); renderPool(); }
+      if (e.status === 409 || e.status === 404) dropFromPool(conversationId);
       grabButton.disabled = false;
     }
   }
@@ -99,8 +118,7 @@
   function removedFromPool(event) {
     const item = pool.get(event.conversation_id);
     if (!item) return;
-    pool.delete(event.conversation_id);
-    renderPool();
+    dropFromPool(event.conversation_id);
     if (event.reason === "claimed" && event.agent_id !== me.id) {
       const what = item.preview ? `“${item.preview.slice(0, 20)}”` : "一个会话";
       toast(`${what}已被客服“${event.by || "同事"}”接入。`);
@@ -360,8 +378,7 @@
         renderTickets();
         break;
       case "pool.added":
-        pool.set(event.item.conversation_id, event.item);
-        renderPool();
+        addToPool(event.item);
         break;
       case "pool.removed":
         removedFromPool(event);

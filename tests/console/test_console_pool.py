@@ -63,7 +63,9 @@ async def test_grab_errors_for_taken_finished_and_unknown_conversations(world):
 
 async def test_off_duty_and_on_break_agents_cannot_grab(world):
     off = await world.agent("off", on_duty=False)
-    conversation_id, _ = await world.ask_for_person("c-duty")  # needs somebody on duty to be queued
+    await world.agent("someone")  # on duty: the citizen is queued
+    conversation_id, outcome = await world.ask_for_person("c-duty")
+    assert outcome.outcome == "queued"
     assert await grab(world, off, conversation_id) == "403 not_on_duty"
 
 
