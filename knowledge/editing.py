@@ -149,7 +149,7 @@ class Editor:
 
     async def _import_seeds(self, folder: Path) -> list[dict]:
         params = load_params(self._params_dir)
-        imported = []
+        imported, seen = [], set()
         async with self._sessions() as session:
             for path in sorted(folder.glob("*.md")):
                 content = path.read_text(encoding="utf-8")
@@ -158,6 +158,10 @@ class Editor:
                 except ArticleInvalid as exc:
                     log.error("seed %s not imported: %s", path.name, exc.message)
                     continue
+                if article.id in seen:  # two files, one id: importing both would flip between them
+                    log.error("seed %s not imported: id %s is taken by another file", path.name, article.id)
+                    continue
+                seen.add(article.id)
                 latest = await _latest(session, article.id)
                 seeded = await session.scalar(
                     select(ArticleVersion.content_hash).where(

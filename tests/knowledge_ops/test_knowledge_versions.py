@@ -142,8 +142,11 @@ async def test_the_seed_is_imported_once_and_repository_changes_arrive_as_new_ve
     (seed / "rates.md").write_text(article("rates", ARTICLES["rates"], title="贷款利率（仓库更新）"), encoding="utf-8")
     (seed / "seal.md").write_text(article("seal", SEAL), encoding="utf-8")
     (seed / "broken.md").write_text("no front matter", encoding="utf-8")
+    (seed / "zz-transfer.md").write_text(article("transfer", ARTICLES["transfer"], title="重复的 id"),
+                                           encoding="utf-8")
     again = await editor.import_seeds(seed)
     assert sorted((v["article_id"], v["version"]) for v in again) == [("rates", 2), ("seal", 1)]
+    assert await editor.import_seeds(seed) == []
     assert "贷款利率（仓库更新）" in (await editor.show("rates"))["content"]
 
 
