@@ -70,19 +70,29 @@ async def _lock_agent_with_room(session: AsyncSession, agent_id: int, *, pushed:
     return agent
 
 
-async def _not_waiting(session: AsyncSession, conversation_id: str) -> ApiError:
-    """Why a conversation cannot be grabbed, read after the failed attempt (sees the winner)."""
-    status = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
+async def _state_of(session: AsyncSession, conversation_id: str) -> tuple[str | None, str | None]:
+    """The conversation's status and, while an agent holds it, their name (one query)."""
+    row = (await session.execute(
+        select(Conversation.status, Agent.display_name)
+        .outerjoin(Handoff, Handoff.open_key == Conversation.id)
+        .outerjoin(Agent, Agent.id == Handoff.agent_id)
+        .where(Conversation.id == conversation_id)
+    )).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _refusal(status: str | None, owner: str | None) -> ApiError:
     if status is None:
         return ApiError(404, "conversation_not_found", "会话不存在。")
     if status == S.HUMAN:
-        owner = await session.scalar(
-            select(Agent.display_name).join(Handoff, Handoff.agent_id == Agent.id)
-            .where(Handoff.open_key == conversation_id)
-        )
         by = f"客服“{owner}”" if owner else "其他客服"
         return ApiError(409, "already_taken", f"手慢了，该会话已被{by}接入。", taken_by=owner)
     return ApiError(409, "not_waiting", "该会话已不在等待队列中（市民已离开或会话已结束）。")
+
+
+async def _not_waiting(session: AsyncSession, conversation_id: str) -> ApiError:
+    """Why a conversation cannot be grabbed, read after the failed attempt (sees the winner)."""
+    return _refusal(*await _state_of(session, conversation_id))
 
 
 async def _take_from_pool(
@@ -116,9 +126,9 @@ async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
     """Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else."""
     async with console.sessions() as session:
         # A read first: once someone has it, the rest of a burst is answered without writing anything.
-        status = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
-        if status != S.WAITING:
-            raise await _not_waiting(session, conversation_id)
+        status, owner = await _state_of(session, conversation_id)
+    if status != S.WAITING:
+        raise _refusal(status, owner)
     async with console.sessions() as session, session.begin():
         agent = await _lock_agent_with_room(session, me.id)
         taken = await _take_from_pool(session, conversation_id, agent, "grab", me.actor)
