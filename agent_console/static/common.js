@@ -185,7 +185,7 @@ const Console = (() => {
     node.append(meta, el("p", "tmsg__text", message.text));
     const links = Array.isArray(payload.links) ? payload.links : [];
     for (const link of links) {
-      if (link && typeof link.url === "string") node.append(el("p", "tmsg__link", `🔗 ${link.title || ""} ${link.url}`));
+      if (link && typeof link.url === "string") node.append(el("p", "tmsg__link", `链接：${link.title || ""} ${link.url}`));
     }
     const buttons = Array.isArray(payload.buttons) ? payload.buttons : [];
     if (buttons.length) node.append(el("p", "tmsg__buttons", `按钮：${buttons.map((b) => b && b.title).join(" / ")}`));

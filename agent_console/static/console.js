@@ -299,7 +299,7 @@
 
   function suggestionCard(article) {
     const card = el("div", "suggestion");
-    card.append(el("p", "suggestion__title", `📄 ${article.title}`), el("p", "suggestion__text", article.summary));
+    card.append(el("p", "suggestion__title", `知识库：${article.title}`), el("p", "suggestion__text", article.summary));
     const actions = el("p", "suggestion__actions");
     actions.append(button("插入摘要", () => insert(article.summary), "btn btn--small"));
     const link = article.business_link;
