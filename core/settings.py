@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     knowledge_ann_threshold: int = Field(
         20_000, ge=1, description="from this many chunks on the index is approximate (HNSW), below it exact"
     )
-    knowledge_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (memory and recall)")
-    knowledge_hnsw_ef_construction: int = Field(64, ge=8, description="HNSW build breadth (build time and recall)")
+    knowledge_hnsw_m: int = Field(48, ge=4, le=128, description="HNSW graph degree (memory and recall)")
+    knowledge_hnsw_ef_construction: int = Field(160, ge=8, description="HNSW build breadth (build time and recall)")
     knowledge_hnsw_ef_search: int = Field(
         128, ge=64, description="HNSW search breadth (latency and recall); at least the 64 candidates search asks for"
     )

@@ -138,7 +138,7 @@ def test_the_index_choice_is_in_the_health_report_and_the_admin_api(client, admi
     health = client.get("/healthz").json()
     assert health["checks"]["index"] is True
     assert health["index"]["index_type"] == "hnsw-ip"
-    assert health["index"]["index_params"] == {"threshold": 9, "m": 32, "ef_construction": 64, "ef_search": 128}
+    assert health["index"]["index_params"] == {"threshold": 9, "m": 48, "ef_construction": 160, "ef_search": 128}
     state = client.get(f"{ADMIN}/index", headers=admin).json()
     assert state["manifest"]["index_type"] == "hnsw-ip" and state["revision"] >= 3
     assert state["build"] and "building" in state

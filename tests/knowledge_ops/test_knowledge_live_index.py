@@ -128,6 +128,6 @@ def test_small_indexes_are_exact_and_large_ones_approximate(tmp_path, encoder, t
         assert kb.search("交房租能用公积金吗")[0].article_id == "rent"
         assert kb.best_section("rent", "要带什么材料").heading == "所需材料"
     approximate = KnowledgeBase(tmp_path / "hnsw-ip", encoder, tokenizer).index
-    assert approximate.manifest["index_params"] == {"threshold": chunks, "m": 32, "ef_construction": 64,
+    assert approximate.manifest["index_params"] == {"threshold": chunks, "m": 48, "ef_construction": 160,
                                                     "ef_search": 96}
     assert approximate.vectors.hnsw.efSearch == 96
