@@ -8,11 +8,12 @@ The socket counts as presence: while it is open the agent is not "gone" for the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from urllib.parse import urlsplit
 
+import anyio
+import anyio.abc
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
@@ -31,9 +32,10 @@ MAX_FRAME = 4096
 
 
 def _same_origin(websocket: WebSocket) -> bool:
-    """A cookie rides along on cross-site WebSocket handshakes too: only our own pages may use it."""
-    origin = websocket.headers.get("origin")
-    return bool(origin) and urlsplit(origin).netloc == websocket.headers.get("host")
+    """A cookie rides along on cross-site WebSocket handshakes too: only our own pages may use it.
+    Host names are compared without ports, since a proxy may pass on the host without one."""
+    origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+    return bool(origin and host) and urlsplit(origin).hostname == urlsplit(f"//{host}").hostname
 
 
 @router.websocket("/ws/console")
@@ -57,9 +59,10 @@ async def console_socket(websocket: WebSocket) -> None:
 class LiveConsole:
     def __init__(self, console: Console, websocket: WebSocket, me: Me, token: str) -> None:
         self._console, self._ws, self._me, self._token = console, websocket, me, token
-        self._outbox: asyncio.Queue[dict | None] = asyncio.Queue()
-        self._following: dict[str, asyncio.Task] = {}
+        self._outbox: asyncio.Queue[dict] = asyncio.Queue()
+        self._following: dict[str, anyio.CancelScope] = {}
         self._on_duty = False
+        self._tasks: anyio.abc.TaskGroup | None = None
 
     @property
     def _sees_pool(self) -> bool:
@@ -69,20 +72,17 @@ class LiveConsole:
         topics = [events.POOL, events.agent_topic(self._me.id)]
         if self._me.can(Role.SUPERVISOR):
             topics.append(events.SUPERVISORS)
-        async with self._console.bus.subscribe(*topics) as bus_events:
+        # One task group: when any part ends (the page closed, the login expired), everything stops.
+        async with self._console.bus.subscribe(*topics) as bus_events, anyio.create_task_group() as tasks:
+            self._tasks = tasks
             await self._hello()  # after subscribing: nothing that happens meanwhile is missed
-            tasks = [
-                asyncio.create_task(self._write()),
-                asyncio.create_task(self._relay(bus_events)),
-                asyncio.create_task(self._heartbeat()),
-                asyncio.create_task(self._read()),
-            ]
-            try:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in [*tasks, *self._following.values()]:
-                    task.cancel()
-                await asyncio.gather(*tasks, *self._following.values(), return_exceptions=True)
+            for part in (self._write, self._heartbeat, self._read):
+                tasks.start_soon(self._until_done, part)
+            tasks.start_soon(self._until_done, lambda: self._relay(bus_events))
+
+    async def _until_done(self, part) -> None:
+        await part()
+        self._tasks.cancel_scope.cancel()
 
     async def _hello(self) -> None:
         async with self._console.sessions() as session:
@@ -99,8 +99,8 @@ class LiveConsole:
         })
 
     async def _write(self) -> None:
-        while (frame := await self._outbox.get()) is not None:
-            await self._ws.send_json(frame)
+        while True:
+            await self._ws.send_json(await self._outbox.get())
 
     async def _relay(self, bus_events) -> None:
         async for event in bus_events:
@@ -137,19 +137,24 @@ class LiveConsole:
     async def _read(self) -> None:
         try:
             while True:
-                raw = await self._ws.receive_text()
-                frame = json.loads(raw) if len(raw) <= MAX_FRAME else None
-                if not isinstance(frame, dict):
-                    continue
-                kind, conversation_id = frame.get("type"), frame.get("conversation_id")
-                if kind == "ping":
-                    self._outbox.put_nowait({"type": "pong"})
-                elif kind == "watch" and isinstance(conversation_id, str) and await self._may_watch(conversation_id):
-                    self._follow(conversation_id)
-                elif kind == "unwatch" and isinstance(conversation_id, str) and not await self._holds(conversation_id):
-                    self._unfollow(conversation_id)
-        except (WebSocketDisconnect, ValueError, RuntimeError):
-            self._outbox.put_nowait(None)
+                await self._handle(await self._ws.receive_text())
+        except (WebSocketDisconnect, RuntimeError):
+            return  # the page went away: the task group stops the rest
+
+    async def _handle(self, raw: str) -> None:
+        try:
+            frame = json.loads(raw) if len(raw) <= MAX_FRAME else None
+        except ValueError:
+            return  # a malformed frame is ignored, not fatal
+        if not isinstance(frame, dict):
+            return
+        kind, conversation_id = frame.get("type"), frame.get("conversation_id")
+        if kind == "ping":
+            self._outbox.put_nowait({"type": "pong"})
+        elif kind == "watch" and isinstance(conversation_id, str) and await self._may_watch(conversation_id):
+            self._follow(conversation_id)
+        elif kind == "unwatch" and isinstance(conversation_id, str) and not await self._holds(conversation_id):
+            self._unfollow(conversation_id)
 
     async def _holds(self, conversation_id: str) -> bool:
         async with self._console.sessions() as session:
@@ -166,14 +171,15 @@ class LiveConsole:
 
     def _follow(self, conversation_id: str) -> None:
         if conversation_id not in self._following:
-            self._following[conversation_id] = asyncio.create_task(self._follow_messages(conversation_id))
+            scope = self._following[conversation_id] = anyio.CancelScope()
+            self._tasks.start_soon(self._follow_messages, conversation_id, scope)
 
     def _unfollow(self, conversation_id: str) -> None:
-        if (task := self._following.pop(conversation_id, None)) is not None:
-            task.cancel()
+        if (scope := self._following.pop(conversation_id, None)) is not None:
+            scope.cancel()
 
-    async def _follow_messages(self, conversation_id: str) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
+    async def _follow_messages(self, conversation_id: str, scope: anyio.CancelScope) -> None:
+        with scope:
             async with self._console.bus.subscribe(conversation_topic(conversation_id)) as conversation_events:
                 async for event in conversation_events:
                     if event.get("type") == "message":

@@ -259,6 +259,9 @@ def test_a_socket_without_a_login_or_from_another_site_is_refused(app_client, ma
     assert cross_site.value.code == 4403
     with app_client.websocket_connect("/ws/console", headers={"Origin": "http://testserver"}) as socket:
         assert socket.receive_json()["type"] == "hello"
+        socket.send_text("{not json")  # ignored, the socket stays up
+        socket.send_json({"type": "ping"})
+        assert socket.receive_json()["type"] == "pong"
     app_client.cookies.clear()
 
 
