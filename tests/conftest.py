@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from core.db import migrate
 from core.stack import MODEL, Stack, free_port, quiet_env
+from tests.databases import reset_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +46,25 @@ def postgres_url() -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return required_env("TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def suite_postgres_url(postgres_url: str) -> str:
+    """The PostgreSQL database `database_url` empties for each test; a suite's conftest may name its own."""
+    return postgres_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """A database migrated from empty by Alembic: every test that takes it runs on SQLite and on a real
+    PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("suite_postgres_url")
+        reset_postgres(url)
+    migrate(url)
+    return url
 
 
 def ensure_model() -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from agent_console import passwords
 from agent_console.citizen_replies import CitizenReplies
@@ -18,12 +15,12 @@ from channels.bot_client import RasaClient
 from channels.hub import Hub
 from core.app import create_app
 from core.bus import LocalBus
-from core.db import make_engine, make_sessionmaker, migrate
-from core.settings import Settings, normalise_db_url
+from core.db import make_engine, make_sessionmaker
+from core.settings import Settings
 from tests.console.helpers import CHEAP_HASHER, World
+from tests.databases import postgres_database
 from tests.fakes import FakeRasa
 
-CONSOLE_DB = "hpf_console_test"
 # Timers short enough for tests, long enough that nothing fires before a test looks.
 FAST = {"console_tick_s": 0.1, "console_escalate_after_s": 30.0}
 
@@ -34,33 +31,9 @@ def cheap_password_hashes(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def console_postgres_url(postgres_url: str) -> str:
-    """A PostgreSQL database for these tests alone (created on first use)."""
-    url = make_url(normalise_db_url(postgres_url, sync=True))
-    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
-                         autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (CONSOLE_DB,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{CONSOLE_DB}"')
-    return url.set(database=CONSOLE_DB).render_as_string(hide_password=False)
-
-
-def reset(url: str) -> None:
-    engine = create_engine(normalise_db_url(url, sync=True))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
-    else:
-        url = request.getfixturevalue("console_postgres_url")
-        reset(url)
-    migrate(url)
-    return url
+def suite_postgres_url(postgres_url: str) -> str:
+    """A PostgreSQL database for these tests alone: they start service processes that hold it."""
+    return postgres_database(postgres_url, "console")
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from core.db import migrate
 from core.settings import ROOT, normalise_db_url
 from core.stack import free_port, quiet_env, wait_http
-from tests.console.conftest import reset
 from tests.console.helpers import PASSWORD, add_agent_sync
+from tests.databases import reset_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -29,17 +29,17 @@ ROUNDS = 100
 
 
 @pytest.fixture(scope="module")
-def services(console_postgres_url, redis_url, console_index_dir, tmp_path_factory) -> Iterator[list[str]]:
-    reset(console_postgres_url)
-    migrate(console_postgres_url)
+def services(suite_postgres_url, redis_url, console_index_dir, tmp_path_factory) -> Iterator[list[str]]:
+    reset_postgres(suite_postgres_url)
+    migrate(suite_postgres_url)
     for i in range(AGENTS):
-        add_agent_sync(console_postgres_url, f"grabber-{i:02d}", capacity=3)
+        add_agent_sync(suite_postgres_url, f"grabber-{i:02d}", capacity=3)
     data_dir = tmp_path_factory.mktemp("two-services")
     processes, urls = [], []
     for n in range(2):
         port = free_port()
         env = quiet_env(
-            DATABASE_URL=console_postgres_url, REDIS_URL=redis_url, DATA_DIR=str(data_dir / f"p{n}"),
+            DATABASE_URL=suite_postgres_url, REDIS_URL=redis_url, DATA_DIR=str(data_dir / f"p{n}"),
             INDEX_DIR=str(console_index_dir), PORT=str(port), RASA_URL=f"http://127.0.0.1:{free_port()}",
             BOT_TIMEOUT_S="0.5", CONSOLE_TICK_S="0.5", CONSOLE_ESCALATE_AFTER_S="3600", CONSOLE_DUTY_IDLE_MINUTES="60",
         )
@@ -79,7 +79,7 @@ async def waiting_conversation(client: httpx.AsyncClient, url: str) -> str:
     return conversation_id
 
 
-async def test_fifty_agents_grab_at_once_on_two_processes_and_one_wins_every_time(services, console_postgres_url):
+async def test_fifty_agents_grab_at_once_on_two_processes_and_one_wins_every_time(services, suite_postgres_url):
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=AGENTS + 10)) as client:
         agents = await asyncio.gather(*(log_in(client, services[i % 2], f"grabber-{i:02d}") for i in range(AGENTS)))
 
@@ -102,7 +102,7 @@ async def test_fifty_agents_grab_at_once_on_two_processes_and_one_wins_every_tim
             assert finished.status_code == 200, finished.text
             conversations.append(conversation_id)
 
-    engine = create_engine(normalise_db_url(console_postgres_url, sync=True))
+    engine = create_engine(normalise_db_url(suite_postgres_url, sync=True))
     with engine.connect() as conn:
         per_conversation = dict(conn.execute(text(
             "SELECT conversation_id, count(*) FROM assignments GROUP BY conversation_id"

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, inspect
 from core.db import migrate
 from core.settings import normalise_db_url
 from tests.conftest import ROOT
-from tests.integration.conftest import reset_postgres
+from tests.databases import reset_postgres
 
 TABLES = {"citizens", "identities", "conversations", "messages"}
 

@@ -12,21 +12,9 @@ from channels.voice.calls import CallStore
 from channels.voice.models import VoiceCall
 from core.app import _secrets
 from core.bus import LocalBus
-from core.db import make_engine, make_sessionmaker, migrate
+from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
-from tests.integration.conftest import reset_postgres
 from tests.voice.fakes import AUTH_TOKEN
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        reset_postgres(url)
-    migrate(url)
-    return url
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from channels.models import Author
 from channels.replies import Reply
 from channels.wechat.api import WeChatApi
 from channels.wechat.tokens import DatabaseTokens, RedisTokens, Token
 from core.db import make_engine, make_sessionmaker, migrate, utcnow
-from core.settings import ROOT, normalise_db_url
+from core.settings import ROOT
+from tests.databases import postgres_database, reset_postgres
 from tests.wechat import fake as wx
 from tests.wechat.conftest import new_fake
 
@@ -34,18 +34,9 @@ def slow_tokens():
 
 @pytest.fixture(scope="module")
 def wechat_postgres(postgres_url) -> str:
-    """A database of its own on the test server, so these tests never disturb another suite's schema."""
-    admin = create_engine(normalise_db_url(postgres_url, sync=True), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = 'hpf_test_wechat'")):
-            conn.execute(text("CREATE DATABASE hpf_test_wechat"))
-    admin.dispose()
-    url = postgres_url.rsplit("/", 1)[0] + "/hpf_test_wechat"
-    engine = create_engine(normalise_db_url(url, sync=True))
-    with engine.begin() as conn:  # from empty, whatever an earlier run left
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    """A database of its own on the test server, from empty whatever an earlier run left."""
+    url = postgres_database(postgres_url, "wechat")
+    reset_postgres(url)
     migrate(url)
     return url
 
