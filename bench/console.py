@@ -27,16 +27,12 @@ from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, text
 
 from agent_console.models import Agent
+from bench.stats import percentile
 from core.db import migrate, utcnow
 from core.settings import ROOT, Settings, normalise_db_url
 from core.stack import free_port, quiet_env, wait_http
 
 PASSWORD = "bench-pass-1"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def line(label: str, values_ms: list[float]) -> str:

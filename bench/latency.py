@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.stats import percentile
 from core.stack import Stack, free_port
 
 QUESTIONS = [
@@ -27,11 +28,6 @@ QUESTIONS = [
     "异地转移怎么办理",
     "谢谢",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def user(client: httpx.AsyncClient, mode: str, stack: Stack, turns: int) -> list[float]:

@@ -36,6 +36,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from twilio.request_validator import RequestValidator
 
+from bench.stats import percentile
 from core.app import create_app
 from core.settings import Settings
 from core.stack import Stack, free_port
@@ -51,11 +52,6 @@ QUESTIONS = [
 TOKEN = "bench-auth-token-0123456789abcdef"
 PUBLIC = "https://hotline.bench.invalid"
 RATE = 48000
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def row(label: str, values: list[float]) -> str:

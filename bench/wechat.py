@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.stats import percentile
 from core.stack import Stack, free_port, wait_http
 from tests.wechat.fake import FakeWeChat, text
 
@@ -37,11 +38,6 @@ QUESTIONS = [
 TOKEN, APPID, SECRET = "bench-token", "wxbench0000000001", "bench-secret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 WECHAT_DEADLINE_S = 5.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 @dataclass

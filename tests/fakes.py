@@ -16,18 +16,42 @@ from starlette.routing import Route
 from core.stack import free_port
 
 
+class ThreadServer:
+    """A Starlette app served by uvicorn on 127.0.0.1 in a thread; subclasses list its routes."""
+
+    port: int
+
+    def routes(self) -> list[Route]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self._server = uvicorn.Server(
+            uvicorn.Config(Starlette(routes=self.routes()), host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
 @dataclass
-class FakeRasa:
+class FakeRasa(ThreadServer):
     """Rasa's REST webhook: echoes "收到：<text>" after `delay` seconds; records what it received."""
 
     delay: float = 0.0
     received: list[dict] = field(default_factory=list)
     events: list[tuple[str, dict]] = field(default_factory=list)
     port: int = field(default_factory=free_port)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     async def _webhook(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -42,22 +66,9 @@ class FakeRasa:
     async def _status(self, _: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz"})
 
-    def __enter__(self) -> FakeRasa:
-        app = Starlette(
-            routes=[
-                Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
-                Route("/conversations/{sender}/tracker/events", self._events, methods=["POST"]),
-                Route("/status", self._status),
-            ]
-        )
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+    def routes(self) -> list[Route]:
+        return [
+            Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+            Route("/conversations/{sender}/tracker/events", self._events, methods=["POST"]),
+            Route("/status", self._status),
+        ]

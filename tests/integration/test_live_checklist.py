@@ -3,23 +3,9 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.rasa
-
-
-@pytest.fixture(scope="module")
-def ask(live_service):
-    client = httpx.Client(base_url=live_service.base_url, timeout=30)
-
-    def send(text: str, user: str) -> list[dict]:
-        response = client.post("/api/v1/app/messages", json={"user_id": user, "text": text})
-        assert response.status_code == 200, response.text
-        return response.json()["replies"]
-
-    yield send
-    client.close()
 
 
 def new_user() -> str:

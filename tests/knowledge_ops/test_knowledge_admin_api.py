@@ -14,7 +14,7 @@ from agent_console import passwords
 from core.app import create_app
 from core.settings import Settings
 from core.stack import free_port
-from tests.knowledge_ops.factories import ARTICLES, SEAL, article, write_seed
+from tests.corpus import ARTICLES, SEAL, article, write_seed
 
 ADMIN = "/api/v1/knowledge/admin"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # test accounts only

@@ -14,7 +14,7 @@ from core.settings import get_settings
 from knowledge import admin
 from knowledge.editing import Editor
 from knowledge.unanswered import Miss, MissKind, record
-from tests.knowledge_ops.factories import SEAL, article
+from tests.corpus import SEAL, article
 
 ROOT = Path(__file__).resolve().parents[2]
 

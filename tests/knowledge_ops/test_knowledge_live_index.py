@@ -13,7 +13,8 @@ from pathlib import Path
 from knowledge.builder import IndexWatcher, Outcome
 from knowledge.index import Sources, VectorPolicy, build_index, current_build
 from knowledge.search import KnowledgeBase
-from tests.knowledge_ops.factories import ALICE, ARTICLES, BOB, SEAL, article, make_builder, write_seed
+from tests.corpus import ARTICLES, SEAL, article, write_seed
+from tests.knowledge_ops.factories import ALICE, BOB, make_builder
 
 ROOT = Path(__file__).resolve().parents[2]
 

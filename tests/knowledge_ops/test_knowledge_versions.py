@@ -12,7 +12,8 @@ from agent_console.models import AuditEntry
 from core.errors import ApiError
 from knowledge.editing import Editor
 from knowledge.models import ArticleVersion
-from tests.knowledge_ops.factories import ALICE, ARTICLES, BOB, SEAL, article, write_seed
+from tests.corpus import ARTICLES, SEAL, article, write_seed
+from tests.knowledge_ops.factories import ALICE, BOB
 
 PARAMS = Path(__file__).resolve().parents[2] / "knowledge" / "params"
 

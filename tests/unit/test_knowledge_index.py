@@ -13,41 +13,7 @@ from knowledge.index import Sources, build_index, current_build, needs_build
 from knowledge.params import load_params
 from knowledge.search import IndexNotReady, KnowledgeBase
 from knowledge.tokenize import Tokenizer
-
-ARTICLE = """---
-id: {id}
-title: {title}
-category: {category}
-keywords: [{keywords}]
-effective_date: 2026-01-01
-source: 测试来源
-summary: {summary}
----
-## 所需材料
-{materials}
-## 办理时限
-{time}
-"""
-
-CORPUS = {
-    "rent": ("租房提取住房公积金", "提取", "租房, 房租, 租金", "无房职工租房可以提取，每年最多{{loan.caps.single|wan}}。",
-             "身份证、房屋租赁合同、租赁备案证明。", "3个工作日内办结。"),
-    "rates": ("公积金贷款利率", "贷款", "利率, 利息", "首套房五年以上利率为{{loan.rates.current.first_home.over_5y}}%。",
-              "无需材料。", "利率调整后次年1月1日执行。"),
-    "transfer": ("异地转移接续", "账户", "转移, 换城市", "换城市工作后，在新城市开户后申请转入。",
-                 "身份证、新单位开户证明。", "3个工作日完成转移。"),
-}
-
-
-def write_corpus(folder: Path, corpus: dict = CORPUS) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for article_id, (title, category, keywords, summary, materials, time) in corpus.items():
-        (folder / f"{article_id}.md").write_text(
-            ARTICLE.format(id=article_id, title=title, category=category, keywords=keywords, summary=summary,
-                           materials=materials, time=time),
-            encoding="utf-8",
-        )
-    return folder
+from tests.corpus import SEAL, write_seed
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +28,7 @@ def tokenizer():
 
 @pytest.fixture
 def corpus(scratch_dir: Path):
-    sources = Sources(write_corpus(scratch_dir / "articles"), scratch_dir / "params", None)
+    sources = Sources(write_seed(scratch_dir / "articles"), scratch_dir / "params", None)
     return sources, scratch_dir / "index"
 
 
@@ -115,7 +81,7 @@ def test_search_follows_a_rebuild_without_restart(corpus, encoder, tokenizer):
     build_index(index_dir, sources, encoder, tokenizer)
     kb = KnowledgeBase(index_dir, encoder, tokenizer)
     old_build = kb.index.build
-    write_corpus(sources.articles_dir, {"seal": ("账户封存", "账户", "封存, 离职", "离职后账户封存。", "身份证", "当日")})
+    write_seed(sources.articles_dir, {"seal": SEAL})
     new_build = build_index(index_dir, sources, encoder, tokenizer)
     assert kb.reload_if_changed(force=True)
     assert kb.index.build == new_build != old_build
@@ -183,7 +149,7 @@ def test_close_candidates_get_a_clarifying_question(scratch_dir, encoder, tokeni
         "rent-a": ("租房提取（本市户籍）", "提取", "租房提取", "租房提取公积金的办法。", "身份证", "3天"),
         "rent-b": ("租房提取（外地户籍）", "提取", "租房提取", "租房提取公积金的办法。", "身份证", "3天"),
     }
-    sources = Sources(write_corpus(scratch_dir / "twins", twins), scratch_dir / "params", None)
+    sources = Sources(write_seed(scratch_dir / "twins", twins), scratch_dir / "params", None)
     build_index(scratch_dir / "tidx", sources, encoder, tokenizer)
     answer = Answerer(KnowledgeBase(scratch_dir / "tidx", encoder, tokenizer), "12329").answer("租房提取公积金")
     assert answer.status == Status.CLARIFY and answer.sources == []

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import base64
 import itertools
-import threading
-import time
 from dataclasses import dataclass, field
 
-import uvicorn
 from sqlalchemy import select
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -19,39 +15,11 @@ from twilio.request_validator import RequestValidator
 from channels.lifecycle import transition
 from channels.models import Conversation, ConversationStatus
 from core.stack import free_port
-from tests.fakes import FakeRasa
+from tests.fakes import FakeRasa, ThreadServer
 
 ACCOUNT_SID = "AC" + "0f" * 16
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 PUBLIC_BASE = "https://hotline.example.gov.cn"
-
-
-class ThreadServer:
-    """A Starlette app served by uvicorn on 127.0.0.1 in a thread."""
-
-    port: int
-
-    def routes(self) -> list[Route]:
-        raise NotImplementedError
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self._server = uvicorn.Server(
-            uvicorn.Config(Starlette(routes=self.routes()), host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 @dataclass

@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
-import uvicorn
 import xmltodict
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -34,6 +32,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from core.stack import free_port
+from tests.fakes import ThreadServer
 
 ACCOUNT = "gh_hpf_fake"             # the account's original id (ToUserName of citizens' messages)
 WINDOW_S = 48 * 3600                 # customer-service messages only within 48 h of the citizen's last message
@@ -141,7 +140,7 @@ class Delivery:
     shown: Shown | None  # the passive reply, if one was shown
 
 
-class FakeWeChat:
+class FakeWeChat(ThreadServer):
     def __init__(
         self,
         *,
@@ -429,26 +428,15 @@ class FakeWeChat:
 
     # -- running ----------------------------------------------------------------------------------
 
-    def __enter__(self) -> FakeWeChat:
-        app = Starlette(routes=[
+    def routes(self) -> list[Route]:
+        return [
             Route("/cgi-bin/token", self._token),
             Route("/cgi-bin/message/custom/send", self._custom_send, methods=["POST"]),
             Route("/cgi-bin/message/template/send", self._template_send, methods=["POST"]),
             Route("/cgi-bin/menu/create", self._menu_create, methods=["POST"]),
             Route("/connect/oauth2/authorize", self._authorize),
             Route("/sns/oauth2/access_token", self._oauth_token),
-        ])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        ]
 
 
 def _signature(token: str, *values: str) -> str:
