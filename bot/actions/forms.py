@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import numbers, service
+from .replies import HOTLINE, reply
 
 REQUESTED_SLOT = "requested_slot"
 # Intents that are questions in their own right: answered by rules, then the form resumes.
@@ -121,6 +122,45 @@ def slots_to_ask_again(exc: service.Rejected, api_fields: dict[str, str]) -> lis
     named = " ".join([exc.code, str(exc.body.get("field", "")), *fields])
     slots = [slot for field, slot in api_fields.items() if field in named]
     return slots or list(api_fields.values())
+
+
+class FormSubmit(Action, ABC):
+    """Sends a finished calculator form to the service and shows the explanation it returns.
+
+    A value the service refuses (HTTP 422, e.g. a term beyond the centre's limit) is asked again with
+    the service's reason; the service being down ends the form with the hotline, never a silent stop.
+    """
+
+    form: str
+    slots: list[str]
+    api_fields: dict[str, str]  # request field -> slot it comes from, to ask again after a 422
+
+    @abstractmethod
+    def body(self, tracker: Tracker) -> dict[str, Any]: ...
+
+    @abstractmethod
+    async def submit(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if missing(tracker, self.slots):
+            dispatcher.utter_message(response="utter_form_cancelled")
+            return cleared(self.slots)
+        try:
+            result = await self.submit(self.body(tracker))
+        except service.Rejected as exc:
+            reply(dispatcher, f"{exc.message}请重新告诉我。")
+            return [*cleared(slots_to_ask_again(exc, self.api_fields)), FollowupAction(self.form)]
+        except service.ServiceError:
+            reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。")
+            return cleared(self.slots)
+        text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
+        reply(dispatcher, text, buttons=self.buttons(tracker, result))
+        return cleared(self.slots)
 
 
 # Readers shared by both forms.

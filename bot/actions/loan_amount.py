@@ -3,24 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk import Tracker
 
 from . import numbers, service
 from .forms import (
     Field,
+    FormSubmit,
     FormValidator,
     Reading,
-    cleared,
     form_slots,
-    missing,
     read_amount,
     read_home,
-    slots_to_ask_again,
     yuan,
 )
-from .replies import HOTLINE, reply
 
 FORM = "loan_amount_form"
 
@@ -64,31 +59,25 @@ API_FIELDS = {
 }
 
 
-class ActionEstimateLoan(Action):
+class ActionEstimateLoan(FormSubmit):
+    form = FORM
+    slots = SLOTS
+    api_fields = API_FIELDS
+
     def name(self) -> str:
         return "action_estimate_loan"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if missing(tracker, SLOTS):
-            dispatcher.utter_message(response="utter_form_cancelled")
-            return cleared(SLOTS)
-        body = {field: tracker.get_slot(slot) for field, slot in API_FIELDS.items()}
-        try:
-            result = await service.max_amount(body)
-        except service.Rejected as exc:
-            reply(dispatcher, f"{exc.message}请重新告诉我。")
-            return [*cleared(slots_to_ask_again(exc, API_FIELDS)), FollowupAction(FORM)]
-        except service.ServiceError:
-            reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。")
-            return cleared(SLOTS)
-        text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
+    def body(self, tracker: Tracker) -> dict[str, Any]:
+        return {field: tracker.get_slot(slot) for field, slot in API_FIELDS.items()}
+
+    async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await service.max_amount(body)
+
+    def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]:
         buttons = [{"title": "公积金贷款条件", "payload": "公积金贷款需要什么条件"}]
         amount = result.get("max_amount")
         if isinstance(amount, (int, float)) and amount > 0:
             # This wording is among the calc_repayment training examples; keep the two in step.
             home = "首套房" if tracker.get_slot("home_kind") == "first" else "二套房"
             buttons.insert(0, {"title": "按这个额度算月供", "payload": f"帮我算一下{home}贷款{yuan(amount)}的月供"})
-        reply(dispatcher, text, buttons=buttons)
-        return cleared(SLOTS)
+        return buttons

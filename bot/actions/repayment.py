@@ -3,23 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk import Tracker
 
 from . import numbers, service
 from .forms import (
     Field,
+    FormSubmit,
     FormValidator,
     Reading,
-    cleared,
     form_slots,
-    missing,
     read_amount,
     read_home,
-    slots_to_ask_again,
 )
-from .replies import HOTLINE, reply
 
 FORM = "repayment_form"
 METHOD_NAMES = {"equal_installment": "等额本息", "equal_principal": "等额本金"}
@@ -79,38 +74,27 @@ SLOTS = form_slots(ValidateRepaymentForm())
 API_FIELDS = {"principal": "loan_principal", "years": "loan_years", "method": "repay_method", "home": "home_kind"}
 
 
-class ActionCalcRepayment(Action):
+class ActionCalcRepayment(FormSubmit):
+    form = FORM
+    slots = SLOTS
+    api_fields = API_FIELDS
+
     def name(self) -> str:
         return "action_calc_repayment"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if missing(tracker, SLOTS):
-            dispatcher.utter_message(response="utter_form_cancelled")
-            return cleared(SLOTS)
-        body = {
+    def body(self, tracker: Tracker) -> dict[str, Any]:
+        return {
             "principal": tracker.get_slot("loan_principal"),
             "years": int(tracker.get_slot("loan_years")),
             "method": tracker.get_slot("repay_method"),
             "home": tracker.get_slot("home_kind"),
         }
-        try:
-            result = await service.repayment(body)
-        except service.Rejected as exc:
-            reply(dispatcher, f"{exc.message}请重新告诉我。")
-            return [*cleared(slots_to_ask_again(exc, API_FIELDS)), FollowupAction(FORM)]
-        except service.ServiceError:
-            reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。")
-            return cleared(SLOTS)
-        text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
-        reply(
-            dispatcher,
-            text,
-            buttons=[
-                {"title": "换个条件再算", "payload": "帮我算一下月供"},
-                {"title": "等额本息和等额本金的区别", "payload": "等额本息和等额本金有什么区别"},
-            ],
-        )
-        return cleared(SLOTS)
 
+    async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await service.repayment(body)
+
+    def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]:
+        return [
+            {"title": "换个条件再算", "payload": "帮我算一下月供"},
+            {"title": "等额本息和等额本金的区别", "payload": "等额本息和等额本金有什么区别"},
+        ]

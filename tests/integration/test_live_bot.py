@@ -66,6 +66,23 @@ def test_repayment_form_understands_chinese_numbers_and_reasks_invalid_values(as
     assert "1,604.36" in text, text
 
 
+def test_loan_amount_form_collects_the_figures_and_gives_the_calculators_answer(ask, live_service):
+    user = new_user()
+    steps = [("我大概能贷多少公积金", "首套"), ("首套", "配偶"), ("不是，就我自己", "工资"), ("八千", "缴存额"),
+             ("1600", "余额"), ("5万", "其他贷款"), ("没有", "总价"), ("80万", None)]
+    for text, next_question in steps:
+        replies = ask(text, user)
+        if next_question:
+            assert next_question in all_text(replies), (text, all_text(replies))
+    expected = httpx.post(f"{live_service.base_url}/api/v1/loan/max-amount", json={
+        "home": "first", "married_both_deposit": False, "monthly_wage": 8000, "monthly_deposit_total": 1600,
+        "account_balance": 50000, "existing_monthly_repayment": 0, "house_price": 800000,
+    }).json()
+    assert expected["max_amount"] > 0
+    assert all_text(replies).strip() == expected["text"].strip()
+    assert any(b["title"] == "按这个额度算月供" for r in replies for b in r["buttons"])
+
+
 def test_out_of_scope_is_declined_without_a_source(ask):
     replies = ask("明天邯郸下雨吗", new_user())
     assert replies and all(r["sources"] == [] for r in replies)
