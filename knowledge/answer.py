@@ -16,6 +16,10 @@ MIN_CONFIDENCE = 0.10   # the learned rankers' probability below which nothing i
 CLOSE_SCORE = 0.90      # a runner-up with this share of the top fused score is a real alternative
 CLOSE_CONFIDENCE = 0.50  # … or with this share of the top article's probability
 INTENT_PRIOR = 0.10     # added to articles in the category of the bot's intent, times its confidence
+# The bot this sure that a question is out of scope, and the question never names the fund: declined
+# even when it shares words with our articles ("二手房过户要交哪些税", "车贷能提前还吗"). On the dev split
+# no in-scope question without a fund word reached this confidence for out_of_scope.
+SURE_OUT_OF_SCOPE = 0.90
 INTENT_CATEGORIES = {
     "ask_withdrawal": {"提取"},
     "ask_deposit": {"缴存"},
@@ -78,6 +82,9 @@ class Answerer:
         # intent overrule "no fund words" let chit-chat through and saved no real question.
         if scope.verdict != Verdict.IN_SCOPE:
             return self._decline(scope)
+        sure_out = intent == "out_of_scope" and intent_confidence >= SURE_OUT_OF_SCOPE
+        if sure_out and not self._kb.scope.names_fund(question):
+            return self._decline(ScopeResult(Verdict.NO_DOMAIN_WORDS))
         hits = self._kb.search(question, k=5, boost=self._prior(intent, intent_confidence))
         if not hits or hits[0].confidence < MIN_CONFIDENCE:
             return self._none()

@@ -52,8 +52,12 @@ class Scope:
         words |= set(synonyms) | set(synonyms.values())
         return cls(words, yaml.safe_load(rules_file.read_text(encoding="utf-8")) or {})
 
+    def names_fund(self, text: str) -> bool:
+        """Whether the text names the fund itself (公积金, its common misspellings, the hotline)."""
+        return any(w in text for w in self._fund)
+
     def check(self, text: str) -> ScopeResult:
-        names_fund = any(w in text for w in self._fund)
+        names_fund = self.names_fund(text)
         for agency, words in self._other.items():
             if not names_fund and any(w in text for w in words):
                 return ScopeResult(Verdict.OTHER_DOMAIN, agency)

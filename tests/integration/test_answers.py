@@ -43,6 +43,16 @@ def test_questions_that_are_not_ours_are_declined_with_the_reason(answerer, ques
     assert reason in answer.text and answer.buttons
 
 
+def test_a_sure_out_of_scope_reading_declines_a_question_that_shares_our_words(answerer):
+    # "车贷…提前还" matches the prepayment article; only the bot's sure reading tells it is not ours.
+    question = "车贷能提前还吗"
+    assert answerer.answer(question, intent="out_of_scope", intent_confidence=0.99).status == Status.DECLINE
+    assert answerer.answer(question, intent="out_of_scope", intent_confidence=0.55).status != Status.DECLINE
+    # Naming the fund keeps a question ours, however sure the bot is.
+    named = answerer.answer("公积金贷款能提前还吗", intent="out_of_scope", intent_confidence=0.99)
+    assert named.status in (Status.ANSWER, Status.CLARIFY)
+
+
 def test_follow_ups_stay_on_the_topic_in_play(answerer):
     for question, intent, needle in (
         ("那要带什么材料？", "ask_documents", "所需材料"),
