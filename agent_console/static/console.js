@@ -357,25 +357,25 @@
 
   // -- live events ------------------------------------------------------------------------------------
 
+  // The whole pool and ticket list, as the socket sends them on connecting and after a resync.
+  function replacePool(event) {
+    pool.clear();
+    for (const item of event.pool) pool.set(item.conversation_id, item);
+    tickets.clear();
+    for (const t of event.tickets) tickets.set(t.ticket_id, t);
+    renderPool();
+    renderTickets();
+  }
+
   function onEvent(event) {
     switch (event.type) {
       case "hello":
         showDuty(event.duty);
-        pool.clear();
-        for (const item of event.pool) pool.set(item.conversation_id, item);
-        tickets.clear();
-        for (const t of event.tickets) tickets.set(t.ticket_id, t);
-        renderPool();
-        renderTickets();
+        replacePool(event);
         loadMine().catch(() => {});
         break;
       case "pool.snapshot":
-        pool.clear();
-        for (const item of event.pool) pool.set(item.conversation_id, item);
-        tickets.clear();
-        for (const t of event.tickets) tickets.set(t.ticket_id, t);
-        renderPool();
-        renderTickets();
+        replacePool(event);
         break;
       case "pool.added":
         addToPool(event.item);
