@@ -137,10 +137,11 @@ def test_search_follows_a_change_without_restart(client, admin):
 def test_the_index_choice_is_in_the_health_report_and_the_admin_api(client, admin):
     health = client.get("/healthz").json()
     assert health["checks"]["index"] is True
-    assert health["index"]["index_type"] == "hnsw-ip"
-    assert health["index"]["index_params"] == {"threshold": 9, "m": 48, "ef_construction": 160, "ef_search": 128}
+    assert health["index"]["index_type"] == "hnsw-sq8-ip"
+    assert health["index"]["index_params"] == {"threshold": 9, "m": 48, "ef_construction": 160, "ef_search": 128,
+                                              "storage": "sq8"}
     state = client.get(f"{ADMIN}/index", headers=admin).json()
-    assert state["manifest"]["index_type"] == "hnsw-ip" and state["revision"] >= 3
+    assert state["manifest"]["index_type"] == "hnsw-sq8-ip" and state["revision"] >= 3
     assert state["build"] and "building" in state
 
 

@@ -118,17 +118,17 @@ async def test_only_one_process_builds_at_a_time(database_url, sessions, tmp_pat
 def test_small_indexes_are_exact_and_large_ones_approximate(tmp_path, encoder, tokenizer):
     sources = Sources(write_seed(tmp_path / "seed"), ROOT / "knowledge" / "params", None)
     chunks = 3 * 3  # three articles: a summary and two sections each
-    for threshold, kind in ((chunks + 1, "flat-ip"), (chunks, "hnsw-ip")):
+    for threshold, kind in ((chunks + 1, "flat-ip"), (chunks, "hnsw-sq8-ip")):
         index_dir = tmp_path / kind
         build_index(index_dir, sources, encoder, tokenizer, policy=VectorPolicy(threshold=threshold, ef_search=96))
         kb = KnowledgeBase(index_dir, encoder, tokenizer)
         manifest = kb.index.manifest
         assert (manifest["chunks"], manifest["index_type"]) == (chunks, kind)
-        assert type(kb.index.vectors).__name__ == {"flat-ip": "IndexFlatIP", "hnsw-ip": "IndexHNSWFlat"}[kind]
+        assert type(kb.index.vectors).__name__ == {"flat-ip": "IndexFlatIP", "hnsw-sq8-ip": "IndexHNSWSQ"}[kind]
         assert manifest["index_params"]["threshold"] == threshold
         assert kb.search("交房租能用公积金吗")[0].article_id == "rent"
         assert kb.best_section("rent", "要带什么材料").heading == "所需材料"
-    approximate = KnowledgeBase(tmp_path / "hnsw-ip", encoder, tokenizer).index
+    approximate = KnowledgeBase(tmp_path / "hnsw-sq8-ip", encoder, tokenizer).index
     assert approximate.manifest["index_params"] == {"threshold": chunks, "m": 48, "ef_construction": 160,
-                                                    "ef_search": 96}
+                                                    "ef_search": 96, "storage": "sq8"}
     assert approximate.vectors.hnsw.efSearch == 96
