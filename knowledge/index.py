@@ -48,6 +48,9 @@ class Sources:
         return content_hash(*folders, extra=extra)
 
 
+HNSW_STORAGE = "sq8"  # how the graph stores its vectors (faiss.ScalarQuantizer.QT_8bit)
+
+
 @dataclass(frozen=True)
 class VectorPolicy:
     """Which FAISS index a build makes: exact below `threshold` chunks, HNSW from there on.
@@ -56,7 +59,7 @@ class VectorPolicy:
     distances. On bench/scale.py's 100,000 chunks, recall and speed trade one for one along efSearch;
     with float vectors recall 0.95 came at about 4.8 times exact search's p99, with 8-bit codes at 6.6
     times. The defaults (graph degree 48, build breadth 160, search breadth 128) give recall@10 about
-    0.96 at about 5 times; the search breadth must stay at least search.DENSE_CANDIDATES.
+    0.96 at about 6 times; the search breadth must stay at least search.DENSE_CANDIDATES.
     """
 
     threshold: int = 20_000
@@ -66,7 +69,7 @@ class VectorPolicy:
 
     def describe(self) -> str:
         # The storage is named too, so an index built with float vectors is rebuilt.
-        return json.dumps(asdict(self) | {"storage": "sq8"}, sort_keys=True)
+        return json.dumps(asdict(self) | {"storage": HNSW_STORAGE}, sort_keys=True)
 
     def make(self, dim: int, size: int) -> tuple[faiss.Index, str, dict]:
         """An empty index for `size` vectors, its type name and its parameters (for the manifest)."""
@@ -76,7 +79,7 @@ class VectorPolicy:
         index.hnsw.efConstruction = self.ef_construction
         index.hnsw.efSearch = self.ef_search
         params = {"threshold": self.threshold, "m": self.hnsw_m, "ef_construction": self.ef_construction,
-                  "ef_search": self.ef_search, "storage": "sq8"}
+                  "ef_search": self.ef_search, "storage": HNSW_STORAGE}
         return index, "hnsw-sq8-ip", params
 
 
