@@ -153,7 +153,7 @@ def _strip_markup(text: str) -> str:
     lines = []
     for line in text.splitlines():
         line = line.strip()
-        if re.fullmatch(r"[|:\-\s]+", line) or _REFERENCE_LINE.match(re.sub(r"^[#>\-\s]+|[*_`]", "", line)):
+        if re.fullmatch(r"[|:\-\s]+", line) or _REFERENCE_LINE.match(re.sub(r"^[#>\-\s（(]+|[*_`]", "", line)):
             continue  # a table's rule line, or a reference line
         line = re.sub(r"^(#{1,6}\s*|>\s*|[-*+]\s+|\d+[.、)）]\s*|[（(]\d+[)）]\s*|[一二三四五六七八九十]+、)", "", line)
         line = line.strip("|").replace("|", "，")

@@ -333,8 +333,6 @@ class VoiceCalls:
             raise ApiError(503, "voice_not_set_up", self.problem)
         if len(self.sessions) >= self._settings.voice_max_calls:
             raise ApiError(503, "voice_busy", "语音通话线路繁忙，请稍后再试，或用文字提问。")
-        if not _looks_like_sdp(offer_sdp):
-            raise ApiError(422, "invalid_sdp", BAD_SDP)
         session = VoiceSession(self, conversation)
         self.sessions[session.id] = session
         try:

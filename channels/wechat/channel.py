@@ -3,6 +3,7 @@ database, bus and hub; started and stopped with the service."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -123,6 +124,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         housekeeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await housekeeping
         await wechat.background.drain(SHUTDOWN_GRACE_S)
         for close in wechat.closers:
             await close()
