@@ -66,11 +66,6 @@ async def update(console: Console, me: Me, agent_id: int, changes: dict) -> Agen
     return agent
 
 
-async def listing(console: Console) -> list[Agent]:
-    async with console.sessions() as session:
-        return list((await session.scalars(select(Agent).order_by(Agent.id))).all())
-
-
 async def bootstrap_admin(console: Console) -> None:
     """Create CONSOLE_BOOTSTRAP_ADMIN (name:password) if there is no admin yet. Several processes may
     start at once: the unique username lets only one create it."""

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from agent_console import audit
 from agent_console.context import Console, ConsoleDep
@@ -60,7 +61,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def client_ip(request: Request) -> str | None:
+def client_ip(request: HTTPConnection) -> str | None:
     return request.client.host if request.client else None
 
 
@@ -131,8 +132,8 @@ async def logout(console: Console, me: Me) -> None:
 
 # -- who is asking ----------------------------------------------------------------------------------
 
-def _token_of(request: Request) -> tuple[str | None, bool]:
-    """The token and whether it came from the cookie."""
+def token_of(request: HTTPConnection) -> tuple[str | None, bool]:
+    """The token and whether it came from the cookie (a request or a WebSocket)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None, False
@@ -174,7 +175,7 @@ async def _touch(session: AsyncSession, session_id: str, agent_id: int, now: dat
 
 
 async def current_agent(request: Request, console: ConsoleDep) -> Me:
-    token, from_cookie = _token_of(request)
+    token, from_cookie = token_of(request)
     me, login_row = await authenticate(console, token, client_ip(request))
     if from_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from agent_console import audit, claims, duty, events, pool
 from agent_console.context import Console
@@ -171,10 +171,7 @@ class Clock:
                 .join(Shift, Shift.open_key == Agent.id)
                 .where(Shift.state == ShiftState.ON_DUTY, Agent.active.is_(True))
             )).all()
-            loads = dict((await session.execute(
-                select(Assignment.agent_id, func.count()).where(Assignment.ended_at.is_(None))
-                .group_by(Assignment.agent_id)
-            )).all())
+            loads = await pool.loads(session)
         free = [(a, c, s, t) for a, c, s, t in rows if loads.get(a, 0) < c]
         epoch = utcnow() - timedelta(days=3650)
         free.sort(key=lambda r: (skill is not None and skill not in (r[2] or []), loads.get(r[0], 0), r[3] or epoch))

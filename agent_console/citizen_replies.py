@@ -12,6 +12,7 @@ from agent_console import callbacks, events
 from agent_console.context import Console
 from agent_console.conversations import resume_bot
 from agent_console.models import Handoff, HandoffState
+from agent_console.pool import open_handoff
 from channels.lifecycle import IllegalTransition, transition
 from channels.models import Conversation, ConversationStatus, Message
 from channels.replies import Reply
@@ -66,7 +67,7 @@ class CitizenReplies:
     async def _leave_message(self, conversation: Conversation) -> list[Reply] | None:
         console = self._console
         async with console.sessions() as session:
-            handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation.id))
+            handoff = await open_handoff(session, conversation.id)
         if handoff is None or handoff.state != HandoffState.WAITING:
             return None
         await resume_bot(console, conversation.id)  # before leaving `waiting`, as in a hand-back

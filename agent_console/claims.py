@@ -21,7 +21,7 @@ from agent_console import audit, events
 from agent_console.auth import Me
 from agent_console.context import Console
 from agent_console.models import Agent, Assignment, Handoff, HandoffState, Shift, ShiftState
-from agent_console.pool import item, last_citizen_texts
+from agent_console.pool import item, last_citizen_texts, open_handoff
 from channels.hub import conversation_topic
 from channels.lifecycle import IllegalTransition, transition
 from channels.models import Author, Conversation, ConversationStatus
@@ -98,7 +98,7 @@ async def _not_waiting(session: AsyncSession, conversation_id: str) -> ApiError:
 async def _take_from_pool(
     session: AsyncSession, conversation_id: str, agent: Agent, how: str, actor: audit.Actor
 ) -> Taken:
-    handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+    handoff = await open_handoff(session, conversation_id)
     if handoff is None or handoff.state != HandoffState.WAITING:
         raise await _not_waiting(session, conversation_id)
     if how == "grab" and handoff.skill and handoff.skill not in (agent.skills or []):
@@ -156,7 +156,7 @@ async def transfer_to_agent(
         raise ApiError(422, "transfer_to_self", "不能转给自己。")
     async with console.sessions() as session, session.begin():
         agent = await _lock_agent_with_room(session, to_agent_id, pushed=True)
-        handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+        handoff = await open_handoff(session, conversation_id)
         changed = await session.execute(
             update(Handoff)
             .where(Handoff.id == (handoff.id if handoff else -1), Handoff.state == HandoffState.ASSIGNED,
@@ -191,7 +191,7 @@ async def return_to_pool(
     """Put a held conversation back in the pool (a transfer to a skill group, or an agent who went
     offline). It keeps its first place in the queue: the citizen has waited already."""
     async with console.sessions() as session, session.begin():
-        handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+        handoff = await open_handoff(session, conversation_id)
         if handoff is None or handoff.state != HandoffState.ASSIGNED or handoff.agent_id != from_agent:
             raise ApiError(403, "not_your_conversation", "该会话不在您的接待中。")
         try:

@@ -11,7 +11,7 @@ from agent_console import audit, events
 from agent_console.auth import Me
 from agent_console.context import Console
 from agent_console.models import Agent, Assignment, Handoff, HandoffState, Role
-from agent_console.pool import last_citizen_texts
+from agent_console.pool import last_citizen_texts, open_handoff
 from channels.bot_client import BotUnavailable
 from channels.hub import conversation_topic
 from channels.lifecycle import IllegalTransition, transition
@@ -26,10 +26,6 @@ TRANSCRIPT_LIMIT = 500
 EARLIER_LIMIT = 20
 RATING_BUTTONS = [{"title": f"{n}分", "payload": str(n)} for n in (5, 4, 3, 2, 1)]
 RATING_TEXT = "本次人工服务已结束，智能客服将继续为您服务。请为刚才的人工服务打分：回复数字1–5（5分为非常满意）。"
-
-
-async def open_handoff(session: AsyncSession, conversation_id: str) -> Handoff | None:
-    return await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
 
 
 async def owned(session: AsyncSession, me: Me, conversation_id: str) -> Handoff:

@@ -71,7 +71,7 @@ async def request_handoff(
         return await _callback(console, conversation, reason, contact)
     if slots is None or intent is None:
         intent, slots = await _from_tracker(console, conversation_id, intent, slots)
-    return await _queue(console, conversation, reason, intent, _clean_slots(slots), contact)
+    return await _queue(console, conversation, reason, intent, _clean_slots(slots), contact, staff)
 
 
 async def _already(session: AsyncSession, conversation: Conversation) -> HandoffOutcome | None:
@@ -81,7 +81,7 @@ async def _already(session: AsyncSession, conversation: Conversation) -> Handoff
         if conversation.status == ConversationStatus.CLOSED:
             raise HandoffRefused(409, "conversation_closed", "会话已结束，请重新发起咨询。")
         return None
-    handoff = await session.scalar(select(Handoff).where(Handoff.open_key == conversation.id))
+    handoff = await pool.open_handoff(session, conversation.id)
     if handoff is None:  # between the status change and the pool row of a concurrent request
         return HandoffOutcome("already_waiting", None, None, None, "您已在人工客服队列中，请稍候。")
     position = await pool.position_of(session, handoff)
@@ -148,7 +148,8 @@ async def _priority(session: AsyncSession, console: Console, citizen_id: str, re
 
 
 async def _queue(
-    console: Console, conversation: Conversation, reason: str, intent: str | None, slots: dict, contact: str | None
+    console: Console, conversation: Conversation, reason: str, intent: str | None, slots: dict, contact: str | None,
+    staff: pool.Staffing,
 ) -> HandoffOutcome:
     async with console.sessions() as session:
         now = utcnow()
@@ -173,7 +174,7 @@ async def _queue(
                 "already_waiting", None, None, None, "您已在人工客服队列中，请稍候。"
             )
         position = await pool.position_of(session, handoff)
-        wait = await pool.estimate_for(session, position)
+        wait = await pool.estimate_for(session, position, staff)
         handoff.notified_position = position
         await session.commit()
         preview = (await pool.last_citizen_texts(session, [conversation.id])).get(conversation.id, "")

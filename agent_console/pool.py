@@ -35,6 +35,23 @@ PREVIEW_CHARS = 80
 ORDER = (Handoff.priority.desc(), Handoff.queued_at, Handoff.id)
 
 
+async def open_handoff(session: AsyncSession, conversation_id: str) -> Handoff | None:
+    """The conversation's handoff that is still waiting or served, if any (one at most: `open_key`)."""
+    return await session.scalar(select(Handoff).where(Handoff.open_key == conversation_id))
+
+
+def _open_loads():
+    """Open assignments per agent, as a query (agent_id, load)."""
+    return select(Assignment.agent_id, func.count().label("load")).where(Assignment.ended_at.is_(None)).group_by(
+        Assignment.agent_id
+    )
+
+
+async def loads(session: AsyncSession) -> dict[int, int]:
+    """How many conversations each agent holds now (agents holding none are absent)."""
+    return dict((await session.execute(_open_loads())).all())
+
+
 @dataclass(frozen=True)
 class Staffing:
     on_duty: int     # agents on duty and not on break
@@ -47,12 +64,7 @@ class Staffing:
 
 
 async def staffing(session: AsyncSession) -> Staffing:
-    load = (
-        select(Assignment.agent_id, func.count().label("load"))
-        .where(Assignment.ended_at.is_(None))
-        .group_by(Assignment.agent_id)
-        .subquery()
-    )
+    load = _open_loads().subquery()
     rows = (
         await session.execute(
             select(Shift.state, Agent.capacity, func.coalesce(load.c.load, 0))
@@ -137,8 +149,9 @@ def estimate_wait(position: int, staff: Staffing, grab_s: float, handle_s: float
     return round(grab_s + rounds * handle_s)
 
 
-async def estimate_for(session: AsyncSession, position: int) -> int | None:
-    staff = await staffing(session)
+async def estimate_for(session: AsyncSession, position: int, staff: Staffing | None = None) -> int | None:
+    """The wait for `position`; pass `staff` when the caller has just counted it."""
+    staff = staff or await staffing(session)
     grab_s, handle_s = await typical_times(session)
     return estimate_wait(position, staff, grab_s, handle_s)
 

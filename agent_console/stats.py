@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import duty
-from agent_console.models import Agent, Assignment, Handoff, HandoffState
+from agent_console import duty, pool
+from agent_console.models import OPEN_SHIFT_STATES, Agent, Assignment, Handoff, HandoffState
 from core.db import utcnow
 
 
@@ -17,12 +17,10 @@ async def live(session: AsyncSession, service_level_s: int, since: datetime) -> 
     waiting = (await session.execute(
         select(func.count(), func.min(Handoff.queued_at)).where(Handoff.state == HandoffState.WAITING)
     )).one()
-    loads = dict((await session.execute(
-        select(Assignment.agent_id, func.count()).where(Assignment.ended_at.is_(None)).group_by(Assignment.agent_id)
-    )).all())
+    loads = await pool.loads(session)
     agents = []
     for agent, shift in await duty.roster(session):
-        if shift is None or shift.state not in ("on_duty", "on_break", "pending"):
+        if shift is None or shift.state not in OPEN_SHIFT_STATES:
             continue
         agents.append({
             "id": agent.id, "display_name": agent.display_name, "state": shift.state, "shift_id": shift.id,

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
-from agent_console import accounts, duty
+from agent_console import accounts, duty, pool
 from agent_console.auth import Admin, CurrentAgent
 from agent_console.context import ConsoleDep
-from agent_console.models import Assignment, Role
+from agent_console.models import Role
 
 router = APIRouter(prefix="/api/v1/console/agents", tags=["console: agents"])
 
 USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
-SKILL = Field(max_length=32, min_length=1)
 
 
 class AgentIn(BaseModel):
@@ -58,9 +56,7 @@ async def change_agent(agent_id: int, body: AgentChange, me: Admin, console: Con
 async def list_agents(me: CurrentAgent, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         roster = await duty.roster(session)
-        loads = dict((await session.execute(
-            select(Assignment.agent_id, func.count()).where(Assignment.ended_at.is_(None)).group_by(Assignment.agent_id)
-        )).all())
+        loads = await pool.loads(session)
     return {"agents": [
         {**agent.public(), "duty": shift.state if shift else "off", "load": loads.get(agent.id, 0)}
         for agent, shift in roster

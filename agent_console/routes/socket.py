@@ -41,14 +41,12 @@ def _same_origin(websocket: WebSocket) -> bool:
 @router.websocket("/ws/console")
 async def console_socket(websocket: WebSocket) -> None:
     console = console_of(websocket.app.state)
-    header = websocket.headers.get("authorization", "")
-    from_cookie = not header.lower().startswith("bearer ")
-    token = websocket.cookies.get(auth.COOKIE) if from_cookie else header[7:].strip()
+    token, from_cookie = auth.token_of(websocket)
     if from_cookie and not _same_origin(websocket):
         await websocket.close(code=4403, reason="cross-origin")
         return
     try:
-        me, _ = await auth.authenticate(console, token, websocket.client.host if websocket.client else None)
+        me, _ = await auth.authenticate(console, token, auth.client_ip(websocket))
     except ApiError as error:
         await websocket.close(code=4401, reason=error.code)
         return
