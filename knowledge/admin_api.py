@@ -14,11 +14,11 @@ from agent_console.auth import Admin
 from knowledge.builder import index_status
 from knowledge.editing import Editor
 from knowledge.unanswered import report
-from knowledge.validation import MAX_CONTENT
+from knowledge.validation import ID_FORM, MAX_CONTENT
 
 router = APIRouter(prefix="/api/v1/knowledge/admin", tags=["knowledge: admin"])
 
-ArticleId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="文章 id")]
+ArticleId = Annotated[str, Path(pattern=f"^{ID_FORM.pattern}$", description="文章 id")]
 Note = Annotated[str | None, Field(None, max_length=500, description="why (kept with the version)")]
 
 

@@ -43,7 +43,9 @@ def checklists_dep(settings: SettingsDep) -> Checklists:
         return _load(settings)
     except ChecklistError as exc:
         # The file and key are in the log; the citizen hears that the check is unavailable for now.
-        raise ApiError(503, "checklists_unavailable", "条件自查暂时不可用，请稍后再试或拨打12329咨询。") from exc
+        raise ApiError(
+            503, "checklists_unavailable", f"条件自查暂时不可用，请稍后再试或拨打{settings.hotline}咨询。"
+        ) from exc
 
 
 ChecklistsDep = Annotated[Checklists, Depends(checklists_dep)]

@@ -31,7 +31,7 @@ QuestionType = Literal["yes_no", "choice", "number"]
 RuleOutcome = Literal["not_eligible", "review"]
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _CASE = re.compile(r"[a-z][a-z0-9-]*")
-_RESERVED = {"yes", "no", "and", "or", "not", "in"}
+_RESERVED = conditions.KEYWORDS | {"yes", "no"}
 
 
 class ChecklistError(ValueError):

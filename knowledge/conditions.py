@@ -38,7 +38,7 @@ Answers = Mapping[str, object]
 Truth = bool | None  # None: not decided yet
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|<|>|\(|\)|\[|\]|,|\+|-))")
-_KEYWORDS = {"and", "or", "not", "in"}
+KEYWORDS = {"and", "or", "not", "in"}
 _COMPARE: dict[str, Callable[[object, object], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
@@ -266,7 +266,7 @@ class _Parser:
 
     def _value(self) -> str | float:
         token = self._next("值")
-        if isinstance(token, str) and (token in _KEYWORDS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token)):
+        if isinstance(token, str) and (token in KEYWORDS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token)):
             raise ConditionError(f"不是合法的值：{token!r}")
         return token
 

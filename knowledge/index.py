@@ -95,6 +95,8 @@ class LoadedIndex:
     chunks: list[Chunk]
     articles: dict[str, dict]
     chunk_articles: np.ndarray  # row in `article_ids` of each chunk's article (computed once, not per search)
+    article_rows: dict[str, int]       # article id -> its row in `article_ids`
+    article_chunks: list[np.ndarray]   # per article row, its chunk rows
 
 
 def current_build(index_dir: Path) -> str | None:
@@ -195,6 +197,9 @@ def load_index(index_dir: Path, build: str) -> LoadedIndex:
     records = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
     article_ids = [r["id"] for r in records]
     row = {article_id: i for i, article_id in enumerate(article_ids)}
+    chunk_articles = np.array([row[c.article_id] for c in chunks], dtype=np.int64)
+    by_article = np.argsort(chunk_articles, kind="stable")
+    bounds = np.searchsorted(chunk_articles[by_article], np.arange(len(article_ids) + 1))
     return LoadedIndex(
         build=build,
         manifest=json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
@@ -205,7 +210,9 @@ def load_index(index_dir: Path, build: str) -> LoadedIndex:
         ranker=LearnedRanker.load(folder),
         chunks=chunks,
         articles={r["id"]: r for r in records},
-        chunk_articles=np.array([row[c.article_id] for c in chunks], dtype=np.int64),
+        chunk_articles=chunk_articles,
+        article_rows=row,
+        article_chunks=[by_article[bounds[i]:bounds[i + 1]] for i in range(len(article_ids))],
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.tokenize import load_synonyms
+from knowledge.tokenize import SYNONYMS_FILE, load_synonyms
 
 SCOPE_FILE = Path(__file__).with_name("scope.yml")
 
@@ -48,7 +48,7 @@ class Scope:
         if dictionary_dir and dictionary_dir.is_dir():
             for path in dictionary_dir.glob("*.txt"):
                 words |= {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
-        synonyms = load_synonyms(Path(__file__).with_name("synonyms.yml"))
+        synonyms = load_synonyms(SYNONYMS_FILE)
         words |= set(synonyms) | set(synonyms.values())
         return cls(words, yaml.safe_load(rules_file.read_text(encoding="utf-8")) or {})
 

@@ -121,7 +121,7 @@ class KnowledgeBase:
         tokens = self._tokenizer.tokens(query)
         dense_chunks = self._dense_chunks(index, vector)
         lexical_chunks = _normalised(index.bm25.scores(tokens), index.bm25.max_possible(tokens))
-        order = {article_id: i for i, article_id in enumerate(index.article_ids)}
+        order = index.article_rows
         chunk_article = index.chunk_articles
         dense = np.zeros(len(order), dtype=np.float32)
         # Only the FAISS candidates have a score: folding just those keeps this cheap at 100k chunks.
@@ -147,7 +147,7 @@ class KnowledgeBase:
             if fused[i] <= 0:
                 break
             article_id = index.article_ids[i]
-            own = np.flatnonzero(chunk_article == i)
+            own = index.article_chunks[i]
             chunk = index.chunks[own[np.argmax(section_scores[own])]]
             hits.append(
                 Hit(
@@ -168,7 +168,7 @@ class KnowledgeBase:
         index = self.index
         if article_id not in index.articles:
             return None
-        own = np.flatnonzero(index.chunk_articles == index.article_ids.index(article_id)).tolist()
+        own = index.article_chunks[index.article_rows[article_id]].tolist()
         if not own:
             return None
         vector = self._encoder.encode([query])[0]
