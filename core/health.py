@@ -43,6 +43,7 @@ async def healthz(request: Request) -> JSONResponse:
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     if kb is not None and kb.ready:
         manifest = kb.index.manifest
-        keys = ("encoder", "articles", "chunks", "index_type", "index_params", "learned_ranker", "built_at")
+        keys = ("encoder", "articles", "chunks", "index_type", "index_params", "learned_ranker", "scope_model",
+                "built_at")
         body["index"] = {k: manifest.get(k) for k in keys}
     return JSONResponse(body, status_code=200 if ready else 503)

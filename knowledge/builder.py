@@ -33,10 +33,10 @@ from core.settings import Settings
 from knowledge.articles import content_hash
 from knowledge.editing import Editor, LiveArticles
 from knowledge.encoders import Encoder
-from knowledge.index import Progress, Sources, VectorPolicy, build_index, current_manifest, needs_build
+from knowledge.index import Progress, Sources, VectorPolicy, build_index, current_manifest, file_inputs, needs_build
 from knowledge.models import INDEX_LEASE, BuildLease
 from knowledge.search import KnowledgeBase
-from knowledge.tokenize import SYNONYMS_FILE, Tokenizer, shared_tokenizer
+from knowledge.tokenize import Tokenizer, shared_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,10 @@ class IndexBuilder:
         return await self.ensure_current(wait=True, force=force, progress=progress)
 
     def inputs_fingerprint(self) -> str:
-        """The index's inputs besides the articles (parameters, dictionary, synonyms): cheap to hash."""
+        """The index's inputs besides the articles (parameters, dictionary, synonyms, the scope model's
+        examples): cheap to hash."""
         folders = [self._params_dir] + ([self._dictionary_dir] if self._dictionary_dir else [])
-        return content_hash(*folders, extra=SYNONYMS_FILE.read_text(encoding="utf-8"))
+        return content_hash(*folders, extra=file_inputs())
 
     async def ensure_current(
         self, *, wait: bool = False, force: bool = False, progress: Progress | None = None

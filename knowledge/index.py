@@ -27,7 +27,8 @@ from knowledge.articles import Article, Chunk, chunk_article, content_hash, load
 from knowledge.bm25 import BM25
 from knowledge.encoders import Encoder
 from knowledge.params import load_params
-from knowledge.ranker import LearnedRanker, training_texts
+from knowledge.ranker import RANKER, TextClassifier, train_ranker, training_texts
+from knowledge.scope import NEGATIVE_SOURCES, SCOPE_MODEL, load_negatives, train_scope_model
 from knowledge.tokenize import SYNONYMS_FILE, Tokenizer
 
 Progress = Callable[[str, int, int], None]
@@ -41,11 +42,18 @@ class Sources:
     articles_dir: Path
     params_dir: Path
     dictionary_dir: Path | None
+    negative_files: tuple[Path, ...] = NEGATIVE_SOURCES  # the scope model's not-ours examples
 
     def fingerprint(self, encoder_name: str, policy: VectorPolicy | None = None) -> str:
         folders = [self.articles_dir, self.params_dir] + ([self.dictionary_dir] if self.dictionary_dir else [])
-        extra = encoder_name + (policy or VectorPolicy()).describe() + SYNONYMS_FILE.read_text(encoding="utf-8")
+        extra = encoder_name + (policy or VectorPolicy()).describe() + file_inputs(self.negative_files)
         return content_hash(*folders, extra=extra)
+
+
+def file_inputs(negative_files: tuple[Path, ...] = NEGATIVE_SOURCES) -> str:
+    """The single files an index is built from (synonyms, the scope model's examples), as one text."""
+    files = [p for p in (SYNONYMS_FILE, *negative_files) if p.exists()]
+    return "".join(p.read_text(encoding="utf-8") for p in files)
 
 
 HNSW_STORAGE = "sq8"  # how the graph stores its vectors (faiss.ScalarQuantizer.QT_8bit)
@@ -91,7 +99,8 @@ class LoadedIndex:
     bm25: BM25             # over chunks: picks the section that answers
     article_bm25: BM25     # over whole articles, rows in `article_ids` order: ranks articles
     article_ids: list[str]
-    ranker: LearnedRanker | None
+    ranker: TextClassifier | None       # one label per article id
+    scope_model: TextClassifier | None  # labels "ours", "not_ours"
     chunks: list[Chunk]
     articles: dict[str, dict]
     chunk_articles: np.ndarray  # row in `article_ids` of each chunk's article (computed once, not per search)
@@ -154,8 +163,11 @@ def build_index(
     bm25 = BM25.build([tokenizer.tokens(c.text) for c in chunks])
     article_bm25 = BM25.build([tokenizer.tokens("\n".join(training_texts(a))) for a in articles])
     report("bm25", len(chunks), len(chunks))
-    ranker = LearnedRanker.train(articles, encoder)
+    ranker = train_ranker(articles, encoder)
     report("ranker", len(articles), len(articles))
+    negatives = load_negatives(sources.negative_files)
+    scope_model = train_scope_model(articles, encoder, negatives)
+    report("scope model", len(negatives), len(negatives))
 
     business = params.get("business", {})
     fingerprint = sources.fingerprint(encoder.name, policy)
@@ -166,7 +178,9 @@ def build_index(
     bm25.save(folder)
     article_bm25.save(folder, "bm25_articles")
     if ranker is not None:
-        ranker.save(folder)
+        ranker.save(folder, RANKER)
+    if scope_model is not None:
+        scope_model.save(folder, SCOPE_MODEL)
     _write_json(folder / "chunks.json", [asdict(c) for c in chunks])
     # A list keeps the articles' order: the article-level BM25 rows follow it.
     _write_json(folder / "articles.json", [_article_record(a, business) for a in articles])
@@ -181,6 +195,7 @@ def build_index(
             "index_type": index_type,
             "index_params": index_params,
             "learned_ranker": ranker is not None,
+            "scope_model": {"negatives": len(negatives)} if scope_model is not None else None,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.time() - started, 2),
         },
@@ -207,7 +222,8 @@ def load_index(index_dir: Path, build: str) -> LoadedIndex:
         bm25=BM25.load(folder),
         article_bm25=BM25.load(folder, "bm25_articles"),
         article_ids=article_ids,
-        ranker=LearnedRanker.load(folder),
+        ranker=TextClassifier.load(folder, RANKER),
+        scope_model=TextClassifier.load(folder, SCOPE_MODEL),
         chunks=chunks,
         articles={r["id"]: r for r in records},
         chunk_articles=chunk_articles,

@@ -1,8 +1,15 @@
-"""Is a question ours to answer? Rules from `scope.yml` plus the knowledge base's own vocabulary.
+"""Is a question ours to answer? Rules from `scope.yml` plus the knowledge base's own vocabulary,
+and a learned scope model for the questions the rules let through.
 
 Ranking scores alone cannot tell "保定公积金首付几成" (another city's fund) or "社保断缴了咋补"
 (another agency) from our own questions: they match our articles well. These rules decline them
 politely, with a reason the reply can name.
+
+Word rules cannot list every neighbouring service ("物业费一年多少钱一平" shares 物业, 一年, 多少
+with our articles). The scope model learns the boundary from examples: our articles' titles,
+summaries and typical phrasings against `scope_negatives.yml`, questions citizens put to a fund
+bot that belong to somebody else (the centre adds to it from the unanswered-questions report).
+It is consulted only for questions that do not name the fund.
 """
 from __future__ import annotations
 
@@ -12,9 +19,17 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.articles import Article
+from knowledge.encoders import Encoder
+from knowledge.ranker import TextClassifier
 from knowledge.tokenize import SYNONYMS_FILE, load_synonyms
 
 SCOPE_FILE = Path(__file__).with_name("scope.yml")
+NEGATIVES_FILE = Path(__file__).with_name("scope_negatives.yml")
+# The bot's own out_of_scope training examples are more of the same; read where they are kept.
+BOT_NLU_FILE = Path(__file__).resolve().parent.parent / "bot" / "data" / "nlu.yml"
+NEGATIVE_SOURCES = (NEGATIVES_FILE, BOT_NLU_FILE)
+SCOPE_MODEL = "scope"
 
 
 class Verdict(StrEnum):
@@ -50,7 +65,7 @@ class Scope:
                 words |= {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
         synonyms = load_synonyms(SYNONYMS_FILE)
         words |= set(synonyms) | set(synonyms.values())
-        return cls(words, yaml.safe_load(rules_file.read_text(encoding="utf-8")) or {})
+        return cls(words, _rules(rules_file))
 
     def names_fund(self, text: str) -> bool:
         """Whether the text names the fund itself (公积金, its common misspellings, the hotline)."""
@@ -69,5 +84,45 @@ class Scope:
         return ScopeResult(Verdict.IN_SCOPE)
 
 
+def _rules(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _without(text: str, words: list[str]) -> str:
+    for word in words:
+        text = text.replace(word, "")
+    return text
+
+
 def _words(rules: dict, key: str) -> set[str]:
     return {str(w) for w in rules.get(key) or ()}
+
+
+def load_negatives(paths: tuple[Path, ...] = NEGATIVE_SOURCES) -> list[str]:
+    """The not-ours example questions of every kind, from `scope_negatives.yml` (`examples:` by kind)
+    and from Rasa training data (the `out_of_scope` intent's examples), each once."""
+    found: dict[str, None] = {}
+    for path in paths:
+        data = _rules(path) if path.exists() else {}
+        for questions in (data.get("examples") or {}).values():
+            found |= dict.fromkeys(str(q).strip() for q in questions or ())
+        for block in data.get("nlu") or ():
+            if block.get("intent") == "out_of_scope":
+                found |= dict.fromkeys(line.strip()[2:].strip() for line in block.get("examples", "").splitlines())
+    found.pop("", None)
+    return list(found)
+
+
+def train_scope_model(articles: list[Article], encoder: Encoder, negatives: list[str]) -> TextClassifier | None:
+    """Labels "ours" and "not_ours". The articles' citizen-facing texts are the positives; their
+    policy sections are left out, as no citizen writes like them and they would teach "long means ours"."""
+    # The model only ever sees questions that do not name the fund, so it learns from positives
+    # without the fund's name: otherwise "names 公积金" is all it would learn to tell them apart.
+    fund = sorted(_words(_rules(SCOPE_FILE), "fund_words"), key=len, reverse=True)
+    positives = [_without(t, fund) for a in articles for t in (a.title, a.summary, *a.questions)]
+    positives = [t for t in positives if t.strip()]
+    if not positives or not negatives:
+        return None
+    texts = positives + negatives
+    labels = [0] * len(positives) + [1] * len(negatives)
+    return TextClassifier.fit(texts, labels, ["ours", "not_ours"], encoder, char_c=10, dense_c=10, balanced=True)

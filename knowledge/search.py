@@ -59,6 +59,7 @@ class KnowledgeBase:
         self._scope: Scope | None = None
         self._lock = threading.Lock()
         self._checked_at = 0.0
+        self._last_vector: tuple[str, np.ndarray] | None = None
         self.reload_if_changed(force=True)
 
     @property
@@ -108,6 +109,24 @@ class KnowledgeBase:
     def article(self, article_id: str) -> dict | None:
         return self.index.articles.get(article_id)
 
+    def not_ours(self, question: str) -> float | None:
+        """The scope model's probability that the question belongs to somebody else (None when
+        the index has no scope model: no negative examples were given)."""
+        model = self.index.scope_model
+        if model is None or not question.strip():
+            return None
+        char, dense = model.probabilities(question, self._embed(question))
+        return float(char[1] + dense[1]) / 2
+
+    def _embed(self, text: str) -> np.ndarray:
+        # The answerer asks the scope model and then searches with the same question: encode it once.
+        last = self._last_vector
+        if last is not None and last[0] == text:
+            return last[1]
+        vector = self._encoder.encode([text])
+        self._last_vector = (text, vector)
+        return vector
+
     def search(
         self, query: str, k: int = 5, weights: Weights | None = None, boost: dict[str, float] | None = None
     ) -> list[Hit]:
@@ -117,7 +136,7 @@ class KnowledgeBase:
         if not query.strip() or not index.chunks:
             return []
         weights = weights or Weights()
-        vector = self._encoder.encode([query])
+        vector = self._embed(query)
         tokens = self._tokenizer.tokens(query)
         dense_chunks = self._dense_chunks(index, vector)
         lexical_chunks = _normalised(index.bm25.scores(tokens), index.bm25.max_possible(tokens))
@@ -171,7 +190,7 @@ class KnowledgeBase:
         own = index.article_chunks[index.article_rows[article_id]].tolist()
         if not own:
             return None
-        vector = self._encoder.encode([query])[0]
+        vector = self._embed(query)[0]
         tokens = self._tokenizer.tokens(query)
         lexical = _normalised(index.bm25.scores(tokens), index.bm25.max_possible(tokens))
         scores = [float(index.vectors.reconstruct(i) @ vector) + float(lexical[i]) for i in own]

@@ -140,6 +140,7 @@ def test_the_index_choice_is_in_the_health_report_and_the_admin_api(client, admi
     assert health["index"]["index_type"] == "hnsw-sq8-ip"
     assert health["index"]["index_params"] == {"threshold": 9, "m": 48, "ef_construction": 160, "ef_search": 128,
                                               "storage": "sq8"}
+    assert health["index"]["scope_model"]["negatives"] > 1000, "the scope model and what it learned from"
     state = client.get(f"{ADMIN}/index", headers=admin).json()
     assert state["manifest"]["index_type"] == "hnsw-sq8-ip" and state["revision"] >= 3
     assert state["build"] and "building" in state

@@ -154,3 +154,37 @@ def test_close_candidates_get_a_clarifying_question(scratch_dir, encoder, tokeni
     answer = Answerer(KnowledgeBase(scratch_dir / "tidx", encoder, tokenizer), "12329").answer("租房提取公积金")
     assert answer.status == Status.CLARIFY and answer.sources == []
     assert {b["payload"] for b in answer.buttons} == {"租房提取（本市户籍）", "租房提取（外地户籍）"}
+
+
+NEGATIVES = """examples:
+  天气: [明天下雨吗, 这周末冷不冷, 最近有没有雾霾]
+  商业银行: [信用卡逾期了咋办, 银行定期存款利率多少, 车贷能提前还吗]
+  物业: [小区物业费一平米多少钱, 物业不管漏水咋投诉, 供暖费啥时候交]
+"""
+
+
+def test_the_scope_model_is_trained_from_the_negatives_file_and_rebuilt_when_it_changes(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    negatives = index_dir.parent / "negatives.yml"
+    negatives.write_text(NEGATIVES, encoding="utf-8")
+    sources = Sources(sources.articles_dir, sources.params_dir, None, (negatives,))
+    build_index(index_dir, sources, encoder, tokenizer)
+    kb = KnowledgeBase(index_dir, encoder, tokenizer)
+    assert kb.index.manifest["scope_model"] == {"negatives": 9}
+    assert kb.not_ours("物业费太贵了能不能少交") > 0.5 > kb.not_ours("租房提取要啥材料")
+    assert kb.not_ours("   ") is None
+    negatives.write_text(NEGATIVES + "  闲聊: [讲个笑话]\n", encoding="utf-8")
+    assert needs_build(index_dir, sources, encoder.name), "new examples retrain the scope model"
+
+
+def test_without_negatives_the_scope_rules_alone_decide(corpus, encoder, tokenizer):
+    sources, index_dir = corpus
+    sources = Sources(sources.articles_dir, sources.params_dir, None, (index_dir.parent / "absent.yml",))
+    build_index(index_dir, sources, encoder, tokenizer)
+    kb = KnowledgeBase(index_dir, encoder, tokenizer)
+    assert kb.index.manifest["scope_model"] is None and kb.not_ours("明天下雨吗") is None
+    answerer = Answerer(kb, "12329")
+    assert answerer.answer("明天下雨吗").status == Status.DECLINE  # no domain word
+    assert answerer.answer("房租能取出来吗").status == Status.ANSWER
+    sure = answerer.answer("房租能取出来吗", intent="out_of_scope", intent_confidence=0.95)
+    assert sure.status == Status.DECLINE, "the bot's sure out-of-scope reading declines without a fund word"

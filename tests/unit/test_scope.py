@@ -1,7 +1,7 @@
 """Scope rules: another city's fund, another agency, or no fund words at all."""
 import pytest
 
-from knowledge.scope import Scope, Verdict
+from knowledge.scope import NEGATIVES_FILE, Scope, Verdict, load_negatives
 from tests.conftest import ROOT
 
 
@@ -30,3 +30,19 @@ def scope():
 def test_scope_verdicts(scope, text, verdict, detail):
     result = scope.check(text)
     assert (result.verdict, result.detail) == (verdict, detail)
+
+
+def test_negative_examples_come_from_the_scope_file_and_the_bots_out_of_scope_intent(tmp_path, scope):
+    examples = tmp_path / "negatives.yml"
+    examples.write_text("examples:\n  天气: [明天下雨吗, '  ']\n  银行: [信用卡咋还]\n", encoding="utf-8")
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n'
+        "- intent: out_of_scope\n  examples: |\n    - 讲个笑话\n    - 明天下雨吗\n",
+        encoding="utf-8",
+    )
+    assert load_negatives((examples, nlu, tmp_path / "absent.yml")) == ["明天下雨吗", "信用卡咋还", "讲个笑话"]
+    assert len(load_negatives()) > 1000
+    # The model is consulted only for questions that do not name the fund: its own examples never do.
+    shipped = load_negatives((NEGATIVES_FILE,))
+    assert len(shipped) > 900 and not [q for q in shipped if scope.names_fund(q)]
