@@ -83,8 +83,8 @@ class Answerer:
         scope = self._kb.scope.check(question)
         if scope.verdict in (Verdict.OTHER_CITY, Verdict.OTHER_DOMAIN):
             return self._decline(scope)
-        if self._not_ours(question, scope.verdict == Verdict.NO_DOMAIN_WORDS, intent):
-            return self._decline(ScopeResult(Verdict.NO_DOMAIN_WORDS))
+        if self._not_ours(question, scope, intent):
+            return self._decline(scope)
         hits = self._kb.search(question, k=5, boost=self._prior(intent, intent_confidence))
         if not hits or hits[0].confidence < MIN_CONFIDENCE:
             return self._none()
@@ -97,13 +97,13 @@ class Answerer:
             return self._clarify([top, *close])
         return self._from_article(top.article_id, sections, matched=top)
 
-    def _not_ours(self, question: str, no_domain_words: bool, intent: str | None) -> bool:
+    def _not_ours(self, question: str, scope: ScopeResult, intent: str | None) -> bool:
         """Is a question somebody else's? Naming the fund keeps it ours; otherwise the scope model
         decides, and the word rule and the bot's reading only lower the bar: colloquial questions of
         ours may have no domain word ("隔多久能再拿一回"), and the bot reads some of ours as out of scope."""
-        if self._kb.scope.names_fund(question):
+        if scope.names_fund:
             return False
-        rule = no_domain_words or intent == "out_of_scope"
+        rule = scope.verdict == Verdict.NO_DOMAIN_WORDS or intent == "out_of_scope"
         not_ours = self._kb.not_ours(question)
         if not_ours is None:  # no scope model (no negative examples): the rules alone decide
             return rule

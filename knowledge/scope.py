@@ -43,6 +43,7 @@ class Verdict(StrEnum):
 class ScopeResult:
     verdict: Verdict
     detail: str = ""  # the other city or the other agency, for the reply
+    names_fund: bool = False  # the question names the fund itself: ours unless another city's
 
 
 class Scope:
@@ -65,7 +66,7 @@ class Scope:
                 words |= {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
         synonyms = load_synonyms(SYNONYMS_FILE)
         words |= set(synonyms) | set(synonyms.values())
-        return cls(words, _rules(rules_file))
+        return cls(words, _read_yaml(rules_file))
 
     def names_fund(self, text: str) -> bool:
         """Whether the text names the fund itself (公积金, its common misspellings, the hotline)."""
@@ -81,10 +82,10 @@ class Scope:
             return ScopeResult(Verdict.OTHER_CITY, city)
         if not names_fund and not any(w in text for w in self._domain):
             return ScopeResult(Verdict.NO_DOMAIN_WORDS)
-        return ScopeResult(Verdict.IN_SCOPE)
+        return ScopeResult(Verdict.IN_SCOPE, names_fund=names_fund)
 
 
-def _rules(path: Path) -> dict:
+def _read_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
@@ -103,7 +104,7 @@ def load_negatives(paths: tuple[Path, ...] = NEGATIVE_SOURCES) -> list[str]:
     and from Rasa training data (the `out_of_scope` intent's examples), each once."""
     found: dict[str, None] = {}
     for path in paths:
-        data = _rules(path) if path.exists() else {}
+        data = _read_yaml(path) if path.exists() else {}
         for questions in (data.get("examples") or {}).values():
             found |= dict.fromkeys(str(q).strip() for q in questions or ())
         for block in data.get("nlu") or ():
@@ -118,7 +119,7 @@ def train_scope_model(articles: list[Article], encoder: Encoder, negatives: list
     policy sections are left out, as no citizen writes like them and they would teach "long means ours"."""
     # The model only ever sees questions that do not name the fund, so it learns from positives
     # without the fund's name: otherwise "names 公积金" is all it would learn to tell them apart.
-    fund = sorted(_words(_rules(SCOPE_FILE), "fund_words"), key=len, reverse=True)
+    fund = sorted(_words(_read_yaml(SCOPE_FILE), "fund_words"), key=len, reverse=True)
     positives = [_without(t, fund) for a in articles for t in (a.title, a.summary, *a.questions)]
     positives = [t for t in positives if t.strip()]
     if not positives or not negatives:
