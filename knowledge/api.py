@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import ApiError
 from knowledge.answer import Answerer
@@ -74,6 +74,24 @@ def search(kb: KBDep, q: QueryText, k: Annotated[int, Query(ge=1, le=20)] = 5) -
     return SearchResponse(results=[SearchResult(**{f: getattr(h, f) for f in SearchResult.model_fields}) for h in hits])
 
 
+class AnswerRequest(BaseModel):
+    """The bot's question in a body: citizens' words stay out of URLs, so out of access logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(min_length=1, max_length=MAX_QUERY, description="公民的问题原文")
+    intent: str | None = Field(None, max_length=64, description="the bot's intent")
+    confidence: float = Field(0.0, ge=0, le=1, description="the bot's confidence in `intent`")
+    topic: str | None = Field(None, max_length=128, description="article being discussed")
+
+
+@router.post("/answer", response_model=AnswerResponse)
+def answer_posted(
+    request: Request, background: BackgroundTasks, answerer: AnswererDep, observer: ObserverDep, body: AnswerRequest
+) -> AnswerResponse:
+    return _answer(request, background, answerer, observer, body)
+
+
 @router.get("/answer", response_model=AnswerResponse)
 def answer(
     request: Request,
@@ -85,8 +103,17 @@ def answer(
     confidence: Annotated[float, Query(ge=0, le=1, description="the bot's confidence in `intent`")] = 0.0,
     topic: Annotated[str | None, Query(max_length=128, description="article being discussed")] = None,
 ) -> AnswerResponse:
-    question = _blank_check(q)
-    result = answerer.answer(question, intent=intent, topic=topic or None, intent_confidence=confidence)
+    """The same as `POST /answer`, for a person trying questions by hand; programs use POST."""
+    body = AnswerRequest(q=q, intent=intent, confidence=confidence, topic=topic)
+    return _answer(request, background, answerer, observer, body)
+
+
+def _answer(
+    request: Request, background: BackgroundTasks, answerer: Answerer, observer: SearchObserver, body: AnswerRequest
+) -> AnswerResponse:
+    question = _blank_check(body.q)
+    intent = body.intent
+    result = answerer.answer(question, intent=intent, topic=body.topic or None, intent_confidence=body.confidence)
     state = request.app.state
     miss = miss_of(question, result, observer.top(question), low_confidence=state.settings.knowledge_low_confidence,
                    intent=intent)

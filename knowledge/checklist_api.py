@@ -79,12 +79,23 @@ def list_checklists(checklists: ChecklistsDep) -> dict[str, Any]:
     }
 
 
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field(min_length=1, max_length=MAX_QUERY, description="the citizen's words")
+
+
 @router.get("/match")
 def match(
     checklists: ChecklistsDep, q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY)]
 ) -> dict[str, Any]:
     """The cases the citizen's words name, best first: none, one, or several that tie ("买房")."""
     return {"cases": [_summary(checklists.cases[case]) for case in checklists.match(q)]}
+
+
+@router.post("/match")
+def match_posted(checklists: ChecklistsDep, body: MatchRequest) -> dict[str, Any]:
+    """`GET /match` with the words in a body, as the bot sends them (citizens' words stay out of URLs)."""
+    return match(checklists, body.q)
 
 
 @router.get("/for-article/{article_id}")

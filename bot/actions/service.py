@@ -49,11 +49,11 @@ def _base_url() -> str:
     return os.environ.get("HPF_SERVICE_URL", DEFAULT_URL).rstrip("/")
 
 
-async def _call(method: str, path: str, *, params: dict | None = None, body: dict | None = None) -> dict:
+async def _call(method: str, path: str, *, body: dict | None = None) -> dict:
     url = _base_url() + path
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            async with session.request(method, url, params=params, json=body) as response:
+            async with session.request(method, url, json=body) as response:
                 data = await response.json(content_type=None)
                 status = response.status
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
@@ -74,8 +74,9 @@ async def _call(method: str, path: str, *, params: dict | None = None, body: dic
 async def answer(question: str, intent: str, topic: str | None, confidence: float = 0.0) -> dict:
     """`{"status": "answer"|"clarify"|"none"|"decline", "text", "buttons", "links", "sources", "article_id"}`.
     The service combines the bot's intent and confidence with its own ranking and scope rules."""
-    params = {"q": question[:MAX_QUESTION], "intent": intent, "topic": topic or "", "confidence": f"{confidence:.4f}"}
-    return await _call("GET", "/api/v1/knowledge/answer", params=params)
+    # In the body, not the query string: citizens' words (and the numbers in them) stay out of access logs.
+    body = {"q": question[:MAX_QUESTION], "intent": intent, "topic": topic or None, "confidence": round(confidence, 4)}
+    return await _call("POST", "/api/v1/knowledge/answer", body=body)
 
 
 async def repayment(body: dict) -> dict:
@@ -99,7 +100,7 @@ async def agents() -> dict:
 
 async def checklist_match(text: str) -> list[dict]:
     """`[{"case", "title", "articles"}]`: the checks the citizen's words name; several when they tie."""
-    data = await _call("GET", "/api/v1/checklists/match", params={"q": text[:MAX_QUESTION]})
+    data = await _call("POST", "/api/v1/checklists/match", body={"q": text[:MAX_QUESTION]})
     return list(data.get("cases") or [])
 
 

@@ -98,3 +98,15 @@ def test_two_failed_understandings_offer_a_person_honestly(ask):
     text = all_text(second)
     assert "人工" in text and "12329" in text, text
     assert any(b["title"] for r in second for b in r["buttons"])
+
+
+def test_personal_numbers_reach_no_log_of_any_process(ask, live_service):
+    """A citizen writes an ID-card and a mobile number straight after Chinese characters: the bot's
+    calls to the service carry the words in a body, and no process's log holds either number, in clear
+    or percent-encoded."""
+    id_card, mobile = "130402199001011234", "13812345678"
+    ask(f"我的身份证{id_card}，手机{mobile}，租房怎么提取公积金", new_user())
+    for name, path in live_service.logs.items():
+        text = path.read_text(errors="replace")
+        assert id_card not in text and mobile not in text, f"{name}.log holds a personal number"
+        assert "/knowledge/answer?q=" not in text, f"{name}.log shows the bot's question in a URL"
