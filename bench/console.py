@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, text
 
 from agent_console.models import Agent
-from bench.stats import percentile
+from bench.stats import APP_API_KEY, APP_HEADERS, percentile
 from core.db import migrate, utcnow
 from core.settings import ROOT, Settings, normalise_db_url
 from core.stack import free_port, quiet_env, wait_http
@@ -70,7 +70,7 @@ def start_services(url: str, redis_url: str, count: int, data_dir: Path) -> tupl
             DATABASE_URL=url, REDIS_URL=redis_url, DATA_DIR=str(data_dir / f"p{n}"), PORT=str(port),
             INDEX_DIR=str(Settings().index_dir),  # the index `make run` uses (built on first start if missing)
             RASA_URL=f"http://127.0.0.1:{free_port()}", CONSOLE_ESCALATE_AFTER_S="86400",
-            CONSOLE_DUTY_IDLE_MINUTES="120", CONSOLE_HANDOFF_LIMIT="1000",
+            CONSOLE_DUTY_IDLE_MINUTES="120", CONSOLE_HANDOFF_LIMIT="1000", APP_API_KEY=APP_API_KEY,
         )
         log = open(data_dir / f"service-{n}.log", "wb")
         processes.append(subprocess.Popen([sys.executable, "-m", "core"], cwd=ROOT, env=env, stdout=log,
@@ -90,7 +90,8 @@ async def log_in(client: httpx.AsyncClient, url: str, username: str) -> dict:
 
 
 async def waiting_conversation(client: httpx.AsyncClient, url: str) -> str:
-    opened = await client.get(f"{url}/api/v1/app/messages", params={"user_id": f"b-{uuid.uuid4().hex[:12]}"})
+    opened = await client.get(f"{url}/api/v1/app/messages", params={"user_id": f"b-{uuid.uuid4().hex[:12]}"},
+                              headers=APP_HEADERS)
     conversation_id = opened.json()["conversation_id"]
     response = await client.post(f"{url}/api/v1/handoff", json={"conversation_id": conversation_id,
                                                                "reason": "citizen_request"})
@@ -210,7 +211,7 @@ def page_render(url: str, username: str, expected: int) -> tuple[float, float]:
         load_s = time.perf_counter() - started
 
         started = time.perf_counter()
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, headers=APP_HEADERS) as client:
             opened = client.get(f"{url}/api/v1/app/messages", params={"user_id": f"b-{uuid.uuid4().hex[:12]}"})
             conversation_id = opened.json()["conversation_id"]
             client.post(f"{url}/api/v1/handoff", json={"conversation_id": conversation_id, "reason": "citizen_request"})

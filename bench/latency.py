@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.stats import percentile
+from bench.stats import APP_API_KEY, APP_HEADERS, percentile
 from core.stack import Stack, free_port
 
 QUESTIONS = [
@@ -40,7 +40,7 @@ async def user(client: httpx.AsyncClient, mode: str, stack: Stack, turns: int) -
             url, body = f"{stack.base_url}/api/v1/app/messages", {"user_id": me, "text": text}
         else:
             url, body = f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": me, "message": text}
-        response = await client.post(url, json=body)
+        response = await client.post(url, json=body, headers=APP_HEADERS if mode == "app" else None)
         response.raise_for_status()
         timings.append((time.perf_counter() - started) * 1000)
     return timings
@@ -83,7 +83,7 @@ def main() -> int:
     args = parser.parse_args()
     stack = Stack(
         data_dir=Path(tempfile.mkdtemp(prefix="bench-latency-")),
-        service_port=free_port(), rasa_port=free_port(), actions_port=free_port(),
+        service_port=free_port(), rasa_port=free_port(), actions_port=free_port(), app_api_key=APP_API_KEY,
     )
     try:
         stack.start()

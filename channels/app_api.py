@@ -1,8 +1,17 @@
-"""The app channel: the centre's mobile app sends a citizen's message and reads later pushes."""
+"""The app channel: the centre's mobile app sends a citizen's message and reads later pushes.
+
+Nobody speaks for a citizen without a credential. Two kinds are accepted:
+- the app's own backend, which has logged the citizen in, sends `X-Api-Key` (APP_API_KEY) and names
+  the citizen's `user_id`, or asks `POST /session` for a citizen token for that id;
+- the app on the phone sends `Authorization: Bearer <citizen token>`; the token names the citizen,
+  and a `user_id` that differs from it is refused. Without a key, `POST /session` gives a new
+  anonymous citizen and its token (as the web page does).
+"""
 from __future__ import annotations
 
 import asyncio
 import hmac
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -13,23 +22,81 @@ from channels.models import Channel
 from channels.text import clean_text
 from core.deps import BusDep, HubDep, SettingsDep
 from core.errors import ApiError
+from core.settings import Settings
+from core.signing import sign, unsign
 
 router = APIRouter(prefix="/api/v1/app", tags=["app"])
 
 USER_ID = r"^[A-Za-z0-9_.:@-]{1,64}$"
 MAX_WAIT_S = 30
+TOKEN_PURPOSE = "app-citizen"
 
 
-def require_app_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+class AppCredential(BaseModel):
+    """Who may speak: the app's backend (any citizen it names) or one citizen's token."""
+
+    user_id: str | None  # the token's citizen; None for the backend
+
+
+def _credential(
+    settings: Settings, x_api_key: str | None, authorization: str | None
+) -> AppCredential | None:
     expected = settings.app_api_key.get_secret_value()
-    if expected and not hmac.compare_digest(x_api_key or "", expected):
-        raise ApiError(401, "invalid_api_key", "应用接口密钥无效。")
+    if x_api_key is not None:
+        if not expected or not hmac.compare_digest(x_api_key, expected):
+            raise ApiError(401, "invalid_api_key", "应用接口密钥无效。")
+        return AppCredential(user_id=None)
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        user = unsign(settings.session_secret.get_secret_value(), TOKEN_PURPOSE, token.strip())
+        if user is None:
+            raise ApiError(401, "invalid_token", "登录凭证无效或已失效，请重新登录应用。")
+        return AppCredential(user_id=user)
+    return None
+
+
+def app_credential(
+    settings: SettingsDep,
+    x_api_key: Annotated[str | None, Header(max_length=256)] = None,
+    authorization: Annotated[str | None, Header(max_length=512)] = None,
+) -> AppCredential:
+    credential = _credential(settings, x_api_key, authorization)
+    if credential is None:
+        raise ApiError(401, "app_unauthorized", "请先登录应用后再咨询。")
+    return credential
+
+
+CredentialDep = Annotated[AppCredential, Depends(app_credential)]
+
+
+def citizen_of(credential: AppCredential, user_id: str | None) -> str:
+    """The citizen a request speaks for: the token's, or the one the backend names."""
+    if credential.user_id is None:  # the backend speaks for the citizen it names
+        if not user_id:
+            raise ApiError(422, "user_id_required", "请提供用户标识（user_id）。")
+        return user_id
+    if user_id and user_id != credential.user_id:
+        raise ApiError(403, "user_mismatch", "无权查看或代替其他用户发送消息。")
+    return credential.user_id
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    user_id: str | None = Field(None, pattern=USER_ID, description="backend only: the logged-in citizen's id")
+
+
+class SessionOut(BaseModel):
+    user_id: str
+    token: str = Field(description="send as `Authorization: Bearer <token>`")
 
 
 class AppMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    user_id: str = Field(pattern=USER_ID, description="the app's stable id of the citizen")
+    user_id: str | None = Field(
+        None, pattern=USER_ID, description="the app's stable id of the citizen (backend calls; a token names it)"
+    )
     text: str = Field(max_length=20000)
     client_msg_id: str | None = Field(None, max_length=128, description="retries with the same id are stored once")
 
@@ -62,10 +129,26 @@ def _reply_out(message) -> ReplyOut:
     )
 
 
-@router.post("/messages", response_model=AppMessageOut, dependencies=[Depends(require_app_key)])
-async def post_message(body: AppMessageIn, hub: HubDep) -> AppMessageOut:
+@router.post("/session", response_model=SessionOut)
+async def open_session(
+    body: SessionIn,
+    settings: SettingsDep,
+    x_api_key: Annotated[str | None, Header(max_length=256)] = None,
+) -> SessionOut:
+    """A citizen token: for the citizen the app's backend names (with `X-Api-Key`), or, without a key,
+    for a new anonymous citizen."""
+    credential = _credential(settings, x_api_key, None)
+    if body.user_id is not None and credential is None:
+        raise ApiError(401, "app_unauthorized", "只有应用后台可以为指定用户签发凭证。")
+    user = body.user_id or f"anon-{uuid.uuid4().hex}"
+    return SessionOut(user_id=user, token=sign(settings.session_secret.get_secret_value(), TOKEN_PURPOSE, user))
+
+
+@router.post("/messages", response_model=AppMessageOut)
+async def post_message(body: AppMessageIn, hub: HubDep, credential: CredentialDep) -> AppMessageOut:
+    user = citizen_of(credential, body.user_id)
     text = clean_text(body.text)
-    conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=body.user_id)
+    conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
     turn = await hub.receive(conversation, text, client_msg_id=body.client_msg_id)
     return AppMessageOut(
         conversation_id=turn.conversation_id,
@@ -74,17 +157,19 @@ async def post_message(body: AppMessageIn, hub: HubDep) -> AppMessageOut:
     )
 
 
-@router.get("/messages", response_model=PushesOut, dependencies=[Depends(require_app_key)])
+@router.get("/messages", response_model=PushesOut)
 async def get_messages(
     hub: HubDep,
     bus: BusDep,
-    user_id: Annotated[str, Query(pattern=USER_ID)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    credential: CredentialDep,
+    user_id: Annotated[str | None, Query(pattern=USER_ID)] = None,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     wait: Annotated[int, Query(ge=0, le=MAX_WAIT_S, description="long-poll seconds")] = 0,
 ) -> PushesOut:
     """Messages after `after` (bot, agent and system messages the app has not shown yet).
     With `wait`, holds the request until something arrives (long polling)."""
-    conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user_id)
+    user = citizen_of(credential, user_id)
+    conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
     messages = await hub.history(conversation.id, after_id=after)
     if not messages and wait:
         async with bus.subscribe(conversation_topic(conversation.id)) as events:

@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     )
 
     session_secret: SecretStr = SecretStr(DEV_SECRET)
-    app_api_key: SecretStr = Field(SecretStr(""), description="if set, the app API requires X-Api-Key")
+    app_api_key: SecretStr = Field(
+        SecretStr(""), description="the app backend's X-Api-Key; empty: only citizen tokens (required in production)"
+    )
 
     hotline: str = "12329"
 
@@ -144,6 +146,8 @@ class Settings(BaseSettings):
         secret = self.session_secret.get_secret_value()
         if self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
             raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
+        if self.environment != "development" and len(self.app_api_key.get_secret_value()) < 16:
+            raise ValueError("APP_API_KEY must be set outside development (openssl rand -hex 24)")
         return self
 
     @model_validator(mode="after")

@@ -58,6 +58,7 @@ class Stack:
     rasa_port: int = 5005
     actions_port: int = 5055
     log_dir: Path | None = None
+    app_api_key: str = ""  # the app backend's key (APP_API_KEY); empty: the environment's or none
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -85,6 +86,7 @@ class Stack:
             RASA_URL=self.rasa_url,
             PORT=str(self.service_port),
             DATA_DIR=str(self.data_dir),
+            **({"APP_API_KEY": self.app_api_key} if self.app_api_key else {}),
             **self.extra_env,
         )
 

@@ -15,6 +15,7 @@ import pytest
 from core.db import migrate
 from core.stack import MODEL, Stack, free_port, quiet_env
 from tests.databases import reset_postgres
+from tests.fakes import APP_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,6 +83,7 @@ def live_service(tmp_path_factory) -> Iterator[Stack]:
         service_port=free_port(),
         rasa_port=free_port(),
         actions_port=free_port(),
+        app_api_key=APP_API_KEY,
     )
     try:
         stack.start()

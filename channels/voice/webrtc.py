@@ -21,12 +21,12 @@ import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AUDIO_PTIME, MediaStreamError, MediaStreamTrack
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.app_api import USER_ID, require_app_key
+from channels.app_api import USER_ID, CredentialDep, citizen_of
 from channels.hub import Hub
 from channels.models import Channel, Conversation
 from channels.replies import Reply
@@ -373,7 +373,9 @@ class WebOfferIn(OfferIn):
 
 
 class AppOfferIn(OfferIn):
-    user_id: str = Field(pattern=USER_ID, description="the app's stable id of the citizen")
+    user_id: str | None = Field(
+        None, pattern=USER_ID, description="the app's stable id of the citizen (backend calls; a token names it)"
+    )
 
 
 class AnswerOut(BaseModel):
@@ -408,10 +410,10 @@ async def web_offer(body: WebOfferIn, request: Request) -> AnswerOut:
     return await _open(request, "web", visitor, body.sdp)
 
 
-@router.post("/app/offer", response_model=AnswerOut, dependencies=[Depends(require_app_key)])
-async def app_offer(body: AppOfferIn, request: Request) -> AnswerOut:
-    """The app's voice call for one of its users."""
-    return await _open(request, "app", body.user_id, body.sdp)
+@router.post("/app/offer", response_model=AnswerOut)
+async def app_offer(body: AppOfferIn, request: Request, credential: CredentialDep) -> AnswerOut:
+    """The app's voice call for one of its users (the same credentials as the app's messages)."""
+    return await _open(request, "app", citizen_of(credential, body.user_id), body.sdp)
 
 
 async def _open(request: Request, kind: str, value: str, sdp: str) -> AnswerOut:

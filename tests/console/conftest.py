@@ -19,7 +19,7 @@ from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from tests.console.helpers import CHEAP_HASHER, World
 from tests.databases import postgres_database
-from tests.fakes import FakeRasa
+from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
 
 # Timers short enough for tests, long enough that nothing fires before a test looks.
 FAST = {"console_tick_s": 0.1, "console_escalate_after_s": 30.0}
@@ -68,7 +68,7 @@ def console_index_dir(tmp_path_factory) -> Path:
 
 def app_settings(data_dir: Path, index_dir: Path, rasa_url: str, **extra) -> Settings:
     return Settings(data_dir=data_dir, index_dir=index_dir, rasa_url=rasa_url, bot_timeout_s=1.5,
-                    console_bootstrap_admin="admin:admin-pass-1", **{**FAST, **extra})
+                    console_bootstrap_admin="admin:admin-pass-1", app_api_key=APP_API_KEY, **{**FAST, **extra})
 
 
 @pytest.fixture(scope="module")
@@ -77,5 +77,5 @@ def app_client(rasa, tmp_path_factory, console_index_dir) -> Iterator[TestClient
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_hasher", CHEAP_HASHER)
         settings = app_settings(tmp_path_factory.mktemp("console-app"), console_index_dir, rasa.url)
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), headers=APP_HEADERS) as client:
             yield client

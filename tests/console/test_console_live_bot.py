@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.console.helpers import PASSWORD, add_agent_sync
+from tests.fakes import APP_HEADERS
 
 pytestmark = pytest.mark.rasa
 
@@ -20,7 +21,7 @@ def service(live_service) -> Iterator[tuple[httpx.Client, dict]]:
     """The live system with one agent on duty (off duty again afterwards: other suites share it)."""
     name = f"live-{uuid.uuid4().hex[:8]}"
     add_agent_sync(f"sqlite:///{live_service.data_dir / 'hpf.db'}", name, capacity=10, display_name="小李")
-    with httpx.Client(base_url=live_service.base_url, timeout=30) as client:
+    with httpx.Client(base_url=live_service.base_url, timeout=30, headers=APP_HEADERS) as client:
         token = client.post("/api/v1/console/login", json={"username": name, "password": PASSWORD}).json()["token"]
         agent = {"Authorization": f"Bearer {token}"}
         assert client.post("/api/v1/console/duty", json={"minutes": 60}, headers=agent).status_code == 200

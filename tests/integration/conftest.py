@@ -4,11 +4,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.fakes import APP_HEADERS
+
 
 @pytest.fixture(scope="module")
 def ask(live_service):
     """ask(text, user) sends one message as `user` and returns the replies."""
-    client = httpx.Client(base_url=live_service.base_url, timeout=30)
+    client = httpx.Client(base_url=live_service.base_url, timeout=30, headers=APP_HEADERS)
 
     def send(text: str, user: str) -> list[dict]:
         response = client.post("/api/v1/app/messages", json={"user_id": user, "text": text})

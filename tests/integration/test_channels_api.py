@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from core.app import create_app
 from core.settings import Settings
-from tests.fakes import FakeRasa
+from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,9 @@ def rasa():
 
 @pytest.fixture(scope="module")
 def client(rasa, tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("api"), rasa_url=rasa.url, bot_timeout_s=1.5)
-    with TestClient(create_app(settings)) as test_client:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("api"), rasa_url=rasa.url, bot_timeout_s=1.5,
+                        app_api_key=APP_API_KEY)
+    with TestClient(create_app(settings), headers=APP_HEADERS) as test_client:
         yield test_client
 
 
@@ -59,7 +60,7 @@ def test_app_message_contract(client, rasa):
         ({"user_id": 5, "text": "hi"}, "invalid_request"),
         ({"user_id": "u", "text": ["a"]}, "invalid_request"),
         ({"user_id": "u", "text": "hi", "extra": 1}, "invalid_request"),
-        ({"text": "hi"}, "invalid_request"),
+        ({"text": "hi"}, "user_id_required"),  # the backend must name the citizen
         ({"user_id": "bad id with spaces", "text": "hi"}, "invalid_request"),
     ],
 )
@@ -132,14 +133,62 @@ def test_long_poll_returns_a_later_push(client):
     assert [m["text"] for m in messages][:1] == ["再问一个"]
 
 
-def test_app_key_is_enforced_when_configured(rasa, tmp_path):
-    settings = Settings(data_dir=tmp_path, rasa_url=rasa.url, app_api_key="s3cret-key")
-    with TestClient(create_app(settings)) as keyed:
-        assert post(keyed, {"user_id": "k", "text": "hi"}).status_code == 401
-        assert post(keyed, {"user_id": "k", "text": "hi"}, headers={"X-Api-Key": "wrong"}).json()["code"] == (
-            "invalid_api_key"
-        )
-        assert post(keyed, {"user_id": "k", "text": "hi"}, headers={"X-Api-Key": "s3cret-key"}).status_code == 200
+@pytest.mark.parametrize("key", ["", "s3cret-app-backend-key"])
+def test_nobody_reads_or_writes_as_a_citizen_without_a_credential(rasa, tmp_path, key):
+    """With or without an app key configured, a bare user_id opens nobody's history."""
+    settings = Settings(data_dir=tmp_path, rasa_url=rasa.url, app_api_key=key)
+    with TestClient(create_app(settings)) as app:
+        backend = {"X-Api-Key": key} if key else {}
+        if key:
+            assert post(app, {"user_id": "victim", "text": "我的身份证130402199001011234"}, headers=backend).status_code == 200
+        for response in (
+            app.get("/api/v1/app/messages", params={"user_id": "victim", "after": 0}),
+            post(app, {"user_id": "victim", "text": "冒充"}),
+            app.post("/api/v1/voice/app/offer", json={"user_id": "victim", "sdp": "v=0", "type": "offer"}),
+        ):
+            assert response.status_code == 401 and response.json()["code"] == "app_unauthorized", response.text
+        wrong = app.get("/api/v1/app/messages", params={"user_id": "victim"}, headers={"X-Api-Key": "guess"})
+        assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_api_key"
+        forged = app.get("/api/v1/app/messages", headers={"Authorization": "Bearer victim.AAAAAAAAAAAAAAAAAAAAAAAA"})
+        assert forged.status_code == 401 and forged.json()["code"] == "invalid_token"
+        # Asking for a token in someone's name needs the backend's key.
+        minted = app.post("/api/v1/app/session", json={"user_id": "victim"})
+        assert minted.status_code == 401 and minted.json()["code"] == "app_unauthorized"
+
+
+def as_citizen(client, method: str, url: str, token: str | None, **kw):
+    """A request from the app on the phone: the citizen's token, not the backend's key."""
+    request = client.build_request(method, url, **kw)
+    del request.headers["X-Api-Key"]
+    if token:
+        request.headers["Authorization"] = f"Bearer {token}"
+    return client.send(request)
+
+
+def test_a_citizen_token_speaks_for_its_citizen_only(client):
+    anonymous = as_citizen(client, "POST", "/api/v1/app/session", None, json={}).json()
+    assert anonymous["user_id"].startswith("anon-") and anonymous["token"]
+    token = anonymous["token"]
+    sent = as_citizen(client, "POST", "/api/v1/app/messages", token, json={"text": "你好"})
+    assert sent.status_code == 200, sent.text
+    pushes = as_citizen(client, "GET", "/api/v1/app/messages", token).json()
+    assert pushes["conversation_id"] == sent.json()["conversation_id"]
+    assert [m["text"] for m in pushes["messages"]][:1] == ["你好"]
+    assert post(client, {"user_id": "app-tok", "text": "你好"}).status_code == 200
+    other = as_citizen(client, "GET", "/api/v1/app/messages", token, params={"user_id": "app-tok"})
+    assert other.status_code == 403 and other.json()["code"] == "user_mismatch"
+    # The backend mints a token for its logged-in citizen; the token then reads that citizen's messages.
+    minted = client.post("/api/v1/app/session", json={"user_id": "app-tok"}).json()
+    assert minted["user_id"] == "app-tok"
+    mine = as_citizen(client, "GET", "/api/v1/app/messages", minted["token"])
+    assert mine.status_code == 200 and mine.json()["messages"]
+    # The backend must name the citizen.
+    assert post(client, {"text": "你好"}).json()["code"] == "user_id_required"
+
+
+def test_production_refuses_to_start_without_an_app_key(tmp_path):
+    with pytest.raises(ValueError, match="APP_API_KEY"):
+        Settings(data_dir=tmp_path, environment="production", session_secret="x" * 40)
 
 
 def test_knowledge_search_contract(client):

@@ -36,7 +36,7 @@ def test_service_environment_names_real_settings():
     fields = {name.upper() for name in Settings.model_fields}
     env = SERVICES["service"]["environment"]
     assert set(env) <= fields, set(env) - fields
-    assert env["ENVIRONMENT"] == "production" and "SESSION_SECRET" in env
+    assert env["ENVIRONMENT"] == "production" and {"SESSION_SECRET", "APP_API_KEY"} <= set(env)
 
 
 def test_rasa_gets_every_variable_its_production_endpoints_use():

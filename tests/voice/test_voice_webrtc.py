@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from channels.models import Author
 from core.settings import Settings
-from tests.fakes import FakeRasa
+from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
 from tests.voice.voice_helpers import QUESTION, RATE, ScriptedRecognizer, Service, espeak
 
 FRAME = 960  # 20 ms
@@ -94,7 +94,8 @@ class Ear:
 @pytest.fixture(scope="module")
 def service(loopback_ice, tmp_path_factory, voice_index_dir):
     with FakeRasa() as rasa:
-        settings = Settings(data_dir=tmp_path_factory.mktemp("webrtc"), index_dir=voice_index_dir, rasa_url=rasa.url)
+        settings = Settings(data_dir=tmp_path_factory.mktemp("webrtc"), index_dir=voice_index_dir, rasa_url=rasa.url,
+                            app_api_key=APP_API_KEY)
         with Service(settings) as running:
             running.rasa = rasa
             yield running
@@ -191,9 +192,11 @@ async def test_offers_that_are_not_sdp_are_refused_and_leave_nothing(service, re
         assert response.status_code == 401
         assert (await http.delete("/api/v1/voice/calls/nope")).status_code == 404
         # The app's entry point: the same checks, for one of the app's users.
-        response = await http.post("/api/v1/voice/app/offer", json={"user_id": "app-7", "sdp": "hello", "type": "offer"})
+        response = await http.post("/api/v1/voice/app/offer", json={"user_id": "app-7", "sdp": "hello", "type": "offer"},
+                                   headers=APP_HEADERS)
         assert response.status_code == 422 and response.json()["code"] == "invalid_sdp"
-        response = await http.post("/api/v1/voice/app/offer", json={"user_id": "bad id", "sdp": "v=0", "type": "offer"})
+        response = await http.post("/api/v1/voice/app/offer", json={"user_id": "bad id", "sdp": "v=0", "type": "offer"},
+                                   headers=APP_HEADERS)
         assert response.status_code == 422 and response.json()["code"] == "invalid_request"
     assert not service.app.state.voice.sessions
 
@@ -206,7 +209,7 @@ async def test_without_a_recognition_model_voice_input_says_it_is_not_set_up(ser
         response = await http.post("/api/v1/voice/web/offer", json={"visitor_token": token, "sdp": "v=0", "type": "offer"})
         assert response.status_code == 503 and response.json()["code"] == "voice_not_set_up"
         # Text chat is unaffected.
-        reply = await http.post("/api/v1/app/messages", json={"user_id": "voice-off", "text": "你好"})
+        reply = await http.post("/api/v1/app/messages", json={"user_id": "voice-off", "text": "你好"}, headers=APP_HEADERS)
         assert reply.status_code == 200 and reply.json()["replies"]
 
 
