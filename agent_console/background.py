@@ -14,14 +14,16 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from agent_console import audit, claims, duty, events, pool
+from agent_console import claims, duty, events, pool
 from agent_console.context import Console
 from agent_console.conversations import resume_bot
 from agent_console.handoff import queued_message
-from agent_console.models import Agent, Assignment, Handoff, HandoffState, Shift, ShiftState
-from channels.models import Author, Conversation, ConversationStatus
-from channels.replies import Reply
+from agent_console.models import Assignment, Handoff, HandoffState, Shift, ShiftState
+from conversations.models import Author, Conversation, ConversationStatus
+from conversations.replies import Reply
 from core.db import utcnow
+from staff import audit
+from staff.models import Agent
 
 log = logging.getLogger(__name__)
 S = ConversationStatus

@@ -5,16 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from agent_console import audit, events, pool
-from agent_console.auth import Me
+from agent_console import events, pool
 from agent_console.context import Console
 from agent_console.hours import ServiceHours
 from agent_console.models import CallbackTicket, TicketState
-from channels.models import Author, Conversation, Identity, Message
-from channels.replies import Reply
+from conversations.models import Author, Conversation, Identity, Message
+from conversations.replies import Reply
 from core.db import utcnow
 from core.errors import ApiError
 from core.settings import Settings
+from staff import audit
+from staff.auth import Me
 
 QUESTION_MESSAGES = 5
 QUESTION_CHARS = 1000

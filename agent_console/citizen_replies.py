@@ -13,9 +13,9 @@ from agent_console.context import Console
 from agent_console.conversations import resume_bot
 from agent_console.models import Handoff, HandoffState
 from agent_console.pool import open_handoff
-from channels.lifecycle import IllegalTransition, transition
-from channels.models import Conversation, ConversationStatus, Message
-from channels.replies import Reply
+from conversations.lifecycle import IllegalTransition, transition
+from conversations.models import Conversation, ConversationStatus, Message
+from conversations.replies import Reply
 from core.db import utcnow
 
 S = ConversationStatus

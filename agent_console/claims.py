@@ -17,17 +17,19 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import audit, events
-from agent_console.auth import Me
+from agent_console import events
 from agent_console.context import Console
-from agent_console.models import Agent, Assignment, Handoff, HandoffState, Shift, ShiftState
+from agent_console.models import Assignment, Handoff, HandoffState, Shift, ShiftState
 from agent_console.pool import item, last_citizen_texts, open_handoff
-from channels.hub import conversation_topic
-from channels.lifecycle import IllegalTransition, transition
-from channels.models import Author, Conversation, ConversationStatus
-from channels.replies import Reply
+from conversations.hub import conversation_topic
+from conversations.lifecycle import IllegalTransition, transition
+from conversations.models import Author, Conversation, ConversationStatus
+from conversations.replies import Reply
 from core.db import utcnow
 from core.errors import ApiError
+from staff import audit
+from staff.auth import Me
+from staff.models import Agent
 
 log = logging.getLogger(__name__)
 S = ConversationStatus

@@ -11,8 +11,8 @@ from core.bus import EventBus
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from channels.bot_client import RasaClient
-    from channels.hub import Hub
+    from conversations.bot_client import RasaClient
+    from conversations.hub import Hub
     from knowledge.search import KnowledgeBase
 
 

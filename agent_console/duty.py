@@ -13,12 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import audit, events
-from agent_console.auth import Me
+from agent_console import events
 from agent_console.context import Console
-from agent_console.models import OPEN_SHIFT_STATES, Agent, ConsolePolicy, Shift, ShiftState
+from agent_console.models import OPEN_SHIFT_STATES, ConsolePolicy, Shift, ShiftState
 from core.db import utcnow
 from core.errors import ApiError
+from staff import audit
+from staff.auth import Me
+from staff.models import Agent
 
 log = logging.getLogger(__name__)
 AUTO_APPROVE = "duty_auto_approve"

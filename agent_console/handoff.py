@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console import callbacks, events, pool
 from agent_console.context import Console, console_of
 from agent_console.models import CallbackTicket, Handoff, HandoffState, Reason
-from channels.bot_client import BotUnavailable
-from channels.lifecycle import IllegalTransition, transition
-from channels.models import Conversation, ConversationStatus
+from conversations.bot_client import BotUnavailable
+from conversations.lifecycle import IllegalTransition, transition
+from conversations.models import Conversation, ConversationStatus
 from core.db import utcnow
 from core.errors import ApiError
 

@@ -1,5 +1,5 @@
-"""Tables of the agent side: accounts and logins, duty shifts, the pool's handoffs and who held them,
-callback tickets, the audit log and the console's policy switches.
+"""Tables of the agent side: duty shifts, the pool's handoffs and who held them, callback tickets and
+the console's policy switches (accounts, logins and the audit log are staff's: `staff/models.py`).
 
 Every state that more than one process may change at once is a string column moved by a conditional
 UPDATE, and every "at most one open X per Y" is a unique `open_key` that is NULL once X is over.
@@ -13,16 +13,6 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-# Each role may do what the roles below it may: an admin can supervise, a supervisor can serve.
-ROLE_RANK = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 
 
 class ShiftState(StrEnum):
@@ -54,51 +44,6 @@ class TicketState(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
     DONE = "done"
-
-
-class Agent(Base):
-    __tablename__ = "agents"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(100))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default=Role.AGENT)
-    capacity: Mapped[int] = mapped_column(Integer, default=3)
-    skills: Mapped[list] = mapped_column(JSON, default=list)
-    phone: Mapped[str | None] = mapped_column(String(32))  # for phone-channel claims
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Any request or open console socket: duty ends after a stretch without either.
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Written by every assignment to this agent: the write locks the row, which serialises the
-    # capacity check of concurrent assignments to the same agent.
-    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def public(self) -> dict:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "display_name": self.display_name,
-            "role": self.role,
-            "capacity": self.capacity,
-            "skills": list(self.skills or []),
-            "active": self.active,
-        }
-
-
-class ConsoleSession(Base):
-    """A login. Only the SHA-256 of its token is stored: a leaked table opens no console."""
-
-    __tablename__ = "console_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Shift(Base):
@@ -191,23 +136,6 @@ class CallbackTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AuditEntry(Base):
-    """Append-only: the code has no path that changes or deletes a row, and the database refuses to
-    (triggers in the migration)."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # NULL: the system
-    actor: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(20))
-    action: Mapped[str] = mapped_column(String(32), index=True)
-    target: Mapped[str | None] = mapped_column(String(80), index=True)
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    ip: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConsolePolicy(Base):

@@ -11,18 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console.models import (
-    Agent,
-    Assignment,
-    CallbackTicket,
-    Handoff,
-    HandoffState,
-    Shift,
-    ShiftState,
-    TicketState,
-)
-from channels.models import Author, Message
+from agent_console.models import Assignment, CallbackTicket, Handoff, HandoffState, Shift, ShiftState, TicketState
+from conversations.models import Author, Message
 from core.db import utcnow
+from staff.models import Agent
 
 PRIORITY_COMPLAINT = 2
 PRIORITY_RETURNING = 1

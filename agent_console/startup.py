@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from agent_console.accounts import bootstrap_admin
 from agent_console.background import Clock
 from agent_console.callbacks import service_hours
 from agent_console.citizen_replies import CitizenReplies
 from agent_console.context import console_of
+from staff.accounts import bootstrap_admin
 
 
 async def start(app: FastAPI) -> None:

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import duty, pool
-from agent_console.models import OPEN_SHIFT_STATES, Agent, Assignment, Handoff, HandoffState
+from agent_console.models import OPEN_SHIFT_STATES, Assignment, Handoff, HandoffState
 from core.db import utcnow
+from staff.models import Agent
 
 
 async def live(session: AsyncSession, service_level_s: int, since: datetime) -> dict:

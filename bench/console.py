@@ -26,11 +26,11 @@ import websockets
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, text
 
-from agent_console.models import Agent
 from bench.stats import APP_API_KEY, APP_HEADERS, percentile
 from core.db import migrate, utcnow
 from core.settings import ROOT, Settings, normalise_db_url
-from core.stack import free_port, quiet_env, wait_http
+from server.stack import free_port, quiet_env, wait_http
+from staff.models import Agent
 
 PASSWORD = "bench-pass-1"
 
@@ -73,7 +73,7 @@ def start_services(url: str, redis_url: str, count: int, data_dir: Path) -> tupl
             CONSOLE_DUTY_IDLE_MINUTES="120", CONSOLE_HANDOFF_LIMIT="1000", APP_API_KEY=APP_API_KEY,
         )
         log = open(data_dir / f"service-{n}.log", "wb")
-        processes.append(subprocess.Popen([sys.executable, "-m", "core"], cwd=ROOT, env=env, stdout=log,
+        processes.append(subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=log,
                                           stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
     for service_url, process in zip(urls, processes, strict=True):

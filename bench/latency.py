@@ -18,7 +18,7 @@ import httpx
 import psutil
 
 from bench.stats import APP_API_KEY, APP_HEADERS, percentile
-from core.stack import Stack, free_port
+from server.stack import Stack, free_port
 
 QUESTIONS = [
     "你好",

@@ -17,12 +17,12 @@ import httpx
 import yaml
 
 from core.settings import Settings
-from core.stack import Stack, free_port
 from knowledge.answer import Answerer, Status
 from knowledge.encoders import make_encoder
 from knowledge.ingest import ensure_index
 from knowledge.search import KnowledgeBase, Weights
 from knowledge.tokenize import shared_tokenizer
+from server.stack import Stack, free_port
 
 QUESTIONS = Path(__file__).parent / "data" / "questions.yml"
 MODES = {

@@ -150,7 +150,7 @@ def build_one(articles: Path, index_dir: Path, threshold: int) -> dict:
     # The learned rankers stay out: at 100,000 chunks (5,000 articles) the service skips them anyway
     # (above ranker.MAX_ARTICLES), and a smaller trial run should measure the same build.
     ranker.MAX_ARTICLES = 0
-    build_index(index_dir, Sources(articles, ROOT / "knowledge" / "params", None), BigramEncoder(),
+    build_index(index_dir, Sources(articles, ROOT / "policy" / "params", None), BigramEncoder(),
                 Tokenizer(None), progress, VectorPolicy(threshold=threshold))
     return {
         "seconds": round(time.perf_counter() - started, 1),

@@ -37,9 +37,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from twilio.request_validator import RequestValidator
 
 from bench.stats import percentile
-from core.app import create_app
 from core.settings import Settings
-from core.stack import Stack, free_port
+from server.app import create_app
+from server.stack import Stack, free_port
 
 QUESTIONS = [
     "租房提取公积金需要什么材料",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.stats import percentile
-from core.stack import Stack, free_port, wait_http
+from server.stack import Stack, free_port, wait_http
 from tests.wechat.fake import FakeWeChat, text
 
 QUESTIONS = [
@@ -113,7 +113,7 @@ def start_push_only_service(stack: Stack) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = stack.env() | {"PORT": str(port), "WECHAT_REPLY_BUDGET_S": "0.01"}
     log = open(stack.data_dir / "logs" / "service-push.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "core"], env=env, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen([sys.executable, "-m", "server"], env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/healthz", 240, process)

@@ -17,10 +17,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.hub import conversation_topic
-from channels.models import Channel
-from channels.text import clean_text
-from core.deps import BusDep, HubDep, SettingsDep
+from conversations.deps import HubDep
+from conversations.hub import conversation_topic
+from conversations.models import Channel
+from conversations.text import clean_text
+from core.deps import BusDep, SettingsDep
 from core.errors import ApiError
 from core.settings import Settings
 from core.signing import sign, unsign

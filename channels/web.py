@@ -16,10 +16,11 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.hub import Hub, conversation_topic
-from channels.models import Channel
-from channels.text import clean_text
-from core.deps import HubDep, SettingsDep
+from conversations.deps import HubDep
+from conversations.hub import Hub, conversation_topic
+from conversations.models import Channel
+from conversations.text import clean_text
+from core.deps import SettingsDep
 from core.errors import ApiError
 from core.signing import sign, unsign
 

@@ -36,9 +36,9 @@ class Settings(BaseSettings):
 
     knowledge_dir: Path = ROOT / "knowledge" / "articles"
     index_dir: Path | None = Field(None, description="default: <data_dir>/index")
-    loan_params_path: Path = ROOT / "knowledge" / "params" / "loan.yml"
+    loan_params_path: Path = ROOT / "policy" / "params" / "loan.yml"
     checklists_dir: Path = Field(
-        ROOT / "knowledge" / "checklists", description="eligibility and document checklists, one <case>.yml each"
+        ROOT / "policy" / "checklists", description="eligibility and document checklists, one <case>.yml each"
     )
     dictionary_dir: Path = ROOT / "bot" / "dictionary"
     embedding_model: str = Field(

@@ -23,12 +23,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from agent_console.audit import Actor
 from core.db import make_engine, make_sessionmaker, migrate
 from core.errors import ApiError
 from core.settings import Settings, get_settings
 from knowledge.editing import Editor
 from knowledge.unanswered import LOCAL, report
+from staff.audit import Actor
 
 COMMANDS = ("list", "show", "add", "edit", "retire", "history", "diff", "rollback", "report")
 

@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from agent_console.auth import Admin
 from knowledge.builder import index_status
 from knowledge.editing import Editor
 from knowledge.unanswered import report
 from knowledge.validation import ID_FORM, MAX_CONTENT
+from staff.auth import Admin
 
 router = APIRouter(prefix="/api/v1/knowledge/admin", tags=["knowledge: admin"])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.params import render
+from policy.params import render
 
 REQUIRED = ("id", "title", "category", "keywords", "effective_date", "source", "summary")
 CATEGORIES = {"提取", "缴存", "账户", "贷款", "服务", "政策"}

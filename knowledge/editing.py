@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console import audit
 from core.db import utcnow
 from core.errors import ApiError
 from knowledge.articles import split_front_matter
 from knowledge.models import Action, ArticleVersion
-from knowledge.params import load_params
 from knowledge.validation import ArticleInvalid, validate
+from policy.params import load_params
+from staff import audit
 
 log = logging.getLogger(__name__)
 SEED_AUTHOR = "seed"

@@ -26,10 +26,10 @@ import numpy as np
 from knowledge.articles import Article, Chunk, chunk_article, content_hash, load_articles
 from knowledge.bm25 import BM25
 from knowledge.encoders import Encoder
-from knowledge.params import load_params
 from knowledge.ranker import RANKER, TextClassifier, train_ranker, training_texts
 from knowledge.scope import NEGATIVE_SOURCES, SCOPE_MODEL, load_negatives, train_scope_model
 from knowledge.tokenize import SYNONYMS_FILE, Tokenizer
+from policy.params import load_params
 
 Progress = Callable[[str, int, int], None]
 KEEP_BUILDS = 2

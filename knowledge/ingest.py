@@ -20,8 +20,8 @@ from knowledge.articles import ArticleError, load_articles
 from knowledge.builder import IndexBuilder, Outcome, policy_of
 from knowledge.encoders import make_encoder
 from knowledge.index import Sources, build_index, needs_build
-from knowledge.params import ParamError, load_params
 from knowledge.tokenize import shared_tokenizer
+from policy.params import ParamError, load_params
 
 
 def sources_for(settings: Settings) -> Sources:

@@ -11,7 +11,7 @@ from datetime import date
 
 from core.errors import ApiError
 from knowledge.articles import Article, ArticleError, parse_article, split_front_matter
-from knowledge.params import ParamError
+from policy.params import ParamError
 
 ID_FORM = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_CONTENT = 200_000  # characters: far above the longest article, far below a mistake

@@ -4,10 +4,11 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import agent_console.models  # noqa: F401  (registers tables on Base.metadata)
-import channels.models  # noqa: F401
 import channels.voice.models  # noqa: F401
 import channels.wechat.models  # noqa: F401
+import conversations.models  # noqa: F401
 import knowledge.models  # noqa: F401
+import staff.models  # noqa: F401
 from core.db import Base
 from core.settings import get_settings, normalise_db_url
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.db import migrate
-from core.stack import MODEL, Stack, free_port, quiet_env
+from server.stack import MODEL, Stack, free_port, quiet_env
 from tests.databases import reset_postgres
 from tests.fakes import APP_API_KEY
 
@@ -98,7 +98,7 @@ def live_service(tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture
 def scratch_dir(tmp_path: Path) -> Path:
     """A copy-friendly temporary folder (articles, parameters) for index tests."""
-    shutil.copytree(ROOT / "knowledge" / "params", tmp_path / "params")
+    shutil.copytree(ROOT / "policy" / "params", tmp_path / "params")
     return tmp_path
 
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.stack import free_port
+from server.stack import free_port
 
 # The app backend's credential in tests: the backend may speak for any citizen it names.
 APP_API_KEY = "test-app-backend-key"

@@ -4,10 +4,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_console import accounts, duty, pool
-from agent_console.auth import Admin, CurrentAgent
+from agent_console import duty, pool
 from agent_console.context import ConsoleDep
-from agent_console.models import Role
+from staff import accounts
+from staff.auth import Admin, CurrentAgent
+from staff.models import Role
 
 router = APIRouter(prefix="/api/v1/console/agents", tags=["console: agents"])
 

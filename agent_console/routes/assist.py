@@ -9,9 +9,9 @@ import yaml
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from agent_console.auth import CurrentAgent
 from agent_console.context import ConsoleDep
 from knowledge.search import IndexNotReady
+from staff.auth import CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console", tags=["console: assist"])
 CANNED_FILE = Path(__file__).resolve().parent.parent / "canned.yml"

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from agent_console import audit
-from agent_console.auth import Supervisor
 from agent_console.context import ConsoleDep
+from staff import audit
+from staff.auth import Supervisor
 
 router = APIRouter(prefix="/api/v1/console/audit", tags=["console: audit"])
 

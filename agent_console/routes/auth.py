@@ -4,9 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_console import auth, duty
-from agent_console.auth import CurrentAgent
+from agent_console import duty
 from agent_console.context import ConsoleDep
+from staff import auth
+from staff.auth import CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console", tags=["console: login"])
 

@@ -5,9 +5,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console import callbacks, pool
-from agent_console.auth import CurrentAgent
 from agent_console.context import ConsoleDep
-from channels.text import clean_text
+from conversations.text import clean_text
+from staff.auth import CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console/callbacks", tags=["console: callbacks"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent_console import claims, conversations
-from agent_console.auth import CurrentAgent
 from agent_console.context import ConsoleDep
-from channels.text import clean_text
+from conversations.text import clean_text
+from staff.auth import CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console/conversations", tags=["console: conversations"])
 ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")

@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from agent_console import duty
-from agent_console.auth import CurrentAgent, Supervisor
 from agent_console.context import ConsoleDep
-from agent_console.models import Agent, Shift, ShiftState
+from agent_console.models import Shift, ShiftState
+from staff.auth import CurrentAgent, Supervisor
+from staff.models import Agent
 
 router = APIRouter(prefix="/api/v1/console/duty", tags=["console: duty"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from agent_console import claims, duty, pool
-from agent_console.auth import CurrentAgent
 from agent_console.context import ConsoleDep
 from agent_console.models import ShiftState
+from staff.auth import CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console", tags=["console: pool"])
 ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")

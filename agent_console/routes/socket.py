@@ -17,13 +17,15 @@ import anyio.abc
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
-from agent_console import auth, conversations, duty, events, pool
-from agent_console.auth import Me
+from agent_console import conversations, duty, events, pool
 from agent_console.context import Console, console_of
-from agent_console.models import Handoff, HandoffState, Role, ShiftState
-from channels.hub import conversation_topic
-from channels.models import Conversation
+from agent_console.models import Handoff, HandoffState, ShiftState
+from conversations.hub import conversation_topic
+from conversations.models import Conversation
 from core.errors import ApiError
+from staff import auth
+from staff.auth import Me
+from staff.models import Role
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["console: live"])

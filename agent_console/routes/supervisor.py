@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from agent_console import stats
-from agent_console.auth import Supervisor
 from agent_console.context import ConsoleDep
 from agent_console.hours import LOCAL
 from core.db import utcnow
 from core.errors import ApiError
+from staff.auth import Supervisor
 
 router = APIRouter(prefix="/api/v1/console/stats", tags=["console: supervisor"])
 

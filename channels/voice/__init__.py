@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from channels.models import Channel
+from conversations.models import Channel
 
 
 async def start(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from channels.hub import conversation_topic
+from conversations.hub import conversation_topic
 from core.bus import EventBus
 
 log = logging.getLogger(__name__)

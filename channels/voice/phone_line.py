@@ -13,17 +13,17 @@ import re
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.hub import Hub
-from channels.lifecycle import IllegalTransition, transition
-from channels.models import Author, Channel, Conversation, ConversationStatus
-from channels.replies import Reply
-from channels.text import clean_text
 from channels.voice import twiml
 from channels.voice.calls import CallStore
 from channels.voice.handoff import ClaimWatcher, request_handoff
 from channels.voice.models import CallStage, VoiceCall
 from channels.voice.speech_text import for_ear
 from channels.voice.twilio_rest import TwilioRest
+from conversations.hub import Hub
+from conversations.lifecycle import IllegalTransition, transition
+from conversations.models import Author, Channel, Conversation, ConversationStatus
+from conversations.replies import Reply
+from conversations.text import clean_text
 from core.db import utcnow
 from core.errors import ApiError
 from core.logmask import mask_personal

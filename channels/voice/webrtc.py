@@ -27,15 +27,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from channels.app_api import USER_ID, CredentialDep, citizen_of
-from channels.hub import Hub
-from channels.models import Channel, Conversation
-from channels.replies import Reply
 from channels.voice.asr import SAMPLE_RATE, AsrUnavailable, SpeechRecognizer, make_recognizer
 from channels.voice.speech_text import for_ear
 from channels.voice.tts import SpeechSynthesizer, TtsUnavailable, make_synthesizer
 from channels.voice.twiml import UNCLEAR
 from channels.voice.vad import EndOfUtterance, Utterance, VadConfig
 from channels.web import TOKEN_PURPOSE
+from conversations.hub import Hub
+from conversations.models import Channel, Conversation
+from conversations.replies import Reply
 from core.errors import ApiError
 from core.settings import Settings
 from core.signing import unsign

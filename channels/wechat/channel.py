@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.models import Channel
 from channels.wechat.api import WeChatApi
 from channels.wechat.background import Background
 from channels.wechat.edge import Edge, Mode
@@ -23,6 +22,7 @@ from channels.wechat.outbox import Outbox
 from channels.wechat.render import Renderer
 from channels.wechat.tokens import DatabaseTokens, RedisTokens, TokenBackend
 from channels.wechat.turns import Turns
+from conversations.models import Channel
 from core.errors import ApiError
 from core.settings import Settings
 

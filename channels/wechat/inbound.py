@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from wechatpy import events, messages
 from wechatpy.messages import BaseMessage
 
-from channels.replies import Reply
-from channels.text import clean_text
 from channels.wechat.menu import Menu
+from conversations.replies import Reply
+from conversations.text import clean_text
 from core.errors import ApiError
 
 

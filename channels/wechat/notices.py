@@ -13,10 +13,10 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.models import Channel, Identity
 from channels.wechat.api import WeChatError
 from channels.wechat.channel import WeChat
 from channels.wechat.models import DeliveryKind, DeliveryStatus, WeChatDelivery
+from conversations.models import Channel, Identity
 
 log = logging.getLogger(__name__)
 

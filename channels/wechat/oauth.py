@@ -19,12 +19,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from channels.hub import Hub
-from channels.models import Channel, Identity
 from channels.web import TOKEN_PURPOSE
 from channels.wechat.api import WeChatError
 from channels.wechat.channel import WeChat, WeChatDep
-from core.deps import HubDep
+from conversations.deps import HubDep
+from conversations.hub import Hub
+from conversations.models import Channel, Identity
 from core.errors import ApiError
 from core.signing import sign, unsign
 

@@ -12,13 +12,13 @@ import weakref
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.hub import Hub, conversation_topic
-from channels.models import Author, Channel, Conversation, Identity, Message
-from channels.replies import Reply
 from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.background import Background
 from channels.wechat.models import DeliveryKind, DeliveryStatus, WeChatDelivery
 from channels.wechat.render import NewsOut, Out, Renderer, TextOut
+from conversations.hub import Hub, conversation_topic
+from conversations.models import Author, Channel, Conversation, Identity, Message
+from conversations.replies import Reply
 from core.bus import EventBus
 from core.logmask import mask_personal
 

@@ -8,8 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from html import escape
 
-from channels.models import Direction, Message
-from channels.replies import Reply
+from conversations.models import Direction, Message
+from conversations.replies import Reply
 
 # WeChat refuses text over 2048 bytes (UTF-8; a Chinese character is 3). Keep a margin.
 TEXT_LIMIT_BYTES = 2000

@@ -20,14 +20,14 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.hub import Hub, Turn
-from channels.models import Channel, Message
-from channels.replies import Reply
 from channels.wechat.background import Background
 from channels.wechat.inbound import Inbound
 from channels.wechat.models import PushedTurn
 from channels.wechat.outbox import Outbox
 from channels.wechat.render import Out, Renderer, looks_like_choice, pick_choice
+from conversations.hub import Hub, Turn
+from conversations.models import Channel, Message
+from conversations.replies import Reply
 from core.db import utcnow
 
 log = logging.getLogger(__name__)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.checklist_rules import Checklist, Checklists, load_checklists
-from knowledge.eligibility import Result, next_step
+from policy.checklist_rules import Checklist, Checklists, load_checklists
+from policy.eligibility import Result, next_step
 from tests.conftest import ROOT
 
-CHECKLISTS_DIR = ROOT / "knowledge" / "checklists"
-PARAMS_DIR = ROOT / "knowledge" / "params"
+CHECKLISTS_DIR = ROOT / "policy" / "checklists"
+PARAMS_DIR = ROOT / "policy" / "params"
 
 
 def shipped(params_dir: Path = PARAMS_DIR) -> Checklists:

@@ -3,7 +3,7 @@ follow the answers, and the warnings. Boundaries come from the parameter files, 
 the centre's numbers instead of copying them."""
 import pytest
 
-from knowledge.params import load_params
+from policy.params import load_params
 from tests.checklists.helpers import PARAMS_DIR, shipped, walk
 
 WITHDRAWAL_CASES = {

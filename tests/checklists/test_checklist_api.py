@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from core.errors import install_error_handlers
 from core.settings import Settings
-from knowledge import checklist_api
+from policy import checklist_api
 from tests.checklists.helpers import CHECKLISTS_DIR
 
 

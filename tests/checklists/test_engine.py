@@ -2,10 +2,10 @@
 answers that do not fit, and the outcome's composition."""
 import pytest
 
-from knowledge import conditions
-from knowledge.checklist_rules import parse_checklist
-from knowledge.conditions import UNKNOWN, ConditionError
-from knowledge.eligibility import AnswerError, Result, next_step
+from policy import conditions
+from policy.checklist_rules import parse_checklist
+from policy.conditions import UNKNOWN, ConditionError
+from policy.eligibility import AnswerError, Result, next_step
 from tests.checklists.helpers import walk
 
 PARAMS = {"withdrawal": {"rent": {"min_deposit_months": 3}}, "business": {"x": {"name": "网上办", "url": "https://e/x"}}}

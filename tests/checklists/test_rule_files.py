@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from knowledge import checklist_rules
 from knowledge.articles import load_articles
-from knowledge.checklist_rules import ChecklistError, load_checklists
-from knowledge.params import load_params
+from policy import checklist_rules
+from policy.checklist_rules import ChecklistError, load_checklists
+from policy.params import load_params
 from tests.checklists.helpers import CHECKLISTS_DIR, PARAMS_DIR, shipped
 from tests.conftest import ROOT
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from agent_console import passwords
 from agent_console.citizen_replies import CitizenReplies
 from agent_console.context import Console
-from channels.bot_client import RasaClient
-from channels.hub import Hub
-from core.app import create_app
+from conversations.bot_client import RasaClient
+from conversations.hub import Hub
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
+from server.app import create_app
+from staff import passwords
 from tests.console.helpers import CHEAP_HASHER, World
 from tests.databases import postgres_database
 from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa

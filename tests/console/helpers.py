@@ -11,17 +11,18 @@ from types import SimpleNamespace
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, select
 
-from agent_console import accounts, duty
-from agent_console.audit import SYSTEM
-from agent_console.auth import Me
+from agent_console import duty
 from agent_console.context import Console
 from agent_console.handoff import HandoffOutcome, request_handoff
-from agent_console.models import Agent, AuditEntry, Role
-from channels.hub import Hub
-from channels.models import Conversation
+from conversations.hub import Hub
+from conversations.models import Conversation
 from core.bus import LocalBus
 from core.db import utcnow
 from core.settings import normalise_db_url
+from staff import accounts
+from staff.audit import SYSTEM
+from staff.auth import Me
+from staff.models import Agent, AuditEntry, Role
 from tests.fakes import FakeRasa
 
 # Hashing with the production cost for every test agent would take minutes; verification reads the cost

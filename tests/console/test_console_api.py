@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, update
 
-from agent_console.models import ConsoleSession
 from core.db import utcnow
 from core.settings import normalise_db_url
+from staff.models import ConsoleSession
 from tests.console.helpers import PASSWORD
 
 ADMIN = ("admin", "admin-pass-1")

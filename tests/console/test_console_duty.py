@@ -10,10 +10,11 @@ from sqlalchemy import select, update
 
 from agent_console import claims, duty, events
 from agent_console.background import Clock
-from agent_console.models import Agent, Handoff, HandoffState, Role, Shift, ShiftState
-from channels.models import ConversationStatus
+from agent_console.models import Handoff, HandoffState, Shift, ShiftState
+from conversations.models import ConversationStatus
 from core.db import utcnow
 from core.errors import ApiError
+from staff.models import Agent, Role
 from tests.console.helpers import collect
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from agent_console import claims, events
 from agent_console.background import Clock
 from agent_console.models import Assignment, Handoff, HandoffState
-from channels.models import Author, ConversationStatus
+from conversations.models import Author, ConversationStatus
 from core.errors import ApiError
 from tests.console.helpers import collect
 
@@ -145,7 +145,7 @@ async def test_escalation_with_everyone_full_alerts_once_and_exceeds_no_capacity
 async def test_a_conversation_the_channel_ended_leaves_the_pool(world):
     await world.agent("watcher")
     conversation_id, _ = await world.ask_for_person("hangs-up")
-    from channels.lifecycle import transition
+    from conversations.lifecycle import transition
 
     async with world.console.sessions() as session:  # e.g. the phone line when the caller hangs up
         await transition(session, conversation_id, ConversationStatus.CLOSED)

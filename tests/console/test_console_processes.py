@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from core.db import migrate
 from core.settings import ROOT, normalise_db_url
-from core.stack import free_port, quiet_env, wait_http
+from server.stack import free_port, quiet_env, wait_http
 from tests.console.helpers import PASSWORD, add_agent_sync
 from tests.databases import reset_postgres
 from tests.fakes import APP_API_KEY, APP_HEADERS
@@ -45,7 +45,7 @@ def services(suite_postgres_url, redis_url, console_index_dir, tmp_path_factory)
             BOT_TIMEOUT_S="0.5", APP_API_KEY=APP_API_KEY, CONSOLE_TICK_S="0.5", CONSOLE_ESCALATE_AFTER_S="3600", CONSOLE_DUTY_IDLE_MINUTES="60",
         )
         log = open(data_dir / f"service-{n}.log", "wb")
-        processes.append(subprocess.Popen([sys.executable, "-m", "core"], cwd=ROOT, env=env, stdout=log,
+        processes.append(subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=log,
                                           stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
     try:

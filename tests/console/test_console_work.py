@@ -7,9 +7,10 @@ from sqlalchemy import func, select, text, update
 
 from agent_console import callbacks, claims, conversations, events
 from agent_console.handoff import HandoffRefused, request_handoff
-from agent_console.models import Assignment, AuditEntry, CallbackTicket, Handoff, HandoffState, TicketState
-from channels.models import Author, ConversationStatus
+from agent_console.models import Assignment, CallbackTicket, Handoff, HandoffState, TicketState
+from conversations.models import Author, ConversationStatus
 from core.errors import ApiError
+from staff.models import AuditEntry
 from tests.console.helpers import collect
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from core.app import create_app
 from core.settings import Settings
+from server.app import create_app
 from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
 
 

@@ -7,11 +7,11 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from channels.bot_client import RasaClient
-from channels.hub import Hub, conversation_topic
-from channels.lifecycle import IllegalTransition, transition
-from channels.models import Author, Citizen, Conversation, ConversationStatus, Message
-from channels.replies import Reply
+from conversations.bot_client import RasaClient
+from conversations.hub import Hub, conversation_topic
+from conversations.lifecycle import IllegalTransition, transition
+from conversations.models import Author, Citizen, Conversation, ConversationStatus, Message
+from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from tests.fakes import FakeRasa

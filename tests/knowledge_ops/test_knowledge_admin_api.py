@@ -10,10 +10,10 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from agent_console import passwords
-from core.app import create_app
 from core.settings import Settings
-from core.stack import free_port
+from server.app import create_app
+from server.stack import free_port
+from staff import passwords
 from tests.corpus import ARTICLES, SEAL, article, write_seed
 
 ADMIN = "/api/v1/knowledge/admin"

@@ -59,7 +59,7 @@ async def test_articles_are_changed_versioned_and_rolled_back_from_the_command_l
     assert out.split()[:2] == ["seal", "v4"]
 
     # The service reads what the CLI wrote: one database.
-    history = await Editor(sessions, ROOT / "knowledge" / "params").history("seal")
+    history = await Editor(sessions, ROOT / "policy" / "params").history("seal")
     assert [(v["author"], v["action"]) for v in history] == [
         ("alice", "create"), ("bob", "edit"), ("carol", "retire"), ("dave", "rollback")]
 

@@ -116,7 +116,7 @@ async def test_only_one_process_builds_at_a_time(database_url, sessions, tmp_pat
 
 
 def test_small_indexes_are_exact_and_large_ones_approximate(tmp_path, encoder, tokenizer):
-    sources = Sources(write_seed(tmp_path / "seed"), ROOT / "knowledge" / "params", None)
+    sources = Sources(write_seed(tmp_path / "seed"), ROOT / "policy" / "params", None)
     chunks = 3 * 3  # three articles: a summary and two sections each
     for threshold, kind in ((chunks + 1, "flat-ip"), (chunks, "hnsw-sq8-ip")):
         index_dir = tmp_path / kind

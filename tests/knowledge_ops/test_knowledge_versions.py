@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from agent_console.models import AuditEntry
 from core.errors import ApiError
 from knowledge.editing import Editor
 from knowledge.models import ArticleVersion
+from staff.models import AuditEntry
 from tests.corpus import ARTICLES, SEAL, article, write_seed
 from tests.knowledge_ops.factories import ALICE, BOB
 
-PARAMS = Path(__file__).resolve().parents[2] / "knowledge" / "params"
+PARAMS = Path(__file__).resolve().parents[2] / "policy" / "params"
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 import yaml
 
-from knowledge import calculator
-from knowledge.calculator import (
+from policy import calculator
+from policy.calculator import (
     Applicant,
     LoanInputError,
     SelfCheckError,
@@ -19,7 +19,7 @@ from knowledge.calculator import (
     principal_for_payment,
     yuan_text,
 )
-from knowledge.loan_params import LoanParams, LoanParamsError, load_params, parse_params
+from policy.loan_params import LoanParams, LoanParamsError, load_params, parse_params
 from tests.conftest import ROOT
 
 # Pinned here so the tests do not move when the centre edits the shipped file.
@@ -289,7 +289,7 @@ def test_applicant_inputs_out_of_range(params, change, code, message):
 # ---------------------------------------------------------------- parameters
 
 def test_shipped_parameter_file_loads():
-    shipped = load_params(ROOT / "knowledge" / "params" / "loan.yml")
+    shipped = load_params(ROOT / "policy" / "params" / "loan.yml")
     assert shipped.rates[0].effective >= shipped.rates[-1].effective
     assert shipped.caps.couple >= shipped.caps.single
 

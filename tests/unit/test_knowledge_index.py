@@ -10,9 +10,9 @@ from knowledge.answer import Answerer, Status
 from knowledge.articles import ArticleError, chunk_article, load_articles
 from knowledge.encoders import make_encoder
 from knowledge.index import Sources, build_index, current_build, needs_build
-from knowledge.params import load_params
 from knowledge.search import IndexNotReady, KnowledgeBase
 from knowledge.tokenize import Tokenizer
+from policy.params import load_params
 from tests.corpus import SEAL, write_seed
 
 

@@ -1,13 +1,13 @@
 """Parameter placeholders: articles get the centre's numbers from the parameter files."""
 import pytest
 
-from knowledge.params import ParamError, format_value, load_params, render
+from policy.params import ParamError, format_value, load_params, render
 from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
 def params():
-    return load_params(ROOT / "knowledge" / "params")
+    return load_params(ROOT / "policy" / "params")
 
 
 def test_filters_format_money_and_ratios():

@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
-from channels.replies import Reply, from_rasa
-from channels.text import clean_text
+from conversations.replies import Reply, from_rasa
+from conversations.text import clean_text
 from core.errors import ApiError
 from core.logmask import MaskingFilter, mask_personal
 from core.signing import sign, unsign

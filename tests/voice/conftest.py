@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.voice import handoff
-from core.app import create_app
 from core.settings import Settings
+from server.app import create_app
 from tests.voice.fakes import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, ContractPool, FakeTwilio, ScriptedRasa
 
 

@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from channels.lifecycle import transition
-from channels.models import Conversation, ConversationStatus
-from core.stack import free_port
+from conversations.lifecycle import transition
+from conversations.models import Conversation, ConversationStatus
+from server.stack import free_port
 from tests.fakes import FakeRasa, ThreadServer
 
 ACCOUNT_SID = "AC" + "0f" * 16

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.models import Author
-from core.app import create_app
+from conversations.models import Author
+from server.app import create_app
 from tests.voice.conftest import phone_settings
 from tests.voice.fakes import TwilioCaller
 from tests.voice.twiml_helpers import gather, next_url, parse, spoken

@@ -6,14 +6,14 @@ import asyncio
 
 import pytest
 
-from channels.hub import Hub
-from channels.models import Channel
 from channels.voice.calls import CallStore
 from channels.voice.models import VoiceCall
-from core.app import _secrets
+from conversations.hub import Hub
+from conversations.models import Channel
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
+from server.app import _secrets
 from tests.voice.fakes import AUTH_TOKEN
 
 

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from channels.models import Author, Channel, Conversation, Identity
-from channels.replies import Reply
 from channels.voice.models import VoiceCall, VoiceCallEvent
+from conversations.models import Author, Channel, Conversation, Identity
+from conversations.replies import Reply
 from tests.voice.fakes import PUBLIC_BASE, TwilioCaller, sign
 from tests.voice.twiml_helpers import gather, next_url, parse, spoken
 
@@ -364,8 +364,8 @@ def test_the_console_browser_phone_takes_the_caller_from_the_conversation_queue(
     assert refused.find("Dial") is None  # still waiting: nobody claimed it yet
 
     async def claim():
-        from channels.lifecycle import transition
-        from channels.models import ConversationStatus
+        from conversations.lifecycle import transition
+        from conversations.models import ConversationStatus
 
         async with app_client.app.state.sessionmaker() as session:
             await transition(session, conversation_id, ConversationStatus.HUMAN)

@@ -10,11 +10,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from agent_console import accounts, claims, duty, passwords
-from agent_console.audit import SYSTEM
-from agent_console.auth import Me
+from agent_console import claims, duty
 from agent_console.context import console_of
-from agent_console.models import CallbackTicket, Role
+from agent_console.models import CallbackTicket
+from staff import accounts, passwords
+from staff.audit import SYSTEM
+from staff.auth import Me
+from staff.models import Role
 from tests.voice.fakes import PUBLIC_BASE, TwilioCaller
 from tests.voice.twiml_helpers import next_url, parse, spoken
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from channels.replies import Reply
 from channels.voice.asr import AsrUnavailable, VoskRecognizer, make_recognizer
 from channels.voice.speech_text import chinese_number, for_ear, speak_numbers
 from channels.voice.tts import EspeakNg, TtsUnavailable, make_synthesizer
 from channels.voice.vad import FRAME_MS, EndOfUtterance, VadConfig
+from conversations.replies import Reply
 from core.settings import Settings
 
 # -- speech text ---------------------------------------------------------------------------------

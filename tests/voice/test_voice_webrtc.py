@@ -17,7 +17,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from channels.models import Author
+from conversations.models import Author
 from core.settings import Settings
 from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
 from tests.voice.voice_helpers import QUESTION, RATE, ScriptedRecognizer, Service, espeak

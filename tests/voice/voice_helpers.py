@@ -13,9 +13,9 @@ import av
 import numpy as np
 import uvicorn
 
-from core.app import create_app
 from core.settings import Settings
-from core.stack import free_port
+from server.app import create_app
+from server.stack import free_port
 
 QUESTION = "公积金贷款利率是多少"
 RATE = 48000

@@ -14,9 +14,9 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.app import create_app
 from core.settings import Settings
-from core.stack import free_port
+from server.app import create_app
+from server.stack import free_port
 from tests.fakes import FakeRasa
 from tests.wechat.fake import FakeWeChat
 

@@ -31,7 +31,7 @@ from starlette.routing import Route
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from core.stack import free_port
+from server.stack import free_port
 from tests.fakes import ThreadServer
 
 ACCOUNT = "gh_hpf_fake"             # the account's original id (ToUserName of citizens' messages)

@@ -7,11 +7,11 @@ import asyncio
 
 from sqlalchemy import select
 
-from channels.hub import conversation_topic
-from channels.lifecycle import transition
-from channels.models import Author, ConversationStatus, Identity
-from channels.replies import Reply
 from channels.wechat.models import WeChatDelivery
+from conversations.hub import conversation_topic
+from conversations.lifecycle import transition
+from conversations.models import Author, ConversationStatus, Identity
+from conversations.replies import Reply
 from tests.wechat import fake as wx
 
 

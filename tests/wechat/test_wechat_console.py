@@ -7,12 +7,14 @@ import uuid
 
 from sqlalchemy import select
 
-from agent_console import accounts, claims, conversations, duty
-from agent_console.audit import SYSTEM
-from agent_console.auth import Me
+from agent_console import claims, conversations, duty
 from agent_console.context import console_of
 from agent_console.handoff import request_handoff
-from agent_console.models import Handoff, Role
+from agent_console.models import Handoff
+from staff import accounts
+from staff.audit import SYSTEM
+from staff.auth import Me
+from staff.models import Role
 from tests.wechat import fake as wx
 
 

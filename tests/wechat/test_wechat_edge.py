@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from starlette.requests import Request
 
 from channels.wechat.edge import MAX_BODY_BYTES, Edge, Mode
-from core.app import create_app
 from core.errors import ApiError
 from core.settings import Settings
+from server.app import create_app
 from tests.wechat import fake as wx
 from tests.wechat.conftest import AES_KEY, APPID, TOKEN
 from tests.wechat.fake import _signature

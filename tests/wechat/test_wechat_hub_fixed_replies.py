@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from channels.bot_client import RasaClient
-from channels.hub import Hub
-from channels.lifecycle import transition
-from channels.models import Author, ConversationStatus
-from channels.replies import Reply
+from conversations.bot_client import RasaClient
+from conversations.hub import Hub
+from conversations.lifecycle import transition
+from conversations.models import Author, ConversationStatus
+from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker, migrate
 from tests.fakes import FakeRasa

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.models import Channel
+from conversations.models import Channel
 from tests.wechat import fake as wx
 
 MODES = ["plain", "safe", "compatible"]

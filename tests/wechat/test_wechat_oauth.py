@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from channels.models import Channel, Conversation
+from conversations.models import Channel, Conversation
 from tests.wechat import fake as wx
 
 

@@ -1,9 +1,9 @@
 """Replies fitted to WeChat: size limit, numbered choices read back from a digit, links, news cards."""
 from __future__ import annotations
 
-from channels.models import Author, Direction, Message
-from channels.replies import Reply
 from channels.wechat.render import TEXT_LIMIT_BYTES, NewsOut, Renderer, TextOut, pick_choice, split_text
+from conversations.models import Author, Direction, Message
+from conversations.replies import Reply
 
 renderer = Renderer("https://hpf.example.cn/")
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from channels.models import Author
-from channels.replies import Reply
 from channels.wechat.api import WeChatApi
 from channels.wechat.tokens import DatabaseTokens, RedisTokens, Token
+from conversations.models import Author
+from conversations.replies import Reply
 from core.db import make_engine, make_sessionmaker, migrate, utcnow
 from core.settings import ROOT
 from tests.databases import postgres_database, reset_postgres

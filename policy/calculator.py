@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from knowledge.loan_params import Gender, Home, InputLimits, LoanParams, RateEntry
+from policy.loan_params import Gender, Home, InputLimits, LoanParams, RateEntry
 
 Method = Literal["equal_installment", "equal_principal"]
 LimitName = Literal["capacity", "house_price", "balance", "cap"]

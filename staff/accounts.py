@@ -6,13 +6,13 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from agent_console import audit
-from agent_console.auth import Me
 from agent_console.context import Console
-from agent_console.models import Agent, ConsoleSession, Role
-from agent_console.passwords import MIN_LENGTH, hash_password
 from core.db import utcnow
 from core.errors import ApiError
+from staff import audit
+from staff.auth import Me
+from staff.models import Agent, ConsoleSession, Role
+from staff.passwords import MIN_LENGTH, hash_password
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console.models import AuditEntry
 from core.db import utcnow
+from staff.models import AuditEntry
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""`python -m core`: serve the whole service with uvicorn on HOST:PORT."""
+"""`python -m server`: serve the whole service with uvicorn on HOST:PORT."""
 import uvicorn
 
-from core.app import create_app
 from core.settings import get_settings
+from server.app import create_app
 
 if __name__ == "__main__":
     settings = get_settings()

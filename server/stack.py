@@ -1,6 +1,6 @@
 """Starting and stopping the three processes of the system: the action server, Rasa and the service.
 
-Used by `make run` (`python -m core.stack`), by the test fixtures and by the benchmarks, so all of
+Used by `make run` (`python -m server.stack`), by the test fixtures and by the benchmarks, so all of
 them run the system the same way.
 """
 from __future__ import annotations
@@ -104,7 +104,7 @@ class Stack:
              "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
         )
         if service:
-            self._spawn("service", [sys.executable, "-m", "core"])
+            self._spawn("service", [sys.executable, "-m", "server"])
         wait_http(f"{self.actions_url}/health", timeout, self.processes["actions"])
         wait_http(f"{self.rasa_url}/status", timeout, self.processes["rasa"])
         if service:
@@ -135,7 +135,7 @@ class Stack:
 def main() -> int:
     from core.settings import get_settings
 
-    argparse.ArgumentParser(prog="python -m core.stack", description=__doc__.split("\n")[0]).parse_args()
+    argparse.ArgumentParser(prog="python -m server.stack", description=__doc__.split("\n")[0]).parse_args()
     settings = get_settings()
     stack = Stack(
         data_dir=settings.data_dir,

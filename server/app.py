@@ -14,11 +14,10 @@ from agent_console import availability, startup
 from agent_console.routes import ROUTERS as CONSOLE_ROUTERS
 from agent_console.routes import STATIC_DIR as CONSOLE_STATIC_DIR
 from channels import app_api, voice, web
-from channels.bot_client import RasaClient
-from channels.hub import Hub
 from channels.voice import twilio_voice, webrtc
 from channels.wechat import routes as wechat
-from core import health
+from conversations.bot_client import RasaClient
+from conversations.hub import Hub
 from core.bus import make_bus
 from core.db import make_engine, make_sessionmaker, migrate
 from core.errors import install_error_handlers
@@ -26,11 +25,12 @@ from core.logmask import configure_logging
 from core.settings import Settings, get_settings
 from knowledge import admin_api as knowledge_admin_api
 from knowledge import api as knowledge_api
-from knowledge import checklist_api, loan_api
 from knowledge.builder import IndexBuilder, IndexWatcher
 from knowledge.encoders import make_encoder
 from knowledge.search import KnowledgeBase
 from knowledge.tokenize import shared_tokenizer
+from policy import checklist_api, loan_api
+from server import health
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import ApiError
-from knowledge import calculator
-from knowledge.calculator import HOME_NAMES, Applicant, LoanInputError, MaxLoan, Method, Repayment, money
-from knowledge.loan_params import Gender, Home, LoanParams, LoanParamsDep, LoanParamsError, RateEntry
+from policy import calculator
+from policy.calculator import HOME_NAMES, Applicant, LoanInputError, MaxLoan, Method, Repayment, money
+from policy.loan_params import Gender, Home, LoanParams, LoanParamsDep, LoanParamsError, RateEntry
 
 # Refuse to start rather than serve figures that disagree with the published worked examples.
 calculator.self_check()

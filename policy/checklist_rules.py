@@ -1,12 +1,12 @@
-"""The centre's eligibility and document checklists (`knowledge/checklists/<case>.yml`), read and checked.
+"""The centre's eligibility and document checklists (`policy/checklists/<case>.yml`), read and checked.
 
-The format is described at the top of `knowledge/checklists/rent.yml` and in the README. Every file
+The format is described at the top of `policy/checklists/rent.yml` and in the README. Every file
 is checked whole when it is read: the shape of each entry, the `{{…}}` parameters it uses, and every
 condition against the questions it names. A problem is reported as `<file>: <key>: <problem>`, so
 staff know exactly what to fix. The centre edits the files while the service runs; `current()` re-reads
 them (and the parameter files their placeholders use) whenever one changes.
 
-    python -m knowledge.checklist_rules     # check every file, print the cases
+    python -m policy.checklist_rules     # check every file, print the cases
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from knowledge import conditions
-from knowledge.conditions import Compare, ConditionError, Equals, Node
-from knowledge.params import ParamError, load_params, render
+from policy import conditions
+from policy.conditions import Compare, ConditionError, Equals, Node
+from policy.params import ParamError, load_params, render
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from agent_console import audit
 from agent_console.context import Console, ConsoleDep
-from agent_console.models import ROLE_RANK, Agent, AuditEntry, ConsoleSession, Role
-from agent_console.passwords import verify_password
 from core.db import utcnow
 from core.errors import ApiError
 from core.settings import Settings
+from staff import audit
+from staff.models import ROLE_RANK, Agent, AuditEntry, ConsoleSession, Role
+from staff.passwords import verify_password
 
 COOKIE = "hpf_console"
 CSRF_COOKIE = "hpf_console_csrf"

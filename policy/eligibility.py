@@ -1,6 +1,6 @@
 """The guided eligibility check: from a checklist and the answers so far, the next question or the outcome.
 
-Pure functions over `knowledge.checklist_rules.Checklist`. Questions are taken in file order; one
+Pure functions over `policy.checklist_rules.Checklist`. Questions are taken in file order; one
 whose `ask_if` does not hold is skipped. Before each question the engine asks whether a
 "not eligible" rule already holds whatever the remaining answers are; if so it stops there, so the
 citizen is never asked a question that cannot change the outcome.
@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from knowledge.checklist_rules import Checklist, Item, Question
-from knowledge.conditions import UNKNOWN, Node
+from policy.checklist_rules import Checklist, Item, Question
+from policy.conditions import UNKNOWN, Node
 
 Outcome = Literal["eligible", "not_eligible", "review"]
 MAX_ANSWER_CHARS = 64

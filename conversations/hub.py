@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.bot_client import BotUnavailable, RasaClient
-from channels.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
-from channels.replies import Reply
+from conversations.bot_client import BotUnavailable, RasaClient
+from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
+from conversations.replies import Reply
 from core.bus import EventBus
 from knowledge.answer import Answerer, Status
 from knowledge.search import IndexNotReady, KnowledgeBase

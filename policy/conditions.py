@@ -1,4 +1,4 @@
-"""The small condition language of the checklist files (`knowledge/checklists/*.yml`).
+"""The small condition language of the checklist files (`policy/checklists/*.yml`).
 
 Staff write conditions such as
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 
-from channels.replies import Reply, from_rasa
+from conversations.replies import Reply, from_rasa
 
 
 class BotUnavailable(RuntimeError):

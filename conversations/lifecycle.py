@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.models import Conversation, ConversationStatus
+from conversations.models import Conversation, ConversationStatus
 
 S = ConversationStatus
 ALLOWED: dict[ConversationStatus, frozenset[ConversationStatus]] = {

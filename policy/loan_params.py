@@ -1,4 +1,4 @@
-"""The centre's loan rules (`knowledge/params/loan.yml`) as typed, checked, frozen values.
+"""The centre's loan rules (`policy/params/loan.yml`) as typed, checked, frozen values.
 
 The centre edits the file while the service runs, so `current_params()` re-reads it whenever
 its modification time changes. A broken file is refused with a message naming the key and the

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.deps import SettingsDep
 from core.errors import ApiError
 from core.settings import Settings
-from knowledge import checklist_rules
-from knowledge.checklist_rules import Checklist, ChecklistError, Checklists
-from knowledge.eligibility import AnswerError, Result, next_step, question_body
+from policy import checklist_rules
+from policy.checklist_rules import Checklist, ChecklistError, Checklists
+from policy.eligibility import AnswerError, Result, next_step, question_body
 
 MAX_ANSWERS = 50
 MAX_QUERY = 500

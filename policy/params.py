@@ -1,4 +1,4 @@
-"""The centre's parameter files (`knowledge/params/*.yml`) and the `{{…}}` placeholders articles use.
+"""The centre's parameter files (`policy/params/*.yml`) and the `{{…}}` placeholders articles use.
 
 Articles never type a number the centre chooses; they write `{{loan.caps.single|wan}}` and the
 value is filled in at indexing time, so editing a parameter file updates every answer.
