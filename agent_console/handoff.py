@@ -1,4 +1,4 @@
-"""The handoff contract: any channel asks for a person with `request_handoff`.
+"""The agent pool's desk behind the handoff contract (`conversations/handoff.py`).
 
 With an agent on duty the conversation moves to `waiting` (the hub stops asking the bot) and enters
 the pool; with nobody on duty it stays with the bot and a callback ticket keeps the citizen's question
@@ -7,9 +7,7 @@ and contact. Either way the outcome carries the Chinese text to tell the citizen
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +17,7 @@ from agent_console import callbacks, events, pool
 from agent_console.context import Console, console_of
 from agent_console.models import CallbackTicket, Handoff, HandoffState, Reason
 from conversations.bot_client import BotUnavailable
+from conversations.handoff import HandoffOutcome
 from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Conversation, ConversationStatus
 from core.db import utcnow
@@ -26,21 +25,8 @@ from core.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["queued", "callback", "already_waiting", "already_with_agent"]
 # Rasa's own bookkeeping, not something the citizen told us.
 _INTERNAL_SLOTS = {"requested_slot", "session_started_metadata", "failed_turns"}
-
-
-@dataclass
-class HandoffOutcome:
-    outcome: Outcome
-    position: int | None
-    estimated_wait_s: int | None
-    ticket_id: int | None
-    message: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class HandoffRefused(ApiError):

@@ -7,6 +7,8 @@ from agent_console.background import Clock
 from agent_console.callbacks import service_hours
 from agent_console.citizen_replies import CitizenReplies
 from agent_console.context import console_of
+from agent_console.handoff import request_handoff
+from conversations.handoff import register_desk
 from staff.accounts import bootstrap_admin
 
 
@@ -15,6 +17,7 @@ async def start(app: FastAPI) -> None:
     service_hours(console.settings)  # a malformed CONSOLE_SERVICE_* setting stops the start, with how to fix it
     await bootstrap_admin(console)
     console.hub.register_interceptor(CitizenReplies(console))
+    register_desk(app.state, request_handoff)  # channels ask for a person through the contract
     app.state.console_clock = Clock(console)
     app.state.console_clock.start()
 

@@ -195,7 +195,7 @@ def page_render(url: str, username: str, expected: int) -> tuple[float, float]:
     new handoff to its card appearing among them."""
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from fakes.browser import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

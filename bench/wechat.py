@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.stats import percentile
+from fakes.wechat import FakeWeChat, text
 from server.stack import Stack, free_port, wait_http
-from tests.wechat.fake import FakeWeChat, text
 
 QUESTIONS = [
     "租房提取公积金要啥材料",

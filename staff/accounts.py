@@ -6,11 +6,11 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from agent_console.context import Console
 from core.db import utcnow
 from core.errors import ApiError
 from staff import audit
 from staff.auth import Me
+from staff.context import StaffContext
 from staff.models import Agent, ConsoleSession, Role
 from staff.passwords import MIN_LENGTH, hash_password
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 async def create(
-    console: Console, *, username: str, password: str, role: Role, capacity: int, display_name: str | None = None,
+    staff: StaffContext, *, username: str, password: str, role: Role, capacity: int, display_name: str | None = None,
     skills: list[str] | None = None, phone: str | None = None, actor: audit.Actor,
 ) -> Agent:
     if len(password) < MIN_LENGTH:
@@ -27,7 +27,7 @@ async def create(
         username=username, display_name=display_name or username, password_hash=await hash_password(password),
         role=role, capacity=capacity, skills=sorted(set(skills or [])), phone=phone, active=True, created_at=utcnow(),
     )
-    async with console.sessions() as session:
+    async with staff.sessions() as session:
         session.add(agent)
         try:
             await session.flush()
@@ -39,10 +39,10 @@ async def create(
     return agent
 
 
-async def update(console: Console, me: Me, agent_id: int, changes: dict) -> Agent:
+async def update(staff: StaffContext, me: Me, agent_id: int, changes: dict) -> Agent:
     """Change role, capacity, skills, name, phone, password or the active flag. A password change or a
     deactivation ends the agent's logins."""
-    async with console.sessions() as session:
+    async with staff.sessions() as session:
         agent = await session.get(Agent, agent_id)
         if agent is None:
             raise ApiError(404, "agent_not_found", "该客服账号不存在。")
@@ -66,22 +66,22 @@ async def update(console: Console, me: Me, agent_id: int, changes: dict) -> Agen
     return agent
 
 
-async def bootstrap_admin(console: Console) -> None:
+async def bootstrap_admin(staff: StaffContext) -> None:
     """Create CONSOLE_BOOTSTRAP_ADMIN (name:password) if there is no admin yet. Several processes may
     start at once: the unique username lets only one create it."""
-    spec = console.settings.console_bootstrap_admin.get_secret_value()
+    spec = staff.settings.console_bootstrap_admin.get_secret_value()
     if not spec:
         return
     username, _, password = spec.partition(":")
     if not username or not password:
         raise ValueError("CONSOLE_BOOTSTRAP_ADMIN must be name:password")
-    async with console.sessions() as session:
+    async with staff.sessions() as session:
         admins = await session.scalar(select(func.count()).where(Agent.role == Role.ADMIN))
     if admins:
         return
     try:
-        await create(console, username=username, password=password, role=Role.ADMIN,
-                     capacity=console.settings.console_default_capacity, display_name="管理员", actor=audit.SYSTEM)
+        await create(staff, username=username, password=password, role=Role.ADMIN,
+                     capacity=staff.settings.console_default_capacity, display_name="管理员", actor=audit.SYSTEM)
         log.info("console admin %r created", username)
     except ApiError as error:
         if error.code != "username_taken":

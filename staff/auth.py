@@ -19,11 +19,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from agent_console.context import Console, ConsoleDep
 from core.db import utcnow
 from core.errors import ApiError
 from core.settings import Settings
 from staff import audit
+from staff.context import StaffContext, StaffDep
 from staff.models import ROLE_RANK, Agent, AuditEntry, ConsoleSession, Role
 from staff.passwords import verify_password
 
@@ -73,10 +73,10 @@ def cookie_secure(settings: Settings) -> bool:
 
 # -- logging in and out ---------------------------------------------------------------------------
 
-async def login(console: Console, username: str, password: str, ip: str | None) -> tuple[Agent, str, str]:
+async def login(staff: StaffContext, username: str, password: str, ip: str | None) -> tuple[Agent, str, str]:
     """Check the password; return the agent, a new session token and its CSRF token."""
-    settings = console.settings
-    async with console.sessions() as session:
+    settings = staff.settings
+    async with staff.sessions() as session:
         if await _recent_failures(session, username) >= settings.console_login_attempts:
             raise ApiError(429, "too_many_logins", "登录失败次数过多，请15分钟后再试。")
         agent = await session.scalar(select(Agent).where(Agent.username == username))
@@ -121,8 +121,8 @@ def clear_cookies(response: Response) -> None:
     response.delete_cookie(CSRF_COOKIE, path="/")
 
 
-async def logout(console: Console, me: Me) -> None:
-    async with console.sessions() as session:
+async def logout(staff: StaffContext, me: Me) -> None:
+    async with staff.sessions() as session:
         await session.execute(
             update(ConsoleSession).where(ConsoleSession.id == me.session_id).values(ended_at=utcnow())
         )
@@ -140,11 +140,11 @@ def token_of(request: HTTPConnection) -> tuple[str | None, bool]:
     return request.cookies.get(COOKIE), True
 
 
-async def authenticate(console: Console, token: str | None, ip: str | None) -> tuple[Me, ConsoleSession]:
+async def authenticate(staff: StaffContext, token: str | None, ip: str | None) -> tuple[Me, ConsoleSession]:
     if not token:
         raise ApiError(401, "not_logged_in", "请先登录。")
     now = utcnow()
-    async with console.sessions() as session:
+    async with staff.sessions() as session:
         row = await session.execute(
             select(ConsoleSession, Agent).join(Agent, Agent.id == ConsoleSession.agent_id)
             .where(ConsoleSession.id == _digest(token))
@@ -153,7 +153,7 @@ async def authenticate(console: Console, token: str | None, ip: str | None) -> t
         if found is None:
             raise ApiError(401, "not_logged_in", "请先登录。")
         login_row, agent = found
-        idle_limit = timedelta(minutes=console.settings.console_session_idle_minutes)
+        idle_limit = timedelta(minutes=staff.settings.console_session_idle_minutes)
         if login_row.ended_at is not None or login_row.expires_at <= now or login_row.last_used_at + idle_limit <= now:
             raise ApiError(401, "session_expired", "登录已过期，请重新登录。")
         if not agent.active:
@@ -174,9 +174,9 @@ async def _touch(session: AsyncSession, session_id: str, agent_id: int, now: dat
     await session.commit()
 
 
-async def current_agent(request: Request, console: ConsoleDep) -> Me:
+async def current_agent(request: Request, staff: StaffDep) -> Me:
     token, from_cookie = token_of(request)
-    me, login_row = await authenticate(console, token, client_ip(request))
+    me, login_row = await authenticate(staff, token, client_ip(request))
     if from_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(sent, login_row.csrf_token):

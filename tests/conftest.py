@@ -14,8 +14,8 @@ import pytest
 
 from core.db import migrate
 from server.stack import MODEL, Stack, free_port, quiet_env
+from tests.credentials import APP_API_KEY
 from tests.databases import reset_postgres
-from tests.fakes import APP_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 

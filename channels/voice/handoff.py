@@ -1,11 +1,10 @@
-"""Calls to agents: the agent pool's handoff (`agent_console.handoff`, the handoff contract) and the
-watch for the "claimed" event that connects a waiting caller to the agent who took the call."""
+"""The watch for the "claimed" event that connects a waiting caller to the agent who took the call
+(the call asks for a person through the handoff contract, `conversations/handoff.py`)."""
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from conversations.hub import conversation_topic
 from core.bus import EventBus
@@ -13,45 +12,6 @@ from core.bus import EventBus
 log = logging.getLogger(__name__)
 
 OnClaimed = Callable[[str, dict], Awaitable[None]]
-
-
-class HandoffUnavailable(RuntimeError):
-    pass
-
-
-@dataclass
-class Outcome:
-    """The contract's HandoffOutcome, as the phone line reads it."""
-
-    outcome: str  # queued | callback | already_waiting | already_with_agent
-    position: int | None = None
-    estimated_wait_s: int | None = None
-    ticket_id: int | None = None
-    message: str = ""
-
-
-def pool_handoff() -> Callable[..., Awaitable[object]]:
-    """The pool's `request_handoff` (resolved per call: the agent pool is a separate package)."""
-    from agent_console.handoff import request_handoff
-
-    return request_handoff
-
-
-async def request_handoff(app_state: object, *, conversation_id: str, contact: str, intent: str | None) -> Outcome:
-    try:
-        handoff = pool_handoff()
-    except ImportError as exc:
-        raise HandoffUnavailable("the agent pool (agent_console.handoff) is not installed") from exc
-    result = await handoff(
-        app_state, conversation_id=conversation_id, reason="citizen_request", intent=intent, contact=contact
-    )
-    return Outcome(
-        outcome=str(result.outcome),
-        position=result.position,
-        estimated_wait_s=result.estimated_wait_s,
-        ticket_id=result.ticket_id,
-        message=result.message or "",
-    )
 
 
 class ClaimWatcher:

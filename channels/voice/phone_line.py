@@ -15,10 +15,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.voice import twiml
 from channels.voice.calls import CallStore
-from channels.voice.handoff import ClaimWatcher, request_handoff
+from channels.voice.handoff import ClaimWatcher
 from channels.voice.models import CallStage, VoiceCall
 from channels.voice.speech_text import for_ear
 from channels.voice.twilio_rest import TwilioRest
+from conversations.handoff import request_handoff
 from conversations.hub import Hub
 from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Author, Channel, Conversation, ConversationStatus
@@ -202,7 +203,8 @@ class PhoneLine:
         await self.watcher.start(call.call_sid, call.conversation_id)
         try:
             outcome = await request_handoff(
-                self._state, conversation_id=call.conversation_id, contact=call.caller or None, intent="ask_human"
+                self._state, conversation_id=call.conversation_id, reason="citizen_request",
+                contact=call.caller or None, intent="ask_human",
             )
         except Exception:
             self.watcher.stop(call.call_sid)

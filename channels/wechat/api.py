@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.oauth import WeChatOAuth
 from wechatpy.session import SessionStorage
 
-from channels.wechat.tokens import SharedToken, TokenBackend
+from channels.wechat.tokens import DatabaseTokens, RedisTokens, SharedToken, TokenBackend
+from core.settings import Settings
 
 T = TypeVar("T")
 TOKEN_ERRORS = frozenset({40001, 42001})  # invalid credential, access_token expired
@@ -171,3 +173,29 @@ def _with_token(token: str, fn: Callable[[WeChatClient], T], client: WeChatClien
         return fn(client)
     finally:
         _call_token.reset(reset)
+
+
+Closer = Callable[[], Awaitable[None]]
+
+
+def build_api(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> tuple[WeChatApi, list[Closer]]:
+    """The API client with the token in Redis when configured (several instances), else in the database."""
+    closers: list[Closer] = []
+    backend: TokenBackend
+    if settings.redis_url:
+        backend = RedisTokens(settings.redis_url, settings.wechat_appid)
+        closers.append(backend.close)
+    else:
+        backend = DatabaseTokens(sessions, settings.wechat_appid)
+    api = WeChatApi(
+        api_base=settings.wechat_api_base,
+        oauth_base=settings.wechat_oauth_base,
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret.get_secret_value(),
+        tokens=backend,
+    )
+
+    async def close_api() -> None:
+        api.close()
+
+    return api, [close_api, *closers]

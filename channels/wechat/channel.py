@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -13,14 +13,13 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.wechat.api import WeChatApi
+from channels.wechat.api import Closer, WeChatApi, build_api
 from channels.wechat.background import Background
 from channels.wechat.edge import Edge, Mode
 from channels.wechat.inbound import Texts
 from channels.wechat.menu import Menu, load_menu
 from channels.wechat.outbox import Outbox
 from channels.wechat.render import Renderer
-from channels.wechat.tokens import DatabaseTokens, RedisTokens, TokenBackend
 from channels.wechat.turns import Turns
 from conversations.models import Channel
 from core.errors import ApiError
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0  # pushes in flight get this long to finish when the service stops
 HOUSEKEEPING_S = 3600.0
 
-Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -47,29 +45,6 @@ class WeChat:
     turns: Turns
     background: Background
     closers: list[Closer]
-
-
-def build_api(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> tuple[WeChatApi, list[Closer]]:
-    """The API client with the token in Redis when configured (several instances), else in the database."""
-    closers: list[Closer] = []
-    backend: TokenBackend
-    if settings.redis_url:
-        backend = RedisTokens(settings.redis_url, settings.wechat_appid)
-        closers.append(backend.close)
-    else:
-        backend = DatabaseTokens(sessions, settings.wechat_appid)
-    api = WeChatApi(
-        api_base=settings.wechat_api_base,
-        oauth_base=settings.wechat_oauth_base,
-        appid=settings.wechat_appid,
-        secret=settings.wechat_secret.get_secret_value(),
-        tokens=backend,
-    )
-
-    async def close_api() -> None:
-        api.close()
-
-    return api, [close_api, *closers]
 
 
 def _mode(settings: Settings) -> str:

@@ -119,8 +119,7 @@ def _bytes(text: str) -> int:
 # -- command line ------------------------------------------------------------------------------
 
 async def _publish(menu: Menu) -> int:
-    from channels.wechat.api import WeChatError
-    from channels.wechat.channel import build_api
+    from channels.wechat.api import WeChatError, build_api
     from core.db import make_engine, make_sessionmaker, migrate
     from core.settings import get_settings
 

@@ -15,11 +15,12 @@ from conversations.hub import Hub
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
+from fakes.rasa import FakeRasa
 from server.app import create_app
 from staff import passwords
 from tests.console.helpers import CHEAP_HASHER, World
+from tests.credentials import APP_API_KEY, APP_HEADERS
 from tests.databases import postgres_database
-from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
 
 # Timers short enough for tests, long enough that nothing fires before a test looks.
 FAST = {"console_tick_s": 0.1, "console_escalate_after_s": 30.0}

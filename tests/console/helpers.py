@@ -19,11 +19,11 @@ from conversations.models import Conversation
 from core.bus import LocalBus
 from core.db import utcnow
 from core.settings import normalise_db_url
+from fakes.rasa import FakeRasa
 from staff import accounts
 from staff.audit import SYSTEM
 from staff.auth import Me
 from staff.models import Agent, AuditEntry, Role
-from tests.fakes import FakeRasa
 
 # Hashing with the production cost for every test agent would take minutes; verification reads the cost
 # from the hash itself, so accounts made with this one log in just as fast.

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.console.helpers import PASSWORD, add_agent_sync
-from tests.fakes import APP_HEADERS
+from tests.credentials import APP_HEADERS
 
 pytestmark = pytest.mark.rasa
 

@@ -20,8 +20,8 @@ from core.db import migrate
 from core.settings import ROOT, normalise_db_url
 from server.stack import free_port, quiet_env, wait_http
 from tests.console.helpers import PASSWORD, add_agent_sync
+from tests.credentials import APP_API_KEY, APP_HEADERS
 from tests.databases import reset_postgres
-from tests.fakes import APP_API_KEY, APP_HEADERS
 
 pytestmark = pytest.mark.postgres
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes import APP_HEADERS
+from tests.credentials import APP_HEADERS
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from core.settings import Settings
+from fakes.rasa import FakeRasa
 from server.app import create_app
-from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
+from tests.credentials import APP_API_KEY, APP_HEADERS
 
 
 @pytest.fixture(scope="module")

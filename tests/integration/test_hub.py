@@ -14,7 +14,7 @@ from conversations.models import Author, Citizen, Conversation, ConversationStat
 from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
-from tests.fakes import FakeRasa
+from fakes.rasa import FakeRasa
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ import aioice.ice
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.voice import handoff
 from core.settings import Settings
 from server.app import create_app
-from tests.voice.fakes import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, ContractPool, FakeTwilio, ScriptedRasa
+from tests.voice.phone_fakes import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, ContractPool, FakeTwilio, ScriptedRasa, desk
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +48,11 @@ def app_client(rasa, fake_twilio, tmp_path_factory, voice_index_dir) -> Iterator
 
 
 @pytest.fixture
-def pool(monkeypatch) -> ContractPool:
+def pool(app_client) -> Iterator[ContractPool]:
+    """The agent desk behind the handoff contract, played by a fake for this test."""
     fake = ContractPool()
-    monkeypatch.setattr(handoff, "pool_handoff", lambda: fake.request_handoff)
-    return fake
+    with desk(app_client, fake.request_handoff):
+        yield fake
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from conversations.models import Author
 from server.app import create_app
 from tests.voice.conftest import phone_settings
-from tests.voice.fakes import TwilioCaller
+from tests.voice.phone_fakes import TwilioCaller
 from tests.voice.twiml_helpers import gather, next_url, parse, spoken
 
 pytestmark = pytest.mark.rasa

@@ -14,7 +14,7 @@ from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from server.app import _secrets
-from tests.voice.fakes import AUTH_TOKEN
+from tests.voice.phone_fakes import AUTH_TOKEN
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from staff import accounts, passwords
 from staff.audit import SYSTEM
 from staff.auth import Me
 from staff.models import Role
-from tests.voice.fakes import PUBLIC_BASE, TwilioCaller
+from tests.voice.phone_fakes import PUBLIC_BASE, TwilioCaller
 from tests.voice.twiml_helpers import next_url, parse, spoken
 
 

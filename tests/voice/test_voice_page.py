@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from core.settings import Settings
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.fakes import FakeRasa
+from fakes.browser import CHROMIUM, CHROMIUM_ARGS
+from fakes.rasa import FakeRasa
 from tests.voice.voice_helpers import QUESTION, RATE, ScriptedRecognizer, Service, espeak
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from conversations.models import Author
 from core.settings import Settings
-from tests.fakes import APP_API_KEY, APP_HEADERS, FakeRasa
+from fakes.rasa import FakeRasa
+from tests.credentials import APP_API_KEY, APP_HEADERS
 from tests.voice.voice_helpers import QUESTION, RATE, ScriptedRecognizer, Service, espeak
 
 FRAME = 960  # 20 ms

@@ -1,5 +1,5 @@
 """The WeChat channel under test: the real service (uvicorn on 127.0.0.1, in a thread) talking to
-the fake WeChat (tests/wechat/fake.py) and a fake Rasa whose answers and delay each test sets."""
+the fake WeChat (fakes/wechat.py) and a fake Rasa whose answers and delay each test sets."""
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from core.settings import Settings
+from fakes.rasa import FakeRasa
+from fakes.wechat import FakeWeChat
 from server.app import create_app
 from server.stack import free_port
-from tests.fakes import FakeRasa
-from tests.wechat.fake import FakeWeChat
 
 TOKEN = "hpf-test-token"
 APPID = "wx0123456789abcdef"

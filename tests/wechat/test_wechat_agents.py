@@ -12,7 +12,7 @@ from conversations.hub import conversation_topic
 from conversations.lifecycle import transition
 from conversations.models import Author, ConversationStatus, Identity
 from conversations.replies import Reply
-from tests.wechat import fake as wx
+from fakes import wechat as wx
 
 
 def conversation_id(service, openid: str) -> str:

@@ -11,11 +11,11 @@ from agent_console import claims, conversations, duty
 from agent_console.context import console_of
 from agent_console.handoff import request_handoff
 from agent_console.models import Handoff
+from fakes import wechat as wx
 from staff import accounts
 from staff.audit import SYSTEM
 from staff.auth import Me
 from staff.models import Role
-from tests.wechat import fake as wx
 
 
 def test_queue_agent_and_rating_on_wechat(service, wechat, rasa, openid):

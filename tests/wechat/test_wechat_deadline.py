@@ -10,7 +10,7 @@ import pytest
 
 from channels.wechat.models import PushedTurn
 from core.db import utcnow
-from tests.wechat import fake as wx
+from fakes import wechat as wx
 from tests.wechat.conftest import LiveService, new_fake, service_settings
 
 LONG = "\n".join(f"第{i}点：" + "缴存满六个月、无未结清贷款、符合购房条件的职工可以申请。" * 5 for i in range(30))

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from channels.wechat.edge import MAX_BODY_BYTES, Edge, Mode
 from core.errors import ApiError
 from core.settings import Settings
+from fakes import wechat as wx
+from fakes.wechat import _signature
 from server.app import create_app
-from tests.wechat import fake as wx
 from tests.wechat.conftest import AES_KEY, APPID, TOKEN
-from tests.wechat.fake import _signature
 
 MARKER = "身份证130402199001011234"
 

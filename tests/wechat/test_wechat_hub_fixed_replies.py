@@ -11,7 +11,7 @@ from conversations.models import Author, ConversationStatus
 from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker, migrate
-from tests.fakes import FakeRasa
+from fakes.rasa import FakeRasa
 
 
 @pytest.fixture

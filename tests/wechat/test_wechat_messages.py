@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conversations.models import Channel
-from tests.wechat import fake as wx
+from fakes import wechat as wx
 
 MODES = ["plain", "safe", "compatible"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from channels.wechat.models import WeChatDelivery
 from channels.wechat.notices import NoWeChatIdentity, send_template_notice
-from tests.wechat import fake as wx
+from fakes import wechat as wx
 
 DATA = {"first": "您的公积金贷款本月还款日为25日。", "keyword1": "3,215.60元", "remark": {"value": "请按时还款", "color": "#173177"}}
 

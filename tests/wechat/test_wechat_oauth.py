@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from conversations.models import Channel, Conversation
-from tests.wechat import fake as wx
+from fakes import wechat as wx
 
 
 def handover(page: str) -> dict:

@@ -17,8 +17,8 @@ from conversations.models import Author
 from conversations.replies import Reply
 from core.db import make_engine, make_sessionmaker, migrate, utcnow
 from core.settings import ROOT
+from fakes import wechat as wx
 from tests.databases import postgres_database, reset_postgres
-from tests.wechat import fake as wx
 from tests.wechat.conftest import new_fake
 
 PROCESSES = 6

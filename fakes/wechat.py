@@ -31,8 +31,8 @@ from starlette.routing import Route
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from fakes.rasa import ThreadServer
 from server.stack import free_port
-from tests.fakes import ThreadServer
 
 ACCOUNT = "gh_hpf_fake"             # the account's original id (ToUserName of citizens' messages)
 WINDOW_S = 48 * 3600                 # customer-service messages only within 48 h of the citizen's last message
@@ -231,7 +231,8 @@ class FakeWeChat(ThreadServer):
                   "openid": fields["FromUserName"]}
         if mode == "plain":
             return params, xml
-        sealed = xmltodict.parse(WeChatCrypto(self.token, self.aes_key, self.appid).encrypt_message(xml, nonce, timestamp))
+        crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
+        sealed = xmltodict.parse(crypto.encrypt_message(xml, nonce, timestamp))
         encrypt = sealed["xml"]["Encrypt"]
         params |= {"encrypt_type": "aes", "msg_signature": _signature(self.token, timestamp, nonce, encrypt)}
         if mode == "safe":
@@ -271,7 +272,8 @@ class FakeWeChat(ThreadServer):
         if reply.get("MsgType") == "news":
             item = reply["Articles"]["item"]
             item = item[0] if isinstance(item, list) else item
-            return Shown("passive", "news", item["Title"], extra={"url": item["Url"], "description": item["Description"]})
+            extra = {"url": item["Url"], "description": item["Description"]}
+            return Shown("passive", "news", item["Title"], extra=extra)
         return None
 
     def _deliver(self, openid: str, shown: Shown) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -12,10 +14,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from conversations.handoff import HandoffOutcome, register_desk
 from conversations.lifecycle import transition
 from conversations.models import Conversation, ConversationStatus
+from fakes.rasa import FakeRasa, ThreadServer
 from server.stack import free_port
-from tests.fakes import FakeRasa, ThreadServer
 
 ACCOUNT_SID = "AC" + "0f" * 16
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
@@ -87,15 +90,6 @@ class ScriptedRasa(FakeRasa):
 
 
 @dataclass
-class PoolOutcome:
-    outcome: str
-    position: int | None
-    estimated_wait_s: int | None
-    ticket_id: int | None
-    message: str
-
-
-@dataclass
 class ContractPool:
     """The agent pool as the handoff contract describes `request_handoff`: "queued" moves the
     conversation to waiting; "callback" creates a ticket and leaves it with the bot."""
@@ -109,16 +103,16 @@ class ContractPool:
         async with app_state.sessionmaker() as session:
             status = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
             if status == ConversationStatus.WAITING:
-                return PoolOutcome("already_waiting", 1, 60, None, "您已在排队，请稍候。")
+                return HandoffOutcome("already_waiting", 1, 60, None, "您已在排队，请稍候。")
             if not self.on_duty:
                 self.tickets.append({"conversation_id": conversation_id, "contact": contact})
-                return PoolOutcome(
+                return HandoffOutcome(
                     "callback", None, None, len(self.tickets),
                     "目前没有人工客服在线，已为您登记回拨，工作时间9:00-17:00会尽快联系您。",
                 )
             await transition(session, conversation_id, ConversationStatus.WAITING)
             await session.commit()
-        return PoolOutcome("queued", 3, 180, None, "已为您转接人工客服，您前面还有2位，预计等待3分钟。")
+        return HandoffOutcome("queued", 3, 180, None, "已为您转接人工客服，您前面还有2位，预计等待3分钟。")
 
 
 def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
@@ -151,3 +145,15 @@ class TwilioCaller:
 
     def call(self, path: str, extra: dict[str, str] | None = None, **kw):
         return self.post(PUBLIC_BASE + path, extra, **kw)
+
+
+@contextmanager
+def desk(app_client, handler) -> Iterator[None]:
+    """`handler` serves the service's requests for a person for a while (None: no agent side)."""
+    state = app_client.app.state
+    original = state.handoff_desk
+    register_desk(state, handler)
+    try:
+        yield
+    finally:
+        register_desk(state, original)

@@ -15,10 +15,6 @@ from starlette.routing import Route
 
 from server.stack import free_port
 
-# The app backend's credential in tests: the backend may speak for any citizen it names.
-APP_API_KEY = "test-app-backend-key"
-APP_HEADERS = {"X-Api-Key": APP_API_KEY}
-
 
 class ThreadServer:
     """A Starlette app served by uvicorn on 127.0.0.1 in a thread; subclasses list its routes."""
