@@ -5,6 +5,9 @@ shipped models); production overrides them with environment variables.
 """
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,6 +16,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+# Stands for "not set": outside development the service refuses to start with it; in development a
+# secret of the machine's own is made on first start and kept in the data folder (`_local_secret`).
 DEV_SECRET = "dev-only-secret-change-me"
 
 
@@ -144,7 +149,10 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'hpf.db'}"
         self.database_url = normalise_db_url(self.database_url)
         secret = self.session_secret.get_secret_value()
-        if self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
+        if self.environment == "development" and secret == DEV_SECRET:
+            # A published default would let anyone forge a visitor token for the embedded system.
+            self.session_secret = SecretStr(_local_secret(self.data_dir / "secrets" / "session_secret"))
+        elif self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
             raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
         if self.environment != "development" and len(self.app_api_key.get_secret_value()) < 16:
             raise ValueError("APP_API_KEY must be set outside development (openssl rand -hex 24)")
@@ -162,6 +170,24 @@ class Settings(BaseSettings):
         if self.wechat_mode in ("compatible", "safe") and not key:
             raise ValueError(f"WECHAT_MODE={self.wechat_mode} needs WECHAT_AES_KEY")
         return self
+
+
+def _local_secret(path: Path) -> str:
+    """This installation's own secret: made once (readable by the owner only), then read back. Two
+    processes starting together agree: the file is created exclusively and the loser reads the winner's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the winner may not have written yet
+            if value := path.read_text(encoding="ascii").strip():
+                return value
+            time.sleep(0.02)
+        raise ValueError(f"{path} is empty: delete it and start again") from None
+    value = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(value)
+    return value
 
 
 def normalise_db_url(url: str, *, sync: bool = False) -> str:

@@ -76,3 +76,18 @@ def test_clean_text_strips_controls_and_limits_length():
     with pytest.raises(ApiError) as err:
         clean_text("字" * 2001)
     assert err.value.code == "message_too_long"
+
+
+def test_the_embedded_default_signs_with_a_secret_of_its_own(tmp_path):
+    """No published default: each installation makes its own secret on first start and keeps it, so a
+    token forged with the development placeholder is refused and a restart keeps visitors' tokens."""
+    from core.settings import DEV_SECRET, Settings
+
+    first = Settings(data_dir=tmp_path).session_secret.get_secret_value()
+    again = Settings(data_dir=tmp_path).session_secret.get_secret_value()
+    other = Settings(data_dir=tmp_path / "elsewhere").session_secret.get_secret_value()
+    assert first == again and first != DEV_SECRET and len(first) == 64 and other != first
+    assert (tmp_path / "secrets" / "session_secret").stat().st_mode & 0o077 == 0, "owner-only file"
+    forged = sign(DEV_SECRET, "web-visitor", "someone")
+    assert unsign(first, "web-visitor", forged) is None
+    assert Settings(data_dir=tmp_path, session_secret="x" * 40).session_secret.get_secret_value() == "x" * 40
