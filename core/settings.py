@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     twilio_hold_audio_url: str = Field("", description="hold audio for queued callers; empty: the built-in chime")
     twilio_min_speech_confidence: float = Field(0.3, description="below this the caller is asked to repeat")
     voice_max_spoken_chars: int = Field(300, description="longer answers are cut at a sentence and offered by SMS")
+    twilio_caller_id: str = Field("", description="the number outbound calls and SMS come from (E.164); empty: off")
+
+    # Outbound calls (callout/): campaigns dialled through Twilio, the work carried by a task queue (Huey).
+    callout_queue: Literal["", "sqlite", "redis"] = Field(
+        "", description="the task queue's storage: sqlite (a file in DATA_DIR) or redis; empty: redis if REDIS_URL"
+    )
+    callout_workers: int = Field(
+        2, ge=0, le=32, description="queue worker threads inside each service process; 0: separate workers only"
+    )
+    callout_max_concurrent: int = Field(10, ge=1, le=500, description="a campaign's calls at once unless it says")
+    callout_calls_per_second: float = Field(
+        1.0, gt=0, le=100, description="a campaign's new calls per second unless it says (Twilio's default is 1)"
+    )
+    callout_ring_timeout_s: int = Field(30, ge=5, le=600, description="how long a call rings before no-answer")
+    callout_attempt_lease_s: int = Field(
+        900, ge=60, description="an attempt the provider never reported on is settled as failed after this"
+    )
 
     # In-browser voice (WebRTC). Recognition needs a model the centre supplies; synthesis ships (espeak-ng).
     voice_asr_engine: str = Field("vosk", description="speech recognition engine: vosk")

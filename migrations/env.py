@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import agent_console.models  # noqa: F401  (registers tables on Base.metadata)
+import callout.models  # noqa: F401
 import channels.voice.models  # noqa: F401
 import channels.wechat.models  # noqa: F401
 import conversations.models  # noqa: F401

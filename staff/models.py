@@ -12,12 +12,15 @@ from core.db import Base, UTCDateTime, utcnow
 
 class Role(StrEnum):
     AGENT = "agent"
+    CAMPAIGNER = "campaigner"  # prepares outbound campaigns (外呼专员); approving one takes a supervisor
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
 
-# Each role may do what the roles below it may: an admin can supervise, a supervisor can serve.
-ROLE_RANK = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
+# Each role may do what the roles below it may: an admin can supervise, a supervisor can serve. A
+# campaigner ranks with the agents, so it never reaches a supervisor's rights (approving a campaign
+# among them); preparing campaigns is granted by name (`callout.deps.CampaignPreparer`), not by rank.
+ROLE_RANK = {Role.AGENT: 1, Role.CAMPAIGNER: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 
 
 class Agent(Base):

@@ -1,0 +1,39 @@
+"""What the campaign engine needs from the running process: settings, database, clock, and the task
+queue that carries the dialer's work. The service and a separate worker each build one."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callout.schedule import Clock, SystemClock
+from core.settings import Settings
+
+
+class Dispatcher(Protocol):
+    """The task queue's side: run a campaign's dispatcher now or at `eta`, send a fall-back message."""
+
+    def dispatch(self, campaign_id: int, eta: datetime | None = None) -> None: ...
+
+    def fallback(self, recipient_id: int) -> None: ...
+
+
+class NoQueue:
+    """No task queue in this process (an API-only test): nothing is dispatched."""
+
+    def dispatch(self, campaign_id: int, eta: datetime | None = None) -> None:
+        return None
+
+    def fallback(self, recipient_id: int) -> None:
+        return None
+
+
+@dataclass
+class Callout:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = field(default_factory=SystemClock)
+    queue: Dispatcher = field(default_factory=NoQueue)
+    provider: object | None = None  # callout.provider.Provider: the phone and SMS provider (Twilio)

@@ -1,0 +1,4 @@
+"""The campaign engine's routes, one module per resource; `ROUTERS` is what the app includes."""
+from callout.routes import campaigns, suppressions
+
+ROUTERS = [r.router for r in (campaigns, suppressions)]

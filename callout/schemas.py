@@ -1,0 +1,118 @@
+"""The campaign API's bodies and answers (also the shape the service functions take)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from callout.models import MachineAction
+
+
+class WindowIn(BaseModel):
+    start: str = Field(..., examples=["09:00"])
+    end: str = Field(..., examples=["12:00"])
+
+
+class CampaignSpec(BaseModel):
+    """A campaign as prepared; the audience comes with it (`recipients`) or from an uploaded file."""
+
+    name: str = Field(..., min_length=1, max_length=100)
+    channel: Literal["voice"] = "voice"
+    message: str = Field(..., description="what the person hears; variables in braces: {name}, {amount}")
+    voicemail_message: str | None = Field(None, description="left after an answering machine's beep; default: message")
+    sms_message: str | None = Field(None, description="sent after the last unanswered attempt; empty: no SMS")
+    machine_action: MachineAction = MachineAction.VOICEMAIL
+    window: WindowIn | None = Field(None, description="one calling window (Asia/Shanghai)")
+    windows: list[WindowIn] | None = Field(None, description="several windows; default 09:00–12:00 and 14:00–20:00")
+    days: list[str] | None = Field(None, description="mon … sun; default mon–fri")
+    call_on_holidays: bool = False
+    starts_on: date | None = None
+    ends_on: date | None = None
+    max_attempts: int = Field(3, ge=1, le=10)
+    retry_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    max_concurrent: int | None = Field(None, ge=1, le=500, description="calls at once; default CALLOUT_MAX_CONCURRENT")
+    calls_per_second: float | None = Field(None, gt=0, le=100, description="default CALLOUT_CALLS_PER_SECOND")
+
+
+class CampaignIn(CampaignSpec):
+    recipients: list[dict[str, str | int | float | None]] = Field(..., max_length=200_000)
+
+
+class Rejected(BaseModel):
+    row: int
+    phone: str
+    code: str
+    reason: str
+
+
+class CampaignCreated(BaseModel):
+    id: int
+    status: str
+    accepted: int
+    suppressed: int
+    rejected: list[dict]
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    channel: str
+    status: str
+    message: str
+    voicemail_message: str | None
+    sms_message: str | None
+    machine_action: str
+    variables: list[str]
+    windows: list[list[str]]
+    days: list[int]
+    call_on_holidays: bool
+    starts_on: date | None
+    ends_on: date | None
+    max_attempts: int
+    retry_minutes: int
+    max_concurrent: int
+    calls_per_second: float
+    created_by: int
+    approved_by: int | None
+    created_at: str
+    approved_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    counts: dict[str, int]
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignOut]
+
+
+class PlannedContact(BaseModel):
+    row: int
+    phone: str
+    name: str
+    text: str
+    at: str | None = Field(description="estimated first call (ISO, Asia/Shanghai); null: outside the campaign's dates")
+
+
+class DryRun(BaseModel):
+    total: int
+    shown: int
+    contacts: list[PlannedContact]
+
+
+class SuppressionIn(BaseModel):
+    phone: str = Field(..., max_length=32)
+    reason: str | None = Field(None, max_length=200)
+
+
+class SuppressionOut(BaseModel):
+    phone: str
+    source: str
+    created: bool
+    created_at: str
+
+
+class SuppressionImport(BaseModel):
+    added: int
+    already: int
+    rejected: list[dict]

@@ -1,0 +1,43 @@
+"""Fixtures for the campaign tests: the engine's context on a migrated database (SQLite and a real
+PostgreSQL of its own), a frozen clock, and the campaign routes on a small app."""
+from __future__ import annotations
+
+import pytest
+
+from callout.context import Callout
+from core.db import make_engine, make_sessionmaker
+from core.settings import Settings
+from staff import passwords
+from tests.callout.helpers import FrozenClock, campaign_app, client, local
+from tests.console.helpers import CHEAP_HASHER
+from tests.databases import postgres_database
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
+
+
+@pytest.fixture(scope="session")
+def suite_postgres_url(postgres_url: str) -> str:
+    """A PostgreSQL database for these tests alone (their worker processes hold it)."""
+    return postgres_database(postgres_url, "callout")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(local(2026, 12, 7, 10, 0))  # a Monday morning, inside the default windows
+
+
+@pytest.fixture
+async def callout(database_url, tmp_path, clock):
+    engine = make_engine(database_url)
+    settings = Settings(data_dir=tmp_path, database_url=database_url, console_holidays="2026-12-25")
+    yield Callout(settings=settings, sessions=make_sessionmaker(engine), clock=clock)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def api(callout):
+    async with client(campaign_app(callout)) as http:
+        yield http
