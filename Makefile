@@ -1,5 +1,6 @@
 # The two commands (see README): `make run` serves everything, `make test` runs every test.
-.PHONY: run test lint bench
+# For developers: `make quick` (unit tests, under a minute, service environment only), `make lint`.
+.PHONY: run test quick lint bench
 
 run:
 	scripts/run.sh
@@ -7,8 +8,11 @@ run:
 test:
 	scripts/test.sh
 
+quick:
+	scripts/quick.sh
+
 lint:
-	.venv-service/bin/ruff check .
+	scripts/lint.sh
 
 bench:
 	scripts/bench.sh

@@ -6,5 +6,5 @@ ensure_envs
 eval "$(scripts/test-servers.sh)"
 scripts/train.sh
 command -v chromium >/dev/null || { echo "error: chromium is needed by the browser tests (apt-get install chromium)" >&2; exit 1; }
-"$SVC_PY" -m ruff check .
+scripts/lint.sh
 exec "$SVC_PY" -m pytest "$@"

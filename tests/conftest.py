@@ -26,9 +26,24 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("INDEX_DIR", tempfile.mkdtemp(prefix="hpf-test-index-"))
 
 
+# A test that takes one of these fixtures needs what the marker names, whether or not its module says
+# so: `make quick` leaves such tests out by marker, so none can slip in and wait for a server.
+FIXTURE_MARKERS = {
+    "postgres_url": "postgres",
+    "suite_postgres_url": "postgres",
+    "redis_url": "redis",
+    "live_service": "rasa",
+    "knowledge_base": "index",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run last. Playwright's sync API keeps an event loop running in the main thread
-    from the first browser test to the end of the session, and no async test can run after that."""
+    """Marks what the fixtures need (above). Browser tests run last: Playwright's sync API keeps an
+    event loop running in the main thread from the first browser test to the end of the session, and
+    no async test can run after that."""
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & FIXTURE_MARKERS.keys():
+            item.add_marker(FIXTURE_MARKERS[fixture])
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 

@@ -7,7 +7,7 @@ import pytest
 from core.bus import LocalBus, RedisBus
 
 
-@pytest.fixture(params=["local", "redis"])
+@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])
 async def bus(request):
     bus = LocalBus() if request.param == "local" else RedisBus(request.getfixturevalue("redis_url"))
     yield bus

@@ -52,6 +52,7 @@ def test_broken_articles_are_named(tmp_path, text, problem):
         load_articles(tmp_path, {})
 
 
+@pytest.mark.index
 def test_index_is_built_only_when_inputs_change(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     assert needs_build(index_dir, sources, encoder.name)
@@ -65,6 +66,7 @@ def test_index_is_built_only_when_inputs_change(corpus, encoder, tokenizer):
     assert needs_build(index_dir, sources, "another-encoder")
 
 
+@pytest.mark.index
 def test_hybrid_search_finds_colloquial_questions(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     build_index(index_dir, sources, encoder, tokenizer)
@@ -76,6 +78,7 @@ def test_hybrid_search_finds_colloquial_questions(corpus, encoder, tokenizer):
     assert hit.score > 0 and hit.title == "租房提取住房公积金"
 
 
+@pytest.mark.index
 def test_search_follows_a_rebuild_without_restart(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     build_index(index_dir, sources, encoder, tokenizer)
@@ -88,6 +91,7 @@ def test_search_follows_a_rebuild_without_restart(corpus, encoder, tokenizer):
     assert kb.search("离职了账户会封存吗")[0].article_id == "seal"
 
 
+@pytest.mark.index
 def test_searches_never_fail_while_new_builds_land(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     build_index(index_dir, sources, encoder, tokenizer)
@@ -123,6 +127,7 @@ def test_no_index_yet_is_reported_not_crashed(tmp_path, encoder, tokenizer):
         kb.search("租房")
 
 
+@pytest.mark.index
 def test_answers_are_sourced_or_honestly_absent(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     build_index(index_dir, sources, encoder, tokenizer)
@@ -134,6 +139,7 @@ def test_answers_are_sourced_or_honestly_absent(corpus, encoder, tokenizer):
     assert nothing.status == Status.DECLINE and nothing.sources == []
 
 
+@pytest.mark.index
 def test_follow_up_questions_use_the_topic_in_play(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     build_index(index_dir, sources, encoder, tokenizer)
@@ -144,6 +150,7 @@ def test_follow_up_questions_use_the_topic_in_play(corpus, encoder, tokenizer):
     assert timing.article_id == "rent" and "3个工作日内办结" in timing.text
 
 
+@pytest.mark.index
 def test_close_candidates_get_a_clarifying_question(scratch_dir, encoder, tokenizer):
     twins = {
         "rent-a": ("租房提取（本市户籍）", "提取", "租房提取", "租房提取公积金的办法。", "身份证", "3天"),
@@ -163,6 +170,7 @@ NEGATIVES = """examples:
 """
 
 
+@pytest.mark.index
 def test_the_scope_model_is_trained_from_the_negatives_file_and_rebuilt_when_it_changes(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     negatives = index_dir.parent / "negatives.yml"
@@ -177,6 +185,7 @@ def test_the_scope_model_is_trained_from_the_negatives_file_and_rebuilt_when_it_
     assert needs_build(index_dir, sources, encoder.name), "new examples retrain the scope model"
 
 
+@pytest.mark.index
 def test_without_negatives_the_scope_rules_alone_decide(corpus, encoder, tokenizer):
     sources, index_dir = corpus
     sources = Sources(sources.articles_dir, sources.params_dir, None, (index_dir.parent / "absent.yml",))

@@ -41,7 +41,9 @@ def wechat_postgres(postgres_url) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "redis"])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), pytest.param("redis", marks=pytest.mark.redis)]
+)
 def shared_store(request, tmp_path):
     """(kind, url) of the store the token lives in; each test gets its own account id."""
     if request.param == "sqlite":
