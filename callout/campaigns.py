@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callout import messages, phones, uploads
 from callout.context import Callout
 from callout.models import Campaign, CampaignStatus, Outcome, Recipient, RecipientState, Suppression
+from callout.provider import missing_settings
 from callout.schedule import LOCAL, parse_days, parse_windows, plan_of
 from callout.schemas import CampaignSpec
 from core.errors import ApiError
@@ -149,6 +150,9 @@ async def approve(callout: Callout, me: Me, campaign_id: int) -> Campaign:
 
 async def start(callout: Callout, me: Me, campaign_id: int) -> Campaign:
     """Approved → running, or paused → running (resume): the dispatcher takes it from here."""
+    missing = missing_settings(callout.settings)
+    if missing or callout.provider is None:
+        raise ApiError(503, "outbound_not_configured", "外呼线路尚未配置，暂时无法开始。", missing=missing)
     async with callout.sessions() as session:
         found = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
         if found is None:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callout.provider import Provider
 from callout.schedule import Clock, SystemClock
 from core.settings import Settings
 
@@ -36,4 +37,4 @@ class Callout:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
     queue: Dispatcher = field(default_factory=NoQueue)
-    provider: object | None = None  # callout.provider.Provider: the phone and SMS provider (Twilio)
+    provider: Provider | None = None  # None: outbound calls are not configured

@@ -120,6 +120,7 @@ class Attempt(Base):
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed, then the provider's status
     answered_by: Mapped[str | None] = mapped_column(String(30))  # answering-machine detection's verdict
+    marked: Mapped[str | None] = mapped_column(String(20))  # opted_out | transferred: said during the call
     outcome: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(200))

@@ -1,4 +1,4 @@
 """The campaign engine's routes, one module per resource; `ROUTERS` is what the app includes."""
-from callout.routes import campaigns, suppressions
+from callout.routes import campaigns, suppressions, twilio
 
-ROUTERS = [r.router for r in (campaigns, suppressions)]
+ROUTERS = [r.router for r in (campaigns, suppressions, twilio)]

@@ -95,6 +95,7 @@ def upgrade() -> None:
     sa.Column('call_sid', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('answered_by', sa.String(length=30), nullable=True),
+    sa.Column('marked', sa.String(length=20), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('error_code', sa.Integer(), nullable=True),
     sa.Column('error', sa.String(length=200), nullable=True),

@@ -2,13 +2,17 @@
 PostgreSQL of its own), a frozen clock, and the campaign routes on a small app."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from callout.context import Callout
+from callout.provider import TwilioProvider
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
+from fakes.twilio import FakeTwilio
 from staff import passwords
-from tests.callout.helpers import FrozenClock, campaign_app, client, local
+from tests.callout.helpers import FrozenClock, Line, RecordingQueue, campaign_app, client, local, phone_settings
 from tests.console.helpers import CHEAP_HASHER
 from tests.databases import postgres_database
 
@@ -41,3 +45,25 @@ async def callout(database_url, tmp_path, clock):
 async def api(callout):
     async with client(campaign_app(callout)) as http:
         yield http
+
+
+@pytest.fixture(scope="module")
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def line(database_url, tmp_path, clock, fake_twilio):
+    """The engine with a phone line: Twilio's API is the local fake, the queue records what it is asked."""
+    fake_twilio.behaviours.clear()
+    fake_twilio.calls.clear()
+    fake_twilio.messages.clear()
+    engine = make_engine(database_url)
+    settings = Settings(data_dir=tmp_path, database_url=database_url, console_holidays="2026-12-25",
+                        **phone_settings(fake_twilio))
+    callout = Callout(settings=settings, sessions=make_sessionmaker(engine), clock=clock, queue=RecordingQueue(),
+                      provider=TwilioProvider(settings))
+    async with client(campaign_app(callout)) as http:
+        yield Line(callout=callout, api=http, twilio=fake_twilio, clock=clock)
+    await engine.dispose()

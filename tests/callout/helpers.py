@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from callout.context import Callout
+from callout.dialer import Dialer
 from callout.routes import ROUTERS
 from core.errors import install_error_handlers
 from core.services import Services
 from core.settings import Settings
+from fakes.twilio import FakeCall, FakeTwilio
 from staff import accounts, auth
 from staff.audit import SYSTEM
 from staff.context import Staff
@@ -85,3 +87,81 @@ def campaign_body(recipients: list[dict], **extra: object) -> dict:
         "recipients": recipients, "window": {"start": "09:00", "end": "20:00"},
         "days": ["mon", "tue", "wed", "thu", "fri"], "max_attempts": 3, **extra,
     }
+
+
+PUBLIC_BASE = "https://hotline.example.gov.cn"
+CALLER_ID = "+861088880000"
+
+
+def phone_settings(twilio: FakeTwilio) -> dict:
+    return {"twilio_account_sid": twilio.account_sid, "twilio_auth_token": twilio.auth_token,
+            "twilio_api_base": twilio.url, "twilio_caller_id": CALLER_ID, "public_base_url": PUBLIC_BASE}
+
+
+@dataclass
+class RecordingQueue:
+    """The task queue as the engine sees it; a test runs what was asked for when it chooses."""
+
+    dispatched: list[tuple[int, datetime | None]] = field(default_factory=list)
+    fallbacks: list[int] = field(default_factory=list)
+
+    def dispatch(self, campaign_id: int, eta: datetime | None = None) -> None:
+        self.dispatched.append((campaign_id, eta))
+
+    def fallback(self, recipient_id: int) -> None:
+        self.fallbacks.append(recipient_id)
+
+
+@dataclass
+class Line:
+    """The engine on a phone line: the API, the fake Twilio, the frozen clock, and Twilio's callbacks."""
+
+    callout: Callout
+    api: httpx.AsyncClient
+    twilio: FakeTwilio
+    clock: FrozenClock
+    played: set[str] = field(default_factory=set)
+
+    @property
+    def dialer(self) -> Dialer:
+        return Dialer(self.callout)
+
+    async def post(self, url: str, params: dict[str, str], *, signature: str | None = None) -> httpx.Response:
+        """A request as Twilio sends it: form fields signed over the public URL."""
+        signed = self.twilio.sign(url, params) if signature is None else signature
+        return await self.api.post(url.removeprefix(PUBLIC_BASE), data=params,
+                                   headers={"X-Twilio-Signature": signed})
+
+    async def play(self, call: FakeCall) -> list[httpx.Response]:
+        """Everything Twilio sends for this call, as its behaviour scripts it."""
+        self.played.add(call.sid)
+        answers = []
+        for url, params in self.twilio.callbacks(call):
+            answers.append(await self.post(url, params))
+            assert answers[-1].status_code in (200, 204), answers[-1].text
+        return answers
+
+    async def play_new(self) -> int:
+        fresh = [call for call in self.twilio.calls if call.sid not in self.played]
+        for call in fresh:
+            await self.play(call)
+        return len(fresh)
+
+    async def run_queue(self) -> None:
+        """Do what the engine queued: fall-back messages, then one dispatcher run."""
+        queue: RecordingQueue = self.callout.queue
+        fallbacks, queue.fallbacks[:] = list(queue.fallbacks), []
+        for recipient_id in fallbacks:
+            await self.dialer.send_fallback(recipient_id)
+
+    async def campaign(self, body: dict, *, preparer: dict, approver: dict) -> int:
+        made = await self.api.post("/api/v1/campaigns", json=body, headers=preparer)
+        assert made.status_code == 201, made.text
+        campaign_id = made.json()["id"]
+        assert (await self.api.post(f"/api/v1/campaigns/{campaign_id}/approve", headers=approver)).status_code == 200
+        started = await self.api.post(f"/api/v1/campaigns/{campaign_id}/start", headers=preparer)
+        assert started.status_code == 200, started.text
+        return campaign_id
+
+    async def status(self, campaign_id: int, headers: dict) -> dict:
+        return (await self.api.get(f"/api/v1/campaigns/{campaign_id}", headers=headers)).json()

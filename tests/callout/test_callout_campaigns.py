@@ -90,7 +90,8 @@ async def test_upload_csv_and_xlsx_with_row_report(api, callout):
     assert nospec.status_code == 422 and nospec.json()["code"] == "campaign_invalid"
 
 
-async def test_four_eyes_and_roles(api, callout):
+async def test_four_eyes_and_roles(line):
+    api, callout = line.api, line.callout
     supervisor = await login(callout, "lead", Role.SUPERVISOR)
     other = await login(callout, "lead2", Role.SUPERVISOR)
     planner = await login(callout, "planner", Role.CAMPAIGNER)
@@ -160,3 +161,13 @@ async def test_dry_run_shows_who_when_and_what(api, callout, clock):
     assert first["phone"] == "139****0000"
     assert [c["at"][:19] for c in plan["contacts"]] == [
         "2026-12-04T19:59:58", "2026-12-04T19:59:59", "2026-12-07T09:00:00"]  # the weekend is skipped
+
+
+async def test_no_start_without_a_phone_line(api, callout):
+    planner = await login(callout, "planner", Role.CAMPAIGNER)
+    lead = await login(callout, "lead", Role.SUPERVISOR)
+    made = (await api.post("/api/v1/campaigns", json=campaign_body(people(1, amount="1")), headers=planner)).json()
+    await api.post(f"/api/v1/campaigns/{made['id']}/approve", headers=lead)
+    refused = await api.post(f"/api/v1/campaigns/{made['id']}/start", headers=planner)
+    assert refused.status_code == 503 and refused.json()["code"] == "outbound_not_configured"
+    assert "TWILIO_CALLER_ID" in refused.json()["missing"]

@@ -1,0 +1,454 @@
+"""The dialer: who is called next, when, and what an attempt's end means for the person.
+
+Everything that must happen once is decided by the database, in any number of service and worker
+processes:
+- one dispatcher per campaign at a time (a lease on the campaign row that runs out if its holder dies);
+- the pace: a call may start once the campaign's `next_dial_at` has passed, and starting one moves it
+  on by 1/calls-per-second in the same conditional UPDATE (which also serialises the campaign's claims);
+- the cap on calls at once: counted inside that transaction;
+- the claim: `UPDATE recipients SET state='calling' … WHERE state=<seen> AND tries=<seen>` and an
+  attempt row unique per (recipient, try): a person is never called twice at once, never more often
+  than the campaign allows;
+- an attempt's end is settled once (`… WHERE outcome IS NULL`).
+A dispatcher that dies mid-run loses nothing: its claims are visible rows, settled by the provider's
+callbacks or, if those never come, after CALLOUT_ATTEMPT_LEASE_S; the next dispatcher carries on.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callout import campaigns, messages, suppressions
+from callout.context import Callout
+from callout.models import (
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    MachineAction,
+    Outcome,
+    Recipient,
+    RecipientState,
+    Suppression,
+)
+from callout.provider import Fault, ProviderError
+from callout.schedule import plan_of
+from core.logmask import mask_personal
+from staff import audit
+
+log = logging.getLogger(__name__)
+
+S, R = CampaignStatus, RecipientState
+WAITING = (R.PENDING, R.RETRY)
+# A person who answered, opted out or was put through to an agent is done; a message left on their
+# machine too (when the campaign leaves one). Other outcomes are tried again while attempts remain.
+FINAL = frozenset({Outcome.ANSWERED, Outcome.OPTED_OUT, Outcome.TRANSFERRED, Outcome.CANCELLED})
+# Never reached in person: the SMS fall-back follows the last of these.
+UNREACHED = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.FAILED, Outcome.MACHINE})
+CALL_STATUS_OUTCOME = {"completed": Outcome.ANSWERED, "busy": Outcome.BUSY, "no-answer": Outcome.NO_ANSWER,
+                       "failed": Outcome.FAILED, "canceled": Outcome.CANCELLED}
+FINAL_CALL_STATUSES = frozenset(CALL_STATUS_OUTCOME)
+DISPATCH_BUDGET_S = 5.0  # one dispatcher run places calls for this long, then hands over to the next
+FULL_RECHECK_S = 5.0  # at the cap: look again this soon (an ending call also wakes the dispatcher)
+PASSING_RETRY_S = 30.0  # the provider was briefly unavailable: the same person again after this
+RATE_LIMIT_PAUSE_S = 5.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    attempt_id: int
+    recipient_id: int
+    campaign_id: int
+    phone: str
+
+
+@dataclass(frozen=True)
+class Busy:
+    """No claim now: `until` is when to look again (None: not at all)."""
+
+    reason: str
+    until: datetime | None = None
+
+
+class Dialer:
+    def __init__(self, callout: Callout) -> None:
+        self._callout = callout
+        self._sessions = callout.sessions
+        self._clock = callout.clock
+
+    # -- dispatching ----------------------------------------------------------------------------------
+
+    async def dispatch(self, campaign_id: int, budget_s: float = DISPATCH_BUDGET_S) -> datetime | None:
+        """Place the campaign's due calls for up to `budget_s`, at its pace, inside its windows. Returns
+        when the dispatcher should run again (None: finished, stopped, or another dispatcher has it)."""
+        started = self._clock.now()
+        lease = started + timedelta(seconds=budget_s + 30)
+        if not await self._take_lease(campaign_id, started, lease):
+            return None
+        try:
+            return await self._run(campaign_id, started, budget_s)
+        finally:
+            await self._release_lease(campaign_id, lease)
+
+    async def _run(self, campaign_id: int, started: datetime, budget_s: float) -> datetime | None:
+        campaign = await campaigns.get(self._callout, campaign_id)
+        plan = plan_of(campaign, self._callout.settings)
+        await self._settle_stale(campaign_id)
+        while True:
+            now = self._clock.now()
+            if plan.finished(now):
+                await self._expire(campaign_id)
+                return await self._finish_if_done(campaign_id, now + timedelta(seconds=FULL_RECHECK_S))
+            if not plan.is_open(now):
+                opens = plan.next_open(now)
+                log.info("campaign %s: outside its calling windows until %s", campaign_id, opens)
+                return opens if opens is not None else now + timedelta(minutes=1)
+            outcome = await self._claim(campaign, now)
+            if isinstance(outcome, Claim):
+                await self._place(campaign, outcome)
+                continue
+            if outcome.reason == "contended":
+                continue
+            if outcome.reason == "idle":
+                return await self._finish_if_done(campaign_id, outcome.until)
+            if outcome.until is None:  # stopped
+                return None
+            left = budget_s - (now - started).total_seconds()
+            wait = (outcome.until - now).total_seconds()
+            if outcome.reason == "paced" and wait <= left:
+                await self._clock.sleep(max(wait, 0.0))
+                continue
+            return outcome.until
+
+    async def _take_lease(self, campaign_id: int, now: datetime, until: datetime) -> bool:
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.status == S.RUNNING,
+                       or_(Campaign.dispatcher_until.is_(None), Campaign.dispatcher_until < now))
+                .values(dispatcher_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+            return result.rowcount == 1
+
+    async def _release_lease(self, campaign_id: int, lease: datetime) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(Campaign).where(Campaign.id == campaign_id, Campaign.dispatcher_until == lease)
+                .values(dispatcher_until=None).execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _claim(self, campaign: Campaign, now: datetime) -> Claim | Busy:
+        """Take the pace slot, check the cap, claim the next due person and write their attempt: one
+        transaction, so either all of it happened or none of it."""
+        step = timedelta(seconds=1 / campaign.calls_per_second)
+        async with self._sessions() as session:
+            slot = await session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign.id, Campaign.status == S.RUNNING,
+                       or_(Campaign.next_dial_at.is_(None), Campaign.next_dial_at <= now))
+                .values(next_dial_at=now + step)
+                .execution_options(synchronize_session=False)
+            )
+            if slot.rowcount != 1:
+                row = (await session.execute(
+                    select(Campaign.status, Campaign.next_dial_at).where(Campaign.id == campaign.id))).one()
+                await session.rollback()
+                return Busy("paced", row.next_dial_at) if row.status == S.RUNNING else Busy("stopped")
+            calling = await session.scalar(select(func.count()).where(
+                Recipient.campaign_id == campaign.id, Recipient.state == R.CALLING))
+            if calling >= campaign.max_concurrent:
+                await session.rollback()
+                return Busy("full", now + timedelta(seconds=FULL_RECHECK_S))
+            person = (await session.execute(
+                select(Recipient.id, Recipient.state, Recipient.tries, Recipient.phone)
+                .where(Recipient.campaign_id == campaign.id, Recipient.state.in_(WAITING),
+                       Recipient.next_attempt_at <= now, Recipient.attempts < campaign.max_attempts,
+                       ~exists().where(Suppression.phone == Recipient.phone))
+                .order_by(Recipient.next_attempt_at, Recipient.id)
+                .limit(1)
+            )).first()
+            if person is None:
+                await session.rollback()
+                return Busy("idle", await self._next_due(session, campaign.id, now))
+            taken = await session.execute(
+                update(Recipient)
+                .where(Recipient.id == person.id, Recipient.state == person.state, Recipient.tries == person.tries)
+                .values(state=R.CALLING, tries=person.tries + 1, attempts=Recipient.attempts + 1, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                await session.rollback()
+                return Busy("contended", now)
+            attempt_id = (await session.execute(
+                insert(Attempt).values(campaign_id=campaign.id, recipient_id=person.id, seq=person.tries + 1,
+                                       channel="voice", counted=True, status="claimed", claimed_at=now, step=0,
+                                       heard=0)
+                .returning(Attempt.id)
+            )).scalar_one()
+            await session.commit()
+        return Claim(attempt_id, person.id, campaign.id, person.phone)
+
+    async def _next_due(self, session: AsyncSession, campaign_id: int, now: datetime) -> datetime | None:
+        """When the dispatcher has something to do again: the next retry, or a re-check while calls are
+        in progress (their ends wake it too); None when nobody is left."""
+        due = await session.scalar(select(func.min(Recipient.next_attempt_at)).where(
+            Recipient.campaign_id == campaign_id, Recipient.state.in_(WAITING)))
+        if due is not None:
+            return max(due, now + timedelta(seconds=1))
+        calling = await session.scalar(select(func.count()).where(
+            Recipient.campaign_id == campaign_id, Recipient.state == R.CALLING))
+        return now + timedelta(seconds=30) if calling else None
+
+    def _url(self, path: str, attempt_id: int) -> str:
+        return f"{self._callout.settings.public_base_url.rstrip('/')}/callout/twilio/{path}?a={attempt_id}"
+
+    def _answer_url(self, attempt_id: int) -> str:
+        return self._url("answer", attempt_id) + "&s=0"  # the first step of the call's dialogue
+
+    async def _place(self, campaign: Campaign, claim: Claim) -> None:
+        provider = self._callout.provider
+        try:
+            if provider is None:
+                raise ProviderError(Fault.CONFIG, None, "outbound calls are not configured")
+            sid = await provider.place_call(
+                to=claim.phone, url=self._answer_url(claim.attempt_id),
+                status_callback=self._url("status", claim.attempt_id),
+                amd_callback=self._url("amd", claim.attempt_id),
+                ring_timeout_s=self._callout.settings.callout_ring_timeout_s,
+            )
+        except ProviderError as refused:
+            await self._refused(campaign, claim, refused)
+            return
+        async with self._sessions() as session:
+            # A fast callback may have filled the sid in already; the status stays whatever it wrote.
+            await session.execute(
+                update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.call_sid.is_(None))
+                .values(call_sid=sid).execution_options(synchronize_session=False)
+            )
+            await session.execute(
+                update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.placed_at.is_(None))
+                .values(placed_at=self._clock.now()).execution_options(synchronize_session=False)
+            )
+            await session.execute(
+                update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.status == "claimed")
+                .values(status="queued").execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        log.info("campaign %s: called %s (attempt %s)", campaign.id, mask_personal(claim.phone), claim.attempt_id)
+
+    async def _refused(self, campaign: Campaign, claim: Claim, refused: ProviderError) -> None:
+        """The provider would not place the call: what that means depends on why."""
+        log.warning("campaign %s attempt %s refused by the provider: %s", campaign.id, claim.attempt_id, refused)
+        now = self._clock.now()
+        counted = refused.fault in (Fault.NUMBER, Fault.OPTED_OUT)
+        outcome = Outcome.OPTED_OUT if refused.fault == Fault.OPTED_OUT else Outcome.FAILED
+        async with self._sessions() as session:
+            await session.execute(
+                update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.outcome.is_(None))
+                .values(outcome=outcome, status="refused", counted=counted, error_code=refused.code,
+                        error=refused.detail[:200] or str(refused.fault), ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if counted:
+                values: dict = {"state": R.DONE, "outcome": outcome}
+            else:  # not the person's fault, nor a call: it does not count against their attempts
+                later = now + timedelta(seconds=PASSING_RETRY_S)
+                values = {"state": R.RETRY, "attempts": Recipient.attempts - 1, "next_attempt_at": later}
+            await session.execute(
+                update(Recipient).where(Recipient.id == claim.recipient_id, Recipient.state == R.CALLING)
+                .values(updated_at=now, **values).execution_options(synchronize_session=False)
+            )
+            if refused.fault == Fault.CONFIG:
+                await self._pause_for_config(session, campaign.id, refused)
+            elif refused.fault == Fault.PASSING:
+                await session.execute(
+                    update(Campaign).where(Campaign.id == campaign.id)
+                    .values(next_dial_at=now + timedelta(seconds=RATE_LIMIT_PAUSE_S))
+                    .execution_options(synchronize_session=False)
+                )
+            await session.commit()
+        if refused.fault == Fault.OPTED_OUT:
+            await suppressions.add(self._sessions, claim.phone, source="provider", reason=f"Twilio {refused.code}",
+                                   evidence={"attempt_id": claim.attempt_id})
+
+    async def _pause_for_config(self, session: AsyncSession, campaign_id: int, refused: ProviderError) -> None:
+        """Our account or number is wrong: every call would fail alike, so stop until someone fixes it."""
+        result = await session.execute(
+            update(Campaign).where(Campaign.id == campaign_id, Campaign.status == S.RUNNING)
+            .values(status=S.PAUSED).execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            audit.record(session, audit.SYSTEM, "campaign_pause", f"campaign:{campaign_id}",
+                         reason="provider_config", code=refused.code, detail=refused.detail[:200])
+
+    # -- the end of an attempt ------------------------------------------------------------------------
+
+    async def settle(self, attempt_id: int, call_status: str, duration_s: int | None,
+                     error_code: int | None = None) -> Outcome | None:
+        """The call ended (a final status callback): its outcome, and whether the person is tried again,
+        done, or sent the SMS fall-back. Once per attempt; a repeat returns None."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            attempt = await session.get(Attempt, attempt_id)
+            if attempt is None or attempt.outcome is not None:
+                return None
+            outcome = decide(attempt, call_status)
+            settled = await session.execute(
+                update(Attempt).where(Attempt.id == attempt_id, Attempt.outcome.is_(None))
+                .values(outcome=outcome, status=call_status[:20], ended_at=now, duration_s=duration_s,
+                        error_code=error_code)
+                .execution_options(synchronize_session=False)
+            )
+            if settled.rowcount != 1:
+                await session.rollback()
+                return None
+            campaign = await session.get(Campaign, attempt.campaign_id)
+            recipient = await session.get(Recipient, attempt.recipient_id)
+            final = _is_final(outcome, campaign) or recipient.attempts >= campaign.max_attempts \
+                or campaign.status in (S.CANCELLED, S.COMPLETED)
+            if final:
+                values: dict = {"state": R.DONE, "outcome": outcome}
+            else:
+                values = {"state": R.RETRY, "next_attempt_at": now + timedelta(minutes=campaign.retry_minutes)}
+            await session.execute(
+                update(Recipient).where(Recipient.id == recipient.id, Recipient.state == R.CALLING)
+                .values(updated_at=now, **values).execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        voicemail_left = outcome == Outcome.MACHINE and campaign.machine_action == MachineAction.VOICEMAIL
+        if final and outcome in UNREACHED and not voicemail_left and campaign.sms_message:
+            self._callout.queue.fallback(recipient.id)
+        self._callout.queue.dispatch(campaign.id)  # a line is free
+        return outcome
+
+    async def _settle_stale(self, campaign_id: int) -> None:
+        """Attempts the provider never reported on within the lease: a dispatcher died before dialling
+        (no callback at all: not a call, so not counted) or a final callback was lost (counted)."""
+        cutoff = self._clock.now() - timedelta(seconds=self._callout.settings.callout_attempt_lease_s)
+        async with self._sessions() as session:
+            stale = (await session.execute(
+                select(Attempt.id, Attempt.call_sid, Attempt.status)
+                .where(Attempt.campaign_id == campaign_id, Attempt.outcome.is_(None), Attempt.channel == "voice",
+                       Attempt.claimed_at < cutoff)
+            )).all()
+        for attempt_id, call_sid, status in stale:
+            if call_sid is None and status == "claimed":
+                await self._unplaced(attempt_id)
+            else:
+                await self.settle(attempt_id, "failed", None)
+
+    async def _unplaced(self, attempt_id: int) -> None:
+        now = self._clock.now()
+        async with self._sessions() as session:
+            attempt = await session.get(Attempt, attempt_id)
+            done = await session.execute(
+                update(Attempt).where(Attempt.id == attempt_id, Attempt.outcome.is_(None))
+                .values(outcome=Outcome.FAILED, status="lost", counted=False, error="never placed", ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount == 1:
+                await session.execute(
+                    update(Recipient).where(Recipient.id == attempt.recipient_id, Recipient.state == R.CALLING)
+                    .values(state=R.RETRY, attempts=Recipient.attempts - 1, next_attempt_at=now, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            await session.commit()
+
+    async def _expire(self, campaign_id: int) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(Recipient).where(Recipient.campaign_id == campaign_id, Recipient.state.in_(WAITING))
+                .values(state=R.DONE, outcome=Outcome.EXPIRED, updated_at=self._clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _finish_if_done(self, campaign_id: int, again: datetime | None) -> datetime | None:
+        """Completed once nobody waits and no call is in progress; otherwise look again at `again`."""
+        async with self._sessions() as session:
+            left = await session.scalar(select(func.count()).where(
+                Recipient.campaign_id == campaign_id, Recipient.state != R.DONE))
+            if left:
+                return again or self._clock.now() + timedelta(seconds=30)
+            await session.execute(
+                update(Campaign).where(Campaign.id == campaign_id, Campaign.status == S.RUNNING)
+                .values(status=S.COMPLETED, finished_at=self._clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        log.info("campaign %s completed", campaign_id)
+        return None
+
+    # -- the fall-back -------------------------------------------------------------------------------
+
+    async def send_fallback(self, recipient_id: int) -> str | None:
+        """The SMS after the last unanswered attempt: at most once (the claim is the `fallback` column);
+        never to a number on the suppression list."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            claimed = await session.execute(
+                update(Recipient).where(Recipient.id == recipient_id, Recipient.fallback.is_(None),
+                                        Recipient.state == R.DONE)
+                .values(fallback="sms_sending").execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                await session.rollback()
+                return None
+            recipient = await session.get(Recipient, recipient_id)
+            campaign = await session.get(Campaign, recipient.campaign_id)
+            listed = await suppressions.is_suppressed(session, recipient.phone)
+            seq = recipient.tries + 1
+            await session.execute(update(Recipient).where(Recipient.id == recipient_id).values(tries=seq))
+            attempt = Attempt(campaign_id=campaign.id, recipient_id=recipient_id, seq=seq, channel="sms",
+                              counted=False, status="claimed", claimed_at=now, step=0, heard=0)
+            session.add(attempt)
+            await session.commit()
+        result = "sms_skipped" if listed or not campaign.sms_message else await self._send_sms(campaign, recipient,
+                                                                                               attempt)
+        async with self._sessions() as session:
+            await session.execute(update(Recipient).where(Recipient.id == recipient_id)
+                                  .values(fallback=result, updated_at=self._clock.now()))
+            await session.commit()
+        return result
+
+    async def _send_sms(self, campaign: Campaign, recipient: Recipient, attempt: Attempt) -> str:
+        body = messages.parse(campaign.sms_message, what="sms_message").render(
+            {**recipient.variables, "name": recipient.name})
+        provider = self._callout.provider
+        values: dict
+        try:
+            if provider is None:
+                raise ProviderError(Fault.CONFIG, None, "SMS is not configured")
+            sid = await provider.send_text(to=recipient.phone, body=body)
+            values, result = {"status": "sent", "outcome": Outcome.ANSWERED, "call_sid": sid}, "sms_sent"
+        except ProviderError as refused:
+            values = {"status": "refused", "outcome": Outcome.FAILED, "error_code": refused.code,
+                      "error": refused.detail[:200] or str(refused.fault)}
+            result = "sms_failed"
+        async with self._sessions() as session:
+            await session.execute(update(Attempt).where(Attempt.id == attempt.id)
+                                  .values(ended_at=self._clock.now(), **values))
+            await session.commit()
+        return result
+
+
+def decide(attempt: Attempt, call_status: str) -> Outcome:
+    """An attempt's outcome from what happened in the call and how it ended."""
+    if attempt.marked in (Outcome.OPTED_OUT, Outcome.TRANSFERRED):  # what the person chose during the call
+        return Outcome(attempt.marked)
+    if (attempt.answered_by or "").startswith(("machine", "fax")) and call_status == "completed":
+        return Outcome.MACHINE
+    return CALL_STATUS_OUTCOME.get(call_status, Outcome.FAILED)
+
+
+def _is_final(outcome: Outcome, campaign: Campaign) -> bool:
+    if outcome == Outcome.MACHINE:
+        return campaign.machine_action == MachineAction.VOICEMAIL  # the message was left
+    return outcome in FINAL
+

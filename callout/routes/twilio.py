@@ -1,0 +1,87 @@
+"""Twilio's callbacks for outbound calls, under /callout/twilio/: status events, machine detection, the
+call's dialogue (answer, gather) and the voicemail. Each checks Twilio's signature first (403, nothing
+done, otherwise); a failure inside the dialogue still answers the person, never an HTTP error."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from twilio.twiml.voice_response import VoiceResponse
+
+from callout.calls import GOODBYE, PREFIX, OutboundCalls
+from callout.context import Callout
+from callout.models import Attempt
+from channels.voice.phone_line import PhoneLine
+from channels.voice.twilio_security import twilio_params
+from conversations.hub import Hub
+from core.deps import ServicesDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix=PREFIX, tags=["outbound calls: Twilio"])
+
+Params = Annotated[dict[str, str], Depends(twilio_params)]
+AttemptId = Annotated[int, Query(alias="a", ge=1, description="the attempt this call is")]
+Step = Annotated[int, Query(alias="s", ge=0, description="the call's step this action URL was issued for")]
+
+
+def get_calls(services: ServicesDep) -> OutboundCalls:
+    return OutboundCalls(services.get(Callout), services.find(Hub), services.find(PhoneLine))
+
+
+Calls = Annotated[OutboundCalls, Depends(get_calls)]
+
+
+def _xml(body: VoiceResponse | str) -> Response:
+    return Response(str(body), media_type="application/xml")
+
+
+async def _stepped(calls: OutboundCalls, attempt: Attempt, step: int,
+                   work: Callable[[Attempt], Awaitable[VoiceResponse]]) -> Response:
+    """Act only if this request wins the step; a replay gets the first answer."""
+    if not await calls.claim_step(attempt.id, step):
+        latest = await calls.attempt(attempt.id, "")
+        log.info("attempt %s: step %s already handled, request not acted on", attempt.id, step)
+        return _xml(latest.last_twiml or calls.speaker.goodbye(GOODBYE))
+    attempt = await calls.attempt(attempt.id, "")
+    try:
+        response = await work(attempt)
+    except Exception:
+        log.exception("outbound call webhook failed (attempt %s)", attempt.id)
+        response = calls.speaker.goodbye(GOODBYE)
+    await calls.remember(attempt.id, str(response))
+    return _xml(response)
+
+
+@router.post("/status", status_code=204, summary="Call status callback (every event; the final one settles)")
+async def status(params: Params, attempt_id: AttemptId, calls: Calls) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
+    await calls.on_status(attempt, params)
+    return Response(status_code=204)
+
+
+@router.post("/amd", status_code=204, summary="Answering-machine detection's verdict (asynchronous)")
+async def amd(params: Params, attempt_id: AttemptId, calls: Calls) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
+    await calls.on_amd(attempt, params)
+    return Response(status_code=204)
+
+
+@router.post("/answer", summary="The person picked up: the message")
+async def answer(params: Params, attempt_id: AttemptId, step: Step, calls: Calls) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
+    return await _stepped(calls, attempt, step, calls.answer)
+
+
+@router.post("/gather", summary="A key or words after the message: repeat, a person, opt out, a question")
+async def gather(params: Params, attempt_id: AttemptId, step: Step, calls: Calls) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
+    return await _stepped(calls, attempt, step, lambda current: calls.on_gather(current, params))
+
+
+@router.post("/voicemail", summary="A machine answered: the voicemail text after the beep")
+async def voicemail(params: Params, attempt_id: AttemptId, calls: Calls) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
+    return _xml(await calls.voicemail(attempt))

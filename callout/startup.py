@@ -1,0 +1,37 @@
+"""The campaign engine in the service: its context, the task queue (with its workers here unless
+CALLOUT_WORKERS=0) and a dispatcher for every campaign that was running when the service stopped."""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from callout.context import Callout
+from callout.provider import TwilioProvider, missing_settings
+from callout.queue import CalloutQueue
+from callout.schedule import SystemClock
+from core.services import Services
+from core.settings import Settings
+
+
+def build(settings: Settings, sessions: async_sessionmaker) -> tuple[Callout, CalloutQueue]:
+    """The engine and its queue for this process (the service, or a worker)."""
+    queue = CalloutQueue(settings)
+    provider = TwilioProvider(settings) if not missing_settings(settings) else None
+    return Callout(settings=settings, sessions=sessions, clock=SystemClock(), queue=queue, provider=provider), queue
+
+
+async def start(services: Services) -> None:
+    settings = services.get(Settings)
+    callout, queue = build(settings, services.get(async_sessionmaker))
+    queue.bind(callout, asyncio.get_running_loop())
+    services.provide(Callout, callout)
+    services.provide(CalloutQueue, queue)
+    if settings.callout_workers:
+        queue.start_workers(settings.callout_workers)
+    await queue.resume_running()
+
+
+async def stop(services: Services) -> None:
+    if (queue := services.find(CalloutQueue)) is not None:
+        await queue.stop_workers()
