@@ -12,16 +12,17 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from agent_console import claims, duty, events, pool
+from agent_console import claims, duty, events, handoff_states, pool
 from agent_console.context import Console
 from agent_console.conversations import resume_bot
 from agent_console.handoff import queued_message
-from agent_console.models import Assignment, Handoff, HandoffState, Shift, ShiftState
+from agent_console.models import Handoff, HandoffState, Shift, ShiftState
 from conversations.models import Author, Conversation, ConversationStatus
 from conversations.replies import Reply
 from core.db import utcnow
+from core.states import IllegalTransition
 from staff import audit
 from staff.models import Agent
 
@@ -96,33 +97,19 @@ class Clock:
         """A channel may end a conversation itself (a caller hangs up, a citizen leaves the queue): its
         handoff leaves the pool, and the agent holding it gets the seat back."""
         async with self._console.sessions() as session:
-            rows = (await session.execute(
-                select(Handoff.id, Handoff.conversation_id, Handoff.agent_id)
+            abandoned = (await session.scalars(
+                select(Handoff)
                 .join(Conversation, Conversation.id == Handoff.conversation_id)
                 .where(Handoff.state.in_([HandoffState.WAITING, HandoffState.ASSIGNED]),
                        Conversation.status.in_([S.BOT, S.CLOSED]))
             )).all()
-            for handoff_id, conversation_id, agent_id in rows:
-                now = utcnow()
-                changed = await session.execute(
-                    update(Handoff).where(Handoff.id == handoff_id,
-                                          Handoff.state.in_([HandoffState.WAITING, HandoffState.ASSIGNED]))
-                    .values(state=HandoffState.CANCELLED, open_key=None, finished_at=now, end_reason="left")
-                )
-                if changed.rowcount != 1:
-                    continue
-                await session.execute(
-                    update(Assignment).where(Assignment.handoff_id == handoff_id, Assignment.ended_at.is_(None))
-                    .values(ended_at=now, end="closed")
-                )
+            for handoff in abandoned:
+                try:
+                    news = await handoff_states.cancel_abandoned(session, handoff)
+                except IllegalTransition:
+                    continue  # another process was first
                 await session.commit()
-                await self._console.bus.publish(
-                    events.POOL, {"type": "pool.removed", "conversation_id": conversation_id, "reason": "left"}
-                )
-                if agent_id is not None:
-                    await self._console.bus.publish(events.agent_topic(agent_id), {
-                        "type": "released", "conversation_id": conversation_id, "reason": "left",
-                    })
+                await news.publish(self._console.bus)
 
     async def escalate(self) -> None:
         """Push each conversation waiting longer than CONSOLE_ESCALATE_AFTER_S to the least-busy agent
@@ -148,21 +135,18 @@ class Clock:
                     break
             if first:
                 waited = int((utcnow() - waiting_since).total_seconds())
-                await self._console.bus.publish(events.SUPERVISORS, {
-                    "type": "alert", "kind": "escalated", "conversation_id": conversation_id, "waited_s": waited,
-                    "assigned_to": taken.agent_name if taken else None,
-                    "message": (f"会话等待{waited}秒无人接入，已推送给“{taken.agent_name}”。" if taken
-                                else f"会话等待{waited}秒无人接入，且没有空闲客服，请安排处理。"),
-                })
+                await self._console.bus.publish(events.SUPERVISORS, events.Alert(
+                    kind="escalated", conversation_id=conversation_id, waited_s=waited,
+                    assigned_to=taken.agent_name if taken else None,
+                    message=(f"会话等待{waited}秒无人接入，已推送给“{taken.agent_name}”。" if taken
+                             else f"会话等待{waited}秒无人接入，且没有空闲客服，请安排处理。"),
+                ))
 
     async def _mark_escalated(self, handoff_id: int) -> bool:
         async with self._console.sessions() as session:
-            changed = await session.execute(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.escalated_at.is_(None))
-                .values(escalated_at=utcnow())
-            )
+            marked = await handoff_states.mark_escalated(session, handoff_id)
             await session.commit()
-            return changed.rowcount == 1
+            return marked
 
     async def _least_busy(self, skill: str | None) -> list[int]:
         """On-duty agents with room, least loaded first (then the one assigned longest ago); those with
@@ -199,13 +183,9 @@ class Clock:
 
     async def _claim_telling(self, handoff_id: int, told: int | None, position: int) -> bool:
         async with self._console.sessions() as session:
-            told_now = Handoff.notified_position.is_(None) if told is None else Handoff.notified_position == told
-            changed = await session.execute(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.state == HandoffState.WAITING, told_now)
-                .values(notified_position=position)
-            )
+            mine = await handoff_states.mark_position_told(session, handoff_id, told, position)
             await session.commit()
-            return changed.rowcount == 1
+            return mine
 
     async def _tell(self, conversation_id: str, position: int, wait: int | None) -> None:
         async with self._console.sessions() as session:
@@ -228,5 +208,5 @@ class Clock:
         for handoff_id, conversation_id in pending:
             if await resume_bot(self._console, conversation_id):
                 async with self._console.sessions() as session:
-                    await session.execute(update(Handoff).where(Handoff.id == handoff_id).values(resume_pending=False))
+                    await handoff_states.mark_resumed(session, handoff_id)
                     await session.commit()

@@ -2,10 +2,10 @@
 leave a message instead of waiting). Agents see open tickets in the pool when they come on duty."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent_console import events, pool
+from agent_console import events, pool, ticket_states
 from agent_console.context import Console
 from agent_console.hours import ServiceHours
 from agent_console.models import CallbackTicket, TicketState
@@ -14,7 +14,6 @@ from conversations.replies import Reply
 from core.db import utcnow
 from core.errors import ApiError
 from core.settings import Settings
-from staff import audit
 from staff.auth import Me
 
 QUESTION_MESSAGES = 5
@@ -45,7 +44,7 @@ async def open_ticket(
             await session.rollback()
             ticket = await session.scalar(select(CallbackTicket).where(CallbackTicket.open_key == conversation.id))
             return ticket, promise
-    await console.bus.publish(events.POOL, {"type": "tickets.changed", "ticket": pool.ticket_item(ticket)})
+    await console.bus.publish(events.POOL, events.TicketsChanged(ticket=pool.ticket_item(ticket)))
     return ticket, promise
 
 
@@ -75,21 +74,20 @@ async def _ticket(session, ticket_id: int) -> CallbackTicket:
 
 
 async def claim(console: Console, me: Me, ticket_id: int) -> dict:
+    try:
+        async with console.sessions() as session, session.begin():
+            news = await ticket_states.claim(session, ticket_id, agent_id=me.id, actor=me.actor, by=me.display_name)
+    except ticket_states.IllegalTransition as refused:
+        if refused.found is None:
+            raise ApiError(404, "ticket_not_found", "回访单不存在。") from None
+        raise ApiError(409, "ticket_taken", "该回访单已被其他客服处理。", state=refused.found) from None
+    await news.publish(console.bus)
+    return await _item(console, ticket_id)
+
+
+async def _item(console: Console, ticket_id: int) -> dict:
     async with console.sessions() as session:
-        changed = await session.execute(
-            update(CallbackTicket)
-            .where(CallbackTicket.id == ticket_id, CallbackTicket.state == TicketState.OPEN)
-            .values(state=TicketState.CLAIMED, agent_id=me.id, claimed_at=utcnow())
-        )
-        if changed.rowcount != 1:
-            ticket = await _ticket(session, ticket_id)
-            raise ApiError(409, "ticket_taken", "该回访单已被其他客服处理。", state=ticket.state)
-        audit.record(session, me.actor, "ticket_claim", f"ticket:{ticket_id}")
-        await session.commit()
-        ticket = await _ticket(session, ticket_id)
-    item = pool.ticket_item(ticket)
-    await console.bus.publish(events.POOL, {"type": "tickets.changed", "ticket": item, "by": me.display_name})
-    return item
+        return pool.ticket_item(await _ticket(session, ticket_id))
 
 
 async def _mine(session, me: Me, ticket_id: int) -> CallbackTicket:
@@ -103,26 +101,18 @@ async def reply(console: Console, me: Me, ticket_id: int, text: str) -> dict:
     """Answer the citizen in their conversation (pushed: WeChat, the app's next poll, the web page)."""
     async with console.sessions() as session:
         ticket = await _mine(session, me, ticket_id)
-        audit.record(session, me.actor, "ticket_reply", f"ticket:{ticket_id}", chars=len(text))
+        ticket_states.reply(session, ticket, actor=me.actor, chars=len(text))
         await session.commit()
     message = await console.hub.send(ticket.conversation_id, ticket.channel, Author.AGENT, Reply(text=text), push=True)
     return message.to_dict()
 
 
 async def done(console: Console, me: Me, ticket_id: int, note: str | None) -> dict:
-    async with console.sessions() as session:
+    async with console.sessions() as session, session.begin():
         await _mine(session, me, ticket_id)
-        changed = await session.execute(
-            update(CallbackTicket)
-            .where(CallbackTicket.id == ticket_id, CallbackTicket.state == TicketState.CLAIMED,
-                   CallbackTicket.agent_id == me.id)
-            .values(state=TicketState.DONE, open_key=None, note=note, done_at=utcnow())
-        )
-        if changed.rowcount != 1:
-            raise ApiError(409, "ticket_changed", "回访单状态已变化，请刷新。")
-        audit.record(session, me.actor, "ticket_done", f"ticket:{ticket_id}")
-        await session.commit()
-        ticket = await _ticket(session, ticket_id)
-    item = pool.ticket_item(ticket)
-    await console.bus.publish(events.POOL, {"type": "tickets.changed", "ticket": item})
-    return item
+        try:
+            news = await ticket_states.done(session, ticket_id, agent_id=me.id, actor=me.actor, note=note)
+        except ticket_states.IllegalTransition:
+            raise ApiError(409, "ticket_changed", "回访单状态已变化，请刷新。") from None
+    await news.publish(console.bus)
+    return await _item(console, ticket_id)

@@ -6,17 +6,17 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from agent_console import callbacks, events
+from agent_console import callbacks, handoff_states
 from agent_console.context import Console
 from agent_console.conversations import resume_bot
 from agent_console.models import Handoff, HandoffState
 from agent_console.pool import open_handoff
-from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Conversation, ConversationStatus, Message
 from conversations.replies import Reply
 from core.db import utcnow
+from core.states import IllegalTransition
 
 S = ConversationStatus
 _RATING = re.compile(r"^([1-5])\s*(?:分|星)?[。.!！]?$")
@@ -54,14 +54,11 @@ class CitizenReplies:
             )
             if handoff_id is None:
                 return None
-            stored = await session.execute(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.rated_at.is_(None))
-                .values(rating=score, rated_at=utcnow())
-            )
+            news = await handoff_states.rate(session, handoff_id, score)
             await session.commit()
-        if stored.rowcount != 1:
+        if news is None:
             return None
-        await self._console.bus.publish(events.SUPERVISORS, {"type": "stats.changed"})
+        await news.publish(self._console.bus)
         return [Reply(text=f"感谢您的评价（{score}分）！还有其他问题可以继续问我。", meta={"rating": score})]
 
     async def _leave_message(self, conversation: Conversation) -> list[Reply] | None:
@@ -73,17 +70,10 @@ class CitizenReplies:
         await resume_bot(console, conversation.id)  # before leaving `waiting`, as in a hand-back
         try:
             async with console.sessions() as session, session.begin():
-                changed = await session.execute(
-                    update(Handoff).where(Handoff.id == handoff.id, Handoff.state == HandoffState.WAITING)
-                    .values(state=HandoffState.CANCELLED, open_key=None, finished_at=utcnow(), end_reason="message")
-                )
-                if changed.rowcount != 1:
-                    raise IllegalTransition(conversation.id, S.BOT, frozenset({S.WAITING}), S.HUMAN)
-                await transition(session, conversation.id, S.BOT, expected=frozenset({S.WAITING}))
+                news = await handoff_states.cancel_for_message(session, handoff)
         except IllegalTransition:
             return None  # grabbed this very moment: the agent is joining, the message is theirs
-        await console.bus.publish(events.POOL, {"type": "pool.removed", "conversation_id": conversation.id,
-                                                "reason": "left"})
+        await news.publish(console.bus)
         ticket, promise = await callbacks.open_ticket(
             console, conversation=conversation, reason=handoff.reason, contact=handoff.contact, origin="left_queue"
         )

@@ -5,9 +5,11 @@ Every assignment is one transaction that
    assignments to the same agent run one after the other and the capacity check below sees the first;
    on SQLite the write takes the database's write lock, with the same effect;
 2. checks duty and capacity (open assignments < capacity) inside that transaction;
-3. moves the conversation `waiting → human` with one conditional UPDATE: among any number of
-   concurrent grabbers, in any number of processes, exactly one sees a row changed.
+3. takes the handoff (`handoff_states`), which moves the conversation `waiting → human` with one
+   conditional UPDATE: among any number of concurrent grabbers, in any number of processes, exactly one
+   sees a row changed.
 Locks are always taken in the order agent → conversation → handoff, so transactions cannot deadlock.
+The events of each change are published after its commit.
 """
 from __future__ import annotations
 
@@ -17,16 +19,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import events
+from agent_console import handoff_states
 from agent_console.context import Console
 from agent_console.models import Assignment, Handoff, HandoffState, Shift, ShiftState
-from agent_console.pool import item, last_citizen_texts, open_handoff
-from conversations.hub import conversation_topic
-from conversations.lifecycle import IllegalTransition, transition
+from agent_console.pool import open_handoff
 from conversations.models import Author, Conversation, ConversationStatus
 from conversations.replies import Reply
+from core.bus import Outbox
 from core.db import utcnow
 from core.errors import ApiError
+from core.states import IllegalTransition
 from staff import audit
 from staff.auth import Me
 from staff.models import Agent
@@ -99,29 +101,20 @@ async def _not_waiting(session: AsyncSession, conversation_id: str) -> ApiError:
 
 async def _take_from_pool(
     session: AsyncSession, conversation_id: str, agent: Agent, how: str, actor: audit.Actor
-) -> Taken:
+) -> tuple[Taken, Outbox]:
     handoff = await open_handoff(session, conversation_id)
     if handoff is None or handoff.state != HandoffState.WAITING:
         raise await _not_waiting(session, conversation_id)
     if how == "grab" and handoff.skill and handoff.skill not in (agent.skills or []):
         raise ApiError(403, "skill_required", f"该会话已转给“{handoff.skill}”技能组，需由该组客服接入。")
     try:
-        await transition(session, conversation_id, S.HUMAN, expected=frozenset({S.WAITING}))
-    except IllegalTransition:
+        if how == "grab":
+            news = await handoff_states.claim(session, handoff, agent, actor)
+        else:
+            news = await handoff_states.push(session, handoff, agent)
+    except IllegalTransition:  # another agent was faster
         raise await _not_waiting(session, conversation_id) from None
-    now = utcnow()
-    changed = await session.execute(
-        update(Handoff)
-        .where(Handoff.id == handoff.id, Handoff.state == HandoffState.WAITING)
-        .values(state=HandoffState.ASSIGNED, agent_id=agent.id, claimed_at=func.coalesce(Handoff.claimed_at, now))
-    )
-    if changed.rowcount != 1:  # the conversation row said waiting, so this cannot lose; refuse rather than guess
-        raise await _not_waiting(session, conversation_id)
-    session.add(Assignment(handoff_id=handoff.id, conversation_id=conversation_id, agent_id=agent.id, how=how,
-                           started_at=now))
-    audit.record(session, actor, "grab" if how == "grab" else "push", f"conversation:{conversation_id}",
-                 agent_id=agent.id, waited_s=int((now - handoff.waiting_since).total_seconds()))
-    return Taken(conversation_id, handoff.channel, handoff.id, agent.id, agent.display_name, agent.phone, how)
+    return Taken(conversation_id, handoff.channel, handoff.id, agent.id, agent.display_name, agent.phone, how), news
 
 
 async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
@@ -133,8 +126,8 @@ async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
         raise _refusal(status, owner)
     async with console.sessions() as session, session.begin():
         agent = await _lock_agent_with_room(session, me.id)
-        taken = await _take_from_pool(session, conversation_id, agent, "grab", me.actor)
-    await announce(console, taken)
+        taken, news = await _take_from_pool(session, conversation_id, agent, "grab", me.actor)
+    await announce(console, taken, news)
     return taken
 
 
@@ -143,11 +136,11 @@ async def push(console: Console, conversation_id: str, agent_id: int) -> Taken |
     try:
         async with console.sessions() as session, session.begin():
             agent = await _lock_agent_with_room(session, agent_id, pushed=True)
-            taken = await _take_from_pool(session, conversation_id, agent, "push", audit.SYSTEM)
+            taken, news = await _take_from_pool(session, conversation_id, agent, "push", audit.SYSTEM)
     except ApiError as error:
         log.info("push of %s to agent %s refused: %s", conversation_id, agent_id, error.code)
         return None
-    await announce(console, taken)
+    await announce(console, taken, news)
     return taken
 
 
@@ -159,30 +152,18 @@ async def transfer_to_agent(
     async with console.sessions() as session, session.begin():
         agent = await _lock_agent_with_room(session, to_agent_id, pushed=True)
         handoff = await open_handoff(session, conversation_id)
-        changed = await session.execute(
-            update(Handoff)
-            .where(Handoff.id == (handoff.id if handoff else -1), Handoff.state == HandoffState.ASSIGNED,
-                   Handoff.agent_id == me.id)
-            .values(agent_id=agent.id, note=note)
-        )
-        if changed.rowcount != 1:
-            raise ApiError(403, "not_your_conversation", "该会话不在您的接待中，无法转接。")
-        now = utcnow()
-        await session.execute(
-            update(Assignment)
-            .where(Assignment.handoff_id == handoff.id, Assignment.agent_id == me.id, Assignment.ended_at.is_(None))
-            .values(ended_at=now, end="transferred")
-        )
-        session.add(Assignment(handoff_id=handoff.id, conversation_id=conversation_id, agent_id=agent.id,
-                               how="transfer", started_at=now))
-        audit.record(session, me.actor, "transfer", f"conversation:{conversation_id}", to_agent_id=agent.id,
-                     note=note or "")
+        refused = ApiError(403, "not_your_conversation", "该会话不在您的接待中，无法转接。")
+        if handoff is None:
+            raise refused
+        try:
+            news = await handoff_states.transfer(session, handoff, agent, from_agent_id=me.id, actor=me.actor,
+                                                 by=me.display_name, note=note)
+        except IllegalTransition:
+            raise refused from None
         taken = Taken(
             conversation_id, handoff.channel, handoff.id, agent.id, agent.display_name, agent.phone, "transfer"
         )
-    await announce(console, taken, note=note, by=me.display_name)
-    await console.bus.publish(events.agent_topic(me.id), {"type": "released", "conversation_id": conversation_id,
-                                                          "reason": "transferred"})
+    await announce(console, taken, news)
     return taken
 
 
@@ -197,52 +178,19 @@ async def return_to_pool(
         if handoff is None or handoff.state != HandoffState.ASSIGNED or handoff.agent_id != from_agent:
             raise ApiError(403, "not_your_conversation", "该会话不在您的接待中。")
         try:
-            await transition(session, conversation_id, S.WAITING, expected=frozenset({S.HUMAN}))
+            news = await handoff_states.return_to_pool(session, handoff, from_agent_id=from_agent, actor=actor,
+                                                       reason=reason, skill=skill, note=note)
         except IllegalTransition:
             raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。") from None
-        now = utcnow()
-        changed = await session.execute(
-            update(Handoff)
-            .where(Handoff.id == handoff.id, Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == from_agent)
-            .values(state=HandoffState.WAITING, agent_id=None, skill=skill, note=note, waiting_since=now,
-                    escalated_at=None, notified_position=None)
-        )
-        if changed.rowcount != 1:
-            raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。")
-        await session.execute(
-            update(Assignment)
-            .where(Assignment.handoff_id == handoff.id, Assignment.ended_at.is_(None))
-            .values(ended_at=now, end="transferred" if reason == "transfer" else "returned")
-        )
-        action = "transfer" if reason == "transfer" else "return"
-        audit.record(session, actor, action, f"conversation:{conversation_id}", skill=skill or "", note=note or "",
-                     reason=reason)
-    async with console.sessions() as session:
-        fresh = await session.get(Handoff, handoff.id)
-        preview = (await last_citizen_texts(session, [conversation_id])).get(conversation_id, "")
-        entry = item(fresh, preview, utcnow())
-    await console.bus.publish(events.POOL, {"type": "pool.added", "item": entry})
-    await console.bus.publish(events.agent_topic(from_agent), {"type": "released", "conversation_id": conversation_id,
-                                                               "reason": reason})
+    await news.publish(console.bus)
     text = "正在为您转接其他客服，请稍候。" if reason == "transfer" else "客服暂时离开，正在为您安排其他客服，请稍候。"
     await console.hub.send(conversation_id, handoff.channel, Author.SYSTEM, Reply(text=text), push=True)
 
 
-async def announce(console: Console, taken: Taken, *, note: str | None = None, by: str | None = None) -> None:
-    """Tell everyone who needs to know, after the commit."""
-    if taken.how != "transfer":
-        await console.bus.publish(events.POOL, {
-            "type": "pool.removed", "conversation_id": taken.conversation_id, "reason": "claimed",
-            "agent_id": taken.agent_id, "by": taken.agent_name,
-        })
-    # Every console of the agent follows the conversation from now on (a grab, a push or a transfer).
-    await console.bus.publish(events.agent_topic(taken.agent_id), {
-        "type": "assigned", "conversation_id": taken.conversation_id, "how": taken.how, "note": note, "by": by,
-    })
-    # The phone line connects the caller to this agent (the handoff contract's `claimed` event).
-    await console.bus.publish(conversation_topic(taken.conversation_id), {
-        "type": "claimed", "agent_id": taken.agent_id, "agent_name": taken.agent_name, "agent_phone": taken.agent_phone,
-    })
+async def announce(console: Console, taken: Taken, news: Outbox) -> None:
+    """Tell everyone who needs to know, after the commit: the consoles and channels (the change's events),
+    then the citizen."""
+    await news.publish(console.bus)
     text = (
         f"已为您转接客服“{taken.agent_name}”，请继续描述您的问题。" if taken.how == "transfer"
         else f"人工客服“{taken.agent_name}”已接入，正在为您服务。"

@@ -7,17 +7,16 @@ import logging
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import events
+from agent_console import handoff_states
 from agent_console.context import Console
 from agent_console.models import Assignment, Handoff, HandoffState
 from agent_console.pool import last_citizen_texts, open_handoff
 from conversations.bot_client import BotUnavailable
-from conversations.hub import conversation_topic
-from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Author, Conversation, ConversationStatus, Identity, Message
 from conversations.replies import Reply
 from core.db import utcnow
 from core.errors import ApiError
+from core.states import IllegalTransition
 from staff import audit
 from staff.auth import Me
 from staff.models import Agent, Role
@@ -197,30 +196,12 @@ async def finish(console: Console, me: Me, conversation_id: str) -> dict:
     async with console.sessions() as session:
         handoff = await owned(session, me, conversation_id)
     resumed = await resume_bot(console, conversation_id)
-    now = utcnow()
     async with console.sessions() as session, session.begin():
-        changed = await session.execute(
-            update(Handoff)
-            .where(Handoff.id == handoff.id, Handoff.state == HandoffState.ASSIGNED, Handoff.agent_id == me.id)
-            .values(state=HandoffState.FINISHED, open_key=None, finished_at=now, end_reason="finished",
-                    resume_pending=not resumed, rating_requested_at=now)
-        )
-        if changed.rowcount != 1:
-            raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。")
         try:
-            await transition(session, conversation_id, S.BOT, expected=frozenset({S.HUMAN}))
+            news = await handoff_states.finish(session, handoff, agent_id=me.id, actor=me.actor, bot_resumed=resumed)
         except IllegalTransition:
             raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。") from None
-        await session.execute(
-            update(Assignment)
-            .where(Assignment.handoff_id == handoff.id, Assignment.ended_at.is_(None))
-            .values(ended_at=now, end="finished")
-        )
-        audit.record(session, me.actor, "finish", f"conversation:{conversation_id}", bot_resumed=resumed)
-    await console.bus.publish(conversation_topic(conversation_id), {"type": "status", "status": S.BOT})
-    await console.bus.publish(events.agent_topic(me.id), {"type": "released", "conversation_id": conversation_id,
-                                                          "reason": "finished"})
-    await console.bus.publish(events.SUPERVISORS, {"type": "stats.changed"})
+    await news.publish(console.bus)
     request = Reply(text=RATING_TEXT, buttons=RATING_BUTTONS,
                     meta={"rating_request": {"conversation_id": conversation_id}})
     await console.hub.send(conversation_id, handoff.channel, Author.SYSTEM, request, push=True)

@@ -63,7 +63,7 @@ async def set_auto_approve(console: Console, me: Me, on: bool) -> bool:
 
 
 async def _publish(console: Console, agent_id: int, shift: Shift | None, reason: str | None = None) -> None:
-    event = {"type": "duty", "agent_id": agent_id, "reason": reason, **shift_dict(shift)}
+    event = events.DutyChanged(agent_id=agent_id, reason=reason, **shift_dict(shift))
     await console.bus.publish(events.agent_topic(agent_id), event)
     await console.bus.publish(events.SUPERVISORS, event)
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import callbacks, events, pool
+from agent_console import callbacks, events, handoff_states, pool
 from agent_console.context import Console, console_of
 from agent_console.models import CallbackTicket, Handoff, HandoffState, Reason
 from conversations.bot_client import BotUnavailable
@@ -163,9 +163,8 @@ async def _queue(
         wait = await pool.estimate_for(session, position, staff)
         handoff.notified_position = position
         await session.commit()
-        preview = (await pool.last_citizen_texts(session, [conversation.id])).get(conversation.id, "")
-        item = pool.item(handoff, preview, utcnow())
-    await console.bus.publish(events.POOL, {"type": "pool.added", "item": item})
+        item = await handoff_states.pool_item(session, handoff)
+    await console.bus.publish(events.POOL, events.PoolAdded(item=item))
     return HandoffOutcome("queued", position, wait, None, queued_message(position, wait))
 
 

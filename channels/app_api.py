@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import hmac
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.deps import HubDep
+from conversations.events import NewMessage
 from conversations.hub import conversation_topic
 from conversations.models import Channel
 from conversations.text import clean_text
 from core.deps import BusDep, SettingsDep
 from core.errors import ApiError
+from core.events import Event
 from core.settings import Settings
 from core.signing import sign, unsign
 
@@ -184,7 +187,7 @@ async def get_messages(
     return PushesOut(conversation_id=conversation.id, messages=[m.to_dict() for m in messages])
 
 
-async def _next_message(events) -> None:
+async def _next_message(events: AsyncIterator[Event]) -> None:
     async for event in events:
-        if event.get("type") == "message":
+        if isinstance(event, NewMessage):
             return

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -17,11 +18,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.deps import HubDep
+from conversations.events import NewMessage, StatusChanged, Typing
 from conversations.hub import Hub, conversation_topic
 from conversations.models import Channel
 from conversations.text import clean_text
 from core.deps import SettingsDep
 from core.errors import ApiError
+from core.events import Event
 from core.signing import sign, unsign
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,8 @@ router = APIRouter(tags=["web"])
 STATIC_DIR = Path(__file__).with_name("static")
 TOKEN_PURPOSE = "web-visitor"
 MAX_FRAME_BYTES = 64 * 1024
+# What the citizen's page hears from the conversation's topic, sent as it travels on the bus.
+CITIZEN_FRAMES = (NewMessage, Typing, StatusChanged)
 
 
 class SessionIn(BaseModel):
@@ -85,14 +90,11 @@ async def chat_socket(
             pusher.cancel()
 
 
-async def _push_events(websocket: WebSocket, events) -> None:
+async def _push_events(websocket: WebSocket, events: AsyncIterator[Event]) -> None:
     try:
         async for event in events:
-            kind = event.get("type")
-            if kind == "message":
-                await websocket.send_json({"type": "message", "message": event["message"]})
-            elif kind in ("typing", "status"):
-                await websocket.send_json({k: v for k, v in event.items() if k != "topic"})
+            if isinstance(event, CITIZEN_FRAMES):
+                await websocket.send_json(event.to_wire())
     except (WebSocketDisconnect, RuntimeError):
         pass  # the reader notices the closed socket and ends the handler
 

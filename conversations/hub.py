@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations.bot_client import BotUnavailable, RasaClient
+from conversations.events import NewMessage, Typing
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
 from conversations.replies import Reply
 from core.bus import EventBus
@@ -150,7 +151,7 @@ class Hub:
                 return Turn(conversation.id, stored, sent)
         if status != ConversationStatus.BOT:
             return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
-        await self._bus.publish(conversation_topic(conversation.id), {"type": "typing"})
+        await self._bus.publish(conversation_topic(conversation.id), Typing())
         replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, text)
         sent = [
             await self.send(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
@@ -225,8 +226,7 @@ class Hub:
             return await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
 
     async def _publish(self, message: Message) -> None:
-        event = {"type": "message", "message": message.to_dict()}
-        await self._bus.publish(conversation_topic(message.conversation_id), event)
+        await self._bus.publish(conversation_topic(message.conversation_id), NewMessage(message=message.to_dict()))
 
     # -- answering ------------------------------------------------------------------------------
 

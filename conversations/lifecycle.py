@@ -2,7 +2,8 @@
 
 A transition is one conditional UPDATE (`… WHERE id = :id AND status IN (:allowed)`): among any
 number of processes attempting the same change, exactly one sees a row changed. Everyone else
-gets an `IllegalTransition` naming the states expected and the state found.
+gets an `IllegalTransition` naming the states expected and the state found. A handoff's changes
+(`agent_console/handoff_states.py`) move the conversation through here in the same transaction.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.models import Conversation, ConversationStatus
+from core import states
 
 S = ConversationStatus
 ALLOWED: dict[ConversationStatus, frozenset[ConversationStatus]] = {
@@ -20,11 +22,10 @@ ALLOWED: dict[ConversationStatus, frozenset[ConversationStatus]] = {
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(states.IllegalTransition):
     def __init__(self, conversation_id: str, target: ConversationStatus, expected: frozenset, found: str | None):
-        self.conversation_id, self.target, self.expected, self.found = conversation_id, target, expected, found
-        wanted = "/".join(sorted(expected))
-        super().__init__(f"conversation {conversation_id}: cannot become {target} from {found} (expected {wanted})")
+        self.conversation_id = conversation_id
+        super().__init__(f"conversation {conversation_id}", target, expected, found)
 
 
 async def transition(
@@ -37,9 +38,7 @@ async def transition(
 ) -> None:
     """Move the conversation to `target` if it is in one of `expected` (default: every state allowed
     before `target`). Extra column `values` are written in the same statement. Caller commits."""
-    allowed = expected if expected is not None else ALLOWED[target]
-    if not allowed <= ALLOWED[target]:
-        raise ValueError(f"{target} cannot follow {sorted(allowed - ALLOWED[target])}")
+    allowed = states.allowed_before(ALLOWED, target, expected)
     changes = {"status": target, **(values or {})}
     if target == S.CLOSED:
         changes["open_key"] = None  # a closed conversation frees its citizen's slot on that channel

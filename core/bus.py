@@ -1,8 +1,9 @@
 """Event bus: fan-out of live events (new messages, pool changes) to websockets.
 
 In-process by default; Redis pub/sub when REDIS_URL is set, so several service instances
-behind a load balancer see each other's events. Events are small JSON dicts; the database
-stays the record, the bus only says "look again".
+behind a load balancer see each other's events. Events are typed (`core/events.py`); between
+instances they travel as small JSON objects. The database stays the record, the bus only says
+"look again".
 """
 from __future__ import annotations
 
@@ -11,30 +12,56 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from core.events import Event, WireError
 
 log = logging.getLogger(__name__)
 
 
 class EventBus(Protocol):
-    async def publish(self, topic: str, event: dict) -> None: ...
+    async def publish(self, topic: str, event: Event) -> None: ...
 
-    def subscribe(self, *topics: str) -> asynccontextmanager[AsyncIterator[dict]]: ...
+    def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Event]]: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass
+class Outbox:
+    """The events a state change announces, published once the transaction that made the change has
+    committed: an event says "look again", and a reader who looks before the commit sees nothing new."""
+
+    entries: list[tuple[str, Event]] = field(default_factory=list)
+
+    def add(self, topic: str, event: Event) -> Outbox:
+        self.entries.append((topic, event))
+        return self
+
+    def extend(self, other: Outbox) -> Outbox:
+        self.entries.extend(other.entries)
+        return self
+
+    async def publish(self, bus: EventBus) -> None:
+        for topic, event in self.entries:
+            await bus.publish(topic, event)
 
 
 class LocalBus:
     def __init__(self) -> None:
         self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
 
-    async def publish(self, topic: str, event: dict) -> None:
-        for queue in list(self._queues.get(topic, ())):
-            queue.put_nowait({"topic": topic, **event})
+    async def publish(self, topic: str, event: Event) -> None:
+        queues = self._queues.get(topic)
+        if queues:
+            delivered = event.delivered_on(topic)  # frozen: every subscriber may share it
+            for queue in list(queues):
+                queue.put_nowait(delivered)
 
     @asynccontextmanager
-    async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[dict]]:
+    async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Event]]:
         queue: asyncio.Queue = asyncio.Queue()
         for topic in topics:
             self._queues[topic].add(queue)
@@ -50,7 +77,7 @@ class LocalBus:
         self._queues.clear()
 
 
-async def _drain(queue: asyncio.Queue) -> AsyncIterator[dict]:
+async def _drain(queue: asyncio.Queue) -> AsyncIterator[Event]:
     while True:
         yield await queue.get()
 
@@ -61,11 +88,12 @@ class RedisBus:
 
         self._redis = redis.from_url(url)
 
-    async def publish(self, topic: str, event: dict) -> None:
-        await self._redis.publish(f"hpf:{topic}", json.dumps({"topic": topic, **event}, ensure_ascii=False))
+    async def publish(self, topic: str, event: Event) -> None:
+        wire = json.dumps({"topic": topic, **event.to_wire()}, ensure_ascii=False)
+        await self._redis.publish(f"hpf:{topic}", wire)
 
     @asynccontextmanager
-    async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[dict]]:
+    async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Event]]:
         pubsub = self._redis.pubsub()
         await pubsub.subscribe(*(f"hpf:{t}" for t in topics))
         try:
@@ -75,10 +103,15 @@ class RedisBus:
             await pubsub.aclose()
 
     @staticmethod
-    async def _listen(pubsub) -> AsyncIterator[dict]:
+    async def _listen(pubsub) -> AsyncIterator[Event]:
         async for message in pubsub.listen():
-            if message.get("type") == "message":
-                yield json.loads(message["data"])
+            if message.get("type") != "message":
+                continue
+            try:
+                yield Event.from_wire(json.loads(message["data"]))
+            except (ValueError, WireError) as exc:
+                # Another version of the service, or a stray publisher: skipped, the subscriber goes on.
+                log.warning("ignored an event on %s: %s", message.get("channel"), exc)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import anyio
@@ -20,9 +21,11 @@ from sqlalchemy import select
 from agent_console import conversations, duty, events, pool
 from agent_console.context import Console, console_of
 from agent_console.models import Handoff, HandoffState, ShiftState
+from conversations.events import NewMessage
 from conversations.hub import conversation_topic
 from conversations.models import Conversation
 from core.errors import ApiError
+from core.events import Event
 from staff import auth
 from staff.auth import Me
 from staff.models import Role
@@ -102,20 +105,19 @@ class LiveConsole:
         while True:
             await self._ws.send_json(await self._outbox.get())
 
-    async def _relay(self, bus_events) -> None:
+    async def _relay(self, bus_events: AsyncIterator[Event]) -> None:
         async for event in bus_events:
-            topic, kind = event.pop("topic", ""), event.get("type")
-            if topic == events.POOL and not self._sees_pool:
+            if event.topic == events.POOL and not self._sees_pool:
                 continue  # off duty or on a break: nothing arrives
-            if kind == "duty" and topic != events.SUPERVISORS:
-                self._on_duty = event.get("state") == ShiftState.ON_DUTY
+            if isinstance(event, events.DutyChanged) and event.topic != events.SUPERVISORS:
+                self._on_duty = event.state == ShiftState.ON_DUTY
                 if self._on_duty:
                     await self._send_pool()
-            elif kind == "assigned":
-                self._follow(event["conversation_id"])
-            elif kind == "released":
-                self._unfollow(event["conversation_id"])
-            self._outbox.put_nowait(event)
+            elif isinstance(event, events.Assigned):
+                self._follow(event.conversation_id)
+            elif isinstance(event, events.Released):
+                self._unfollow(event.conversation_id)
+            self._outbox.put_nowait(event.to_wire())
 
     async def _send_pool(self) -> None:
         async with self._console.sessions() as session:
@@ -182,7 +184,7 @@ class LiveConsole:
         with scope:
             async with self._console.bus.subscribe(conversation_topic(conversation_id)) as conversation_events:
                 async for event in conversation_events:
-                    if event.get("type") == "message":
+                    if isinstance(event, NewMessage):
                         self._outbox.put_nowait(
-                            {"type": "message", "conversation_id": conversation_id, "message": event["message"]}
+                            {"type": "message", "conversation_id": conversation_id, "message": event.message}
                         )

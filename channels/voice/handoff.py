@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from conversations.events import Claimed
 from conversations.hub import conversation_topic
 from core.bus import EventBus
 
 log = logging.getLogger(__name__)
 
-OnClaimed = Callable[[str, dict], Awaitable[None]]
+OnClaimed = Callable[[str, Claimed], Awaitable[None]]
 
 
 class ClaimWatcher:
@@ -64,7 +65,7 @@ class ClaimWatcher:
                 async with self._bus.subscribe(conversation_topic(conversation_id)) as events:
                     ready.set()
                     async for event in events:
-                        if event.get("type") == "claimed":
+                        if isinstance(event, Claimed):
                             await self._on_claimed(call_sid, event)
                             return
         except TimeoutError:

@@ -19,6 +19,7 @@ from channels.voice.handoff import ClaimWatcher
 from channels.voice.models import CallStage, VoiceCall
 from channels.voice.speech_text import for_ear
 from channels.voice.twilio_rest import TwilioRest
+from conversations.events import Claimed
 from conversations.handoff import request_handoff
 from conversations.hub import Hub
 from conversations.lifecycle import IllegalTransition, transition
@@ -239,14 +240,14 @@ class PhoneLine:
             action=self.action("/dequeued", call),
         )
 
-    async def _claimed(self, call_sid: str, event: dict) -> None:
+    async def _claimed(self, call_sid: str, event: Claimed) -> None:
         """An agent took the conversation: store who, then pull the caller out of the queue to them."""
         await self.calls.update(
             call_sid,
             stage=CallStage.AGENT,
-            agent_id=str(event.get("agent_id") or "")[:64] or None,
-            agent_name=str(event.get("agent_name") or "")[:100] or None,
-            agent_phone=str(event.get("agent_phone") or "")[:32] or None,
+            agent_id=str(event.agent_id)[:64],
+            agent_name=event.agent_name[:100] or None,
+            agent_phone=(event.agent_phone or "")[:32] or None,
         )
         try:
             await self.rest.redirect_call(call_sid, self.url("/connect"))

@@ -16,6 +16,7 @@ from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.background import Background
 from channels.wechat.models import DeliveryKind, DeliveryStatus, WeChatDelivery
 from channels.wechat.render import NewsOut, Out, Renderer, TextOut
+from conversations.events import DeliveryFailed
 from conversations.hub import Hub, conversation_topic
 from conversations.models import Author, Channel, Conversation, Identity, Message
 from conversations.replies import Reply
@@ -117,8 +118,8 @@ class Outbox:
         notice = await self._hub.send(message.conversation_id, Channel.WECHAT, Author.SYSTEM, Reply(text, meta=meta))
         await self._bus.publish(
             conversation_topic(message.conversation_id),
-            {"type": "delivery_failed", "channel": Channel.WECHAT, "message_id": message.id,
-             "errcode": OUT_OF_WINDOW, "reachable": others, "notice_id": notice.id},
+            DeliveryFailed(channel=Channel.WECHAT, message_id=message.id, errcode=OUT_OF_WINDOW, reachable=others,
+                           notice_id=notice.id),
         )
 
     async def _other_channels(self, conversation_id: str) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -18,6 +18,7 @@ from conversations.hub import Hub
 from conversations.models import Conversation
 from core.bus import LocalBus
 from core.db import utcnow
+from core.events import Event
 from core.settings import normalise_db_url
 from fakes.rasa import FakeRasa
 from staff import accounts
@@ -82,9 +83,9 @@ def as_me(agent: Agent) -> Me:
               capacity=agent.capacity, skills=tuple(agent.skills or ()), phone=agent.phone, session_id="test", ip=None)
 
 
-async def collect(events, seconds: float) -> list[dict]:
+async def collect(events: AsyncIterator[Event], seconds: float) -> list[Event]:
     """Everything a bus subscription delivers within `seconds`."""
-    got: list[dict] = []
+    got: list[Event] = []
     deadline = asyncio.get_running_loop().time() + seconds
     while (left := deadline - asyncio.get_running_loop().time()) > 0:
         try:

@@ -45,7 +45,7 @@ async def test_without_auto_approval_a_supervisor_decides(world):
     async with world.bus.subscribe(events.agent_topic(me.id)) as inbox:
         approved = await duty.decide(world.console, boss, applied["shift_id"], approve=True)
         got = await collect(inbox, 0.2)
-    assert approved["state"] == ShiftState.ON_DUTY and [e["state"] for e in got] == [ShiftState.ON_DUTY]
+    assert approved["state"] == ShiftState.ON_DUTY and [e.state for e in got] == [ShiftState.ON_DUTY]
     with pytest.raises(ApiError) as twice:
         await duty.decide(world.console, boss, applied["shift_id"], approve=False)
     assert twice.value.code == "shift_decided"
@@ -79,7 +79,7 @@ async def test_duty_ends_at_the_end_of_the_period(world):
     async with world.bus.subscribe(events.agent_topic(me.id)) as inbox:
         await asyncio.gather(Clock(world.console).end_duty(), Clock(world.console).end_duty())  # two processes
         got = await collect(inbox, 0.2)
-    assert [(e["type"], e["state"], e["reason"]) for e in got] == [("duty", "off", "expired")]
+    assert [(e.type, e.state, e.reason) for e in got] == [("duty", "off", "expired")]
     assert await shift_of(world, me) is None
     conversation_id, outcome = await world.ask_for_person("after-hours")
     assert outcome.outcome == "callback", "nobody on duty any more"

@@ -29,7 +29,7 @@ async def test_one_of_many_concurrent_grabbers_wins_and_the_rest_get_409(world):
     assert outcome.outcome == "queued" and outcome.position == 1
     async with world.bus.subscribe(events.POOL) as pool_events:
         results = await asyncio.gather(*(grab(world, me, conversation_id) for me in agents))
-        removed = [e for e in await collect(pool_events, 0.3) if e["type"] == "pool.removed"]
+        removed = [e for e in await collect(pool_events, 0.3) if e.type == "pool.removed"]
     assert results.count(200) == 1
     assert set(results) - {200} == {"409 already_taken"}
     winner = agents[results.index(200)]
@@ -37,7 +37,7 @@ async def test_one_of_many_concurrent_grabbers_wins_and_the_rest_get_409(world):
     async with world.console.sessions() as session:
         held = (await session.execute(select(Assignment.agent_id).where(Assignment.conversation_id == conversation_id))).all()
     assert held == [(winner.id,)]
-    assert [(e["conversation_id"], e["by"]) for e in removed] == [(conversation_id, winner.display_name)]
+    assert [(e.conversation_id, e.by) for e in removed] == [(conversation_id, winner.display_name)]
 
 
 async def test_a_grab_never_takes_an_agent_past_their_capacity(world):
@@ -120,9 +120,9 @@ async def test_nobody_grabs_so_the_least_busy_agent_gets_it_and_supervisors_hear
     async with world.console.sessions() as session:
         handoff = await session.scalar(select(Handoff).where(Handoff.conversation_id == late))
     assert handoff.agent_id == idle.id and handoff.state == HandoffState.ASSIGNED
-    alerts = [e for e in got if e["type"] == "alert"]
-    assert len(alerts) == 1 and alerts[0]["assigned_to"] == idle.display_name
-    assert any(e["type"] == "assigned" and e["conversation_id"] == late for e in got)
+    alerts = [e for e in got if e.type == "alert"]
+    assert len(alerts) == 1 and alerts[0].assigned_to == idle.display_name
+    assert any(e.type == "assigned" and e.conversation_id == late for e in got)
     assert ("system", "push") in await world.audit_actions(f"conversation:{late}")
 
 
@@ -137,8 +137,8 @@ async def test_escalation_with_everyone_full_alerts_once_and_exceeds_no_capacity
     async with world.bus.subscribe(events.SUPERVISORS) as watched:
         for _ in range(3):
             await clock.escalate()
-        alerts = [e for e in await collect(watched, 0.3) if e["type"] == "alert"]
-    assert len(alerts) == 1 and alerts[0]["assigned_to"] is None
+        alerts = [e for e in await collect(watched, 0.3) if e.type == "alert"]
+    assert len(alerts) == 1 and alerts[0].assigned_to is None
     assert await world.status(second) == ConversationStatus.WAITING
 
 
@@ -153,7 +153,7 @@ async def test_a_conversation_the_channel_ended_leaves_the_pool(world):
     async with world.bus.subscribe(events.POOL) as pool_events:
         await Clock(world.console).drop_abandoned()
         removed = await collect(pool_events, 0.2)
-    assert [(e["type"], e["reason"]) for e in removed] == [("pool.removed", "left")]
+    assert [(e.type, e.reason) for e in removed] == [("pool.removed", "left")]
     async with world.console.sessions() as session:
         state = await session.scalar(select(Handoff.state).where(Handoff.conversation_id == conversation_id))
     assert state == HandoffState.CANCELLED

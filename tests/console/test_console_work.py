@@ -120,7 +120,7 @@ async def test_transfer_to_a_colleague_moves_the_conversation_and_the_load(world
     async with world.bus.subscribe(events.agent_topic(second.id)) as inbox:
         await claims.transfer_to_agent(world.console, first, conversation_id, second.id, "公积金贷款问题，请协助")
         got = await collect(inbox, 0.2)
-    assert [(e["type"], e["how"], e["note"]) for e in got] == [("assigned", "transfer", "公积金贷款问题，请协助")]
+    assert [(e.type, e.how, e.note) for e in got] == [("assigned", "transfer", "公积金贷款问题，请协助")]
     packet = await conversations.packet(world.console, second, conversation_id)
     assert packet["mode"] == "owner" and packet["handoff"]["note"] == "公积金贷款问题，请协助"
     with pytest.raises(ApiError):
@@ -189,10 +189,10 @@ async def test_a_waiting_citizen_can_leave_a_message_instead(world):
     conversation = await world.hub.open_conversation(channel="app", kind="app", value="leaver")
     async with world.bus.subscribe(events.POOL) as pool_events:
         turn = await world.hub.receive(conversation, "留言")
-        removed = [e for e in await collect(pool_events, 0.2) if e["type"] == "pool.removed"]
+        removed = [e for e in await collect(pool_events, 0.2) if e.type == "pool.removed"]
     (reply,) = turn.replies
     assert reply.author == Author.SYSTEM and "已为您登记留言" in reply.text
-    assert [(e["conversation_id"], e["reason"]) for e in removed] == [(conversation_id, "left")]
+    assert [(e.conversation_id, e.reason) for e in removed] == [(conversation_id, "left")]
     assert await world.status(conversation_id) == ConversationStatus.BOT
     assert (conversation_id, {"event": "resume"}) in world.rasa.events
     async with world.console.sessions() as session:

@@ -123,7 +123,7 @@ async def test_messages_are_published_to_the_conversation_topic(hub_parts):
     async with bus.subscribe(conversation_topic(conversation.id)) as events:
         await hub.send(conversation.id, "app", Author.SYSTEM, Reply(text="系统通知"))
         event = await asyncio.wait_for(anext(events), timeout=2)
-    assert event["type"] == "message" and event["message"]["text"] == "系统通知"
+    assert event.type == "message" and event.message["text"] == "系统通知"
 
 
 async def test_untrusted_text_is_stored_verbatim(hub_parts):

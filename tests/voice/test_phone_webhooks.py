@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.voice.models import VoiceCall, VoiceCallEvent
+from conversations.events import Claimed
 from conversations.models import Author, Channel, Conversation, Identity
 from conversations.replies import Reply
 from tests.voice.phone_fakes import PUBLIC_BASE, TwilioCaller, desk, sign
@@ -323,7 +324,7 @@ def test_a_claimed_call_is_pulled_from_the_queue_to_the_agent(caller, app_client
     assert said == ["我要转人工"]  # kept for the agent's transcript; the paused bot did not answer
 
     bus = app_client.app.state.bus
-    claimed = {"type": "claimed", "agent_id": "7", "agent_name": "王芳"}
+    claimed = Claimed(agent_id=7, agent_name="王芳")
     run(app_client, bus.publish, f"conversation:{conversation_id}", claimed)
     deadline = time.monotonic() + 5
     while not [u for u in fake_twilio.call_updates if u["call_sid"] == caller.call_sid] and time.monotonic() < deadline:
@@ -346,7 +347,7 @@ def test_an_agent_phone_number_in_the_claim_is_dialled(caller, app_client, pool)
     root = answer(caller)
     root = parse(caller.post(next_url(root), {"Digits": "0"}))
     run(app_client, app_client.app.state.phone._claimed, caller.call_sid,
-        {"agent_id": "9", "agent_name": "李强", "agent_phone": "+863101234567"})
+        Claimed(agent_id=9, agent_name="李强", agent_phone="+863101234567"))
     root = parse(caller.post(root.find("Enqueue").get("action"), {"QueueResult": "leave"}))
     assert root.find("Dial").find("Number").text == "+863101234567"
 

@@ -8,6 +8,7 @@ import asyncio
 from sqlalchemy import select
 
 from channels.wechat.models import WeChatDelivery
+from conversations.events import DeliveryFailed
 from conversations.hub import conversation_topic
 from conversations.lifecycle import transition
 from conversations.models import Author, ConversationStatus, Identity
@@ -87,12 +88,12 @@ def test_beyond_48_hours_the_agent_is_told_and_offered_other_channels(service, w
         async with bus.subscribe(conversation_topic(cid)) as events:
             sent = await hub.send(cid, "wechat", Author.AGENT, Reply("已经帮您查到了，明天到账。"), push=True)
             async for event in events:
-                if event.get("type") == "delivery_failed":
+                if isinstance(event, DeliveryFailed):
                     return sent, event
 
     sent, event = service.run(asyncio.wait_for(agent_replies_and_console_listens(), 10))
-    assert event["errcode"] == 45015 and event["message_id"] == sent.id
-    assert [o["kind"] for o in event["reachable"]] == ["phone", "web"]
+    assert event.errcode == 45015 and event.message_id == sent.id
+    assert [o["kind"] for o in event.reachable] == ["phone", "web"]
 
     notice = service.run(service.app.state.hub.history(cid))[-1]
     assert notice.author == Author.SYSTEM and notice.payload["audience"] == "agent"
