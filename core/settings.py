@@ -36,7 +36,8 @@ class Settings(BaseSettings):
 
     rasa_url: str = "http://127.0.0.1:5005"
     action_server_url: str = "http://127.0.0.1:5055"
-    # The citizen must get an answer within 5 s even when Rasa is slow (issue 2 §7).
+    # The citizen must get an answer within 5 s even when Rasa is slow: after this long the knowledge base
+    # answers instead.
     bot_timeout_s: float = 3.0
 
     knowledge_dir: Path = ROOT / "knowledge" / "articles"

@@ -216,7 +216,7 @@ def repayment_text(result: Repayment, rate_note: str) -> str:
 
 # ---------------------------------------------------------------- self-check
 
-# DOMAIN.md's worked examples: 1,000,000 yuan over 30 years, equal instalments.
+# The worked examples of docs/policy.md: 1,000,000 yuan over 30 years, equal instalments.
 WORKED_EXAMPLES: tuple[tuple[float, int, float, float], ...] = (
     (1_000_000, 360, 2.85, 4135.57),
     (1_000_000, 360, 2.6, 4003.40),

@@ -139,7 +139,7 @@ def test_capacity_binds_and_converts_payment_to_principal(params):
                    account_balance=50_000)
     assert result.binding == "capacity" and result.eligible
     assert result.capacity.monthly_capacity == pytest.approx(2_200)
-    # 4,003.40 a month carries 1,000,000 yuan at 2.6% over 30 years (DOMAIN.md), so 2,200 carries ≈ 549,533.
+    # 4,003.40 a month carries 1,000,000 yuan at 2.6% over 30 years (docs/policy.md), so 2,200 carries ≈ 549,533.
     assert result.amount == pytest.approx(2_200 / 4003.40 * 1_000_000, abs=2)
     assert installment(result.amount, 2.6, 360) <= 2_200 < installment(result.amount + 1, 2.6, 360)
     # The shorthand reading (capacity × months, no interest) is reported but does not bind.
