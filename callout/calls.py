@@ -17,6 +17,7 @@ import re
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.twiml.voice_response import VoiceResponse
 
 from callout import messages, suppressions
@@ -60,6 +61,10 @@ class OutboundCalls:
         self._dialer = Dialer(callout)
         self.speaker = twiml.Speaker(callout.settings.twilio_voice)
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
     def url(self, path: str, attempt: Attempt, *, step: bool = True) -> str:
         base = f"{self._callout.settings.public_base_url.rstrip('/')}{PREFIX}/{path}?a={attempt.id}"
         return f"{base}&s={attempt.step}" if step else base
@@ -98,6 +103,8 @@ class OutboundCalls:
             await self._update(attempt.id, **values)
         if status in FINAL_CALL_STATUSES:
             await self._dialer.settle(attempt.id, status, duration, _int(params.get("ErrorCode")))
+            if attempt.marked == Outcome.TRANSFERRED and self._phone_line is not None:
+                await self._phone_line.on_status(params)  # the line's own end: its watch, the conversation
 
     async def on_amd(self, attempt: Attempt, params: dict[str, str]) -> None:
         """Machine detection's verdict, after the greeting ended: a machine gets the voicemail or a hang-up."""
@@ -197,7 +204,7 @@ class OutboundCalls:
         try:
             response = await self._phone_line.take_over(
                 call_sid=attempt.call_sid, conversation_id=conversation_id, caller=recipient.phone,
-                called=self._callout.settings.twilio_caller_id, said=words,
+                called=self._callout.settings.twilio_caller_id,
             )
         except Exception:
             log.exception("attempt %s: handing the call to the agents failed", attempt.id)

@@ -49,14 +49,17 @@ class FrozenClock:
         self.at += timedelta(**delta)
 
 
-def campaign_app(callout: Callout) -> FastAPI:
-    """The campaign routes alone, on the test's database (logins come from `login`)."""
+def campaign_app(callout: Callout, *parts: tuple[type, object]) -> FastAPI:
+    """The campaign routes on the test's database (logins come from `login`), with any other `parts`
+    the test gives (the hub, the phone line)."""
     app = FastAPI()
     install_error_handlers(app)
     services = app.state.services = Services()
     services.provide(Settings, callout.settings)
     services.provide(async_sessionmaker, callout.sessions)
     services.provide(Callout, callout)
+    for kind, part in parts:
+        services.provide(kind, part)
     for router in ROUTERS:
         app.include_router(router)
     return app
