@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from agent_console import callbacks, pool
 from agent_console.context import ConsoleDep
+from core.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/service", tags=["service"])
 
@@ -16,7 +17,7 @@ class Availability(BaseModel):
     message: str
 
 
-@router.get("/agents", response_model=Availability)
+@router.get("/agents", response_model=Availability, responses=error_responses())
 async def agents(console: ConsoleDep) -> Availability:
     async with console.sessions() as session:
         staff = await pool.staffing(session)

@@ -22,9 +22,10 @@ from conversations.deps import HubDep
 from conversations.events import NewMessage
 from conversations.hub import conversation_topic
 from conversations.models import Channel
+from conversations.schemas import MessageOut
 from conversations.text import clean_text
 from core.deps import BusDep, SettingsDep
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
 from core.settings import Settings
 from core.signing import sign, unsign
@@ -71,6 +72,11 @@ def app_credential(
 
 
 CredentialDep = Annotated[AppCredential, Depends(app_credential)]
+# What speaking for a citizen can be refused with (app_credential, then citizen_of).
+CITIZEN_ERRORS = {
+    401: ("invalid_api_key", "invalid_token", "app_unauthorized"), 403: ("user_mismatch",),
+    422: ("user_id_required",),
+}
 
 
 def citizen_of(credential: AppCredential, user_id: str | None) -> str:
@@ -120,7 +126,7 @@ class AppMessageOut(BaseModel):
 
 class PushesOut(BaseModel):
     conversation_id: str
-    messages: list[dict]
+    messages: list[MessageOut]
 
 
 def _reply_out(message) -> ReplyOut:
@@ -133,7 +139,8 @@ def _reply_out(message) -> ReplyOut:
     )
 
 
-@router.post("/session", response_model=SessionOut)
+@router.post("/session", response_model=SessionOut,
+             responses=error_responses(INVALID_REQUEST, {401: ("invalid_api_key", "app_unauthorized")}))
 async def open_session(
     body: SessionIn,
     settings: SettingsDep,
@@ -148,7 +155,9 @@ async def open_session(
     return SessionOut(user_id=user, token=sign(settings.session_secret.get_secret_value(), TOKEN_PURPOSE, user))
 
 
-@router.post("/messages", response_model=AppMessageOut)
+@router.post("/messages", response_model=AppMessageOut, responses=error_responses(
+    INVALID_REQUEST, CITIZEN_ERRORS, {422: ("empty_message", "message_too_long")}
+))
 async def post_message(body: AppMessageIn, hub: HubDep, credential: CredentialDep) -> AppMessageOut:
     user = citizen_of(credential, body.user_id)
     text = clean_text(body.text)
@@ -161,7 +170,7 @@ async def post_message(body: AppMessageIn, hub: HubDep, credential: CredentialDe
     )
 
 
-@router.get("/messages", response_model=PushesOut)
+@router.get("/messages", response_model=PushesOut, responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS))
 async def get_messages(
     hub: HubDep,
     bus: BusDep,

@@ -23,7 +23,7 @@ from conversations.hub import Hub, conversation_topic
 from conversations.models import Channel
 from conversations.text import clean_text
 from core.deps import SettingsDep
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
 from core.signing import sign, unsign
 
@@ -46,12 +46,13 @@ class SessionOut(BaseModel):
     conversation_id: str
 
 
-@router.get("/", include_in_schema=False)
+@router.get("/", include_in_schema=False, response_class=FileResponse)
 async def index() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/api/v1/web/session", response_model=SessionOut)
+@router.post("/api/v1/web/session", response_model=SessionOut,
+             responses=error_responses(INVALID_REQUEST, {401: ("invalid_token",)}))
 async def open_session(body: SessionIn, hub: HubDep, settings: SettingsDep) -> SessionOut:
     secret = settings.session_secret.get_secret_value()
     if body.visitor_token:

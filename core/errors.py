@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -29,11 +33,53 @@ _HTTP_MESSAGES = {
 }
 
 
-def error_body(code: str, message: str, **extra: object) -> dict:
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"code": code, "message": message, **extra}
 
 
-def _describe(errors: list[dict]) -> list[dict]:
+class ErrorBody(BaseModel):
+    """Every error's body. Some errors add context beside the two fields (the field or question at
+    fault, a ticket's state, which request fields were wrong), so other keys may appear."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str = Field(description="stable: programs decide on it, it is never reworded")
+    message: str = Field(description="Chinese, fit to show a citizen or an agent")
+
+
+ErrorCodes = Mapping[int, Iterable[str]]
+# Codes the handlers below give any route: a request that fails its declared shape, an unexpected fault.
+INVALID_REQUEST: ErrorCodes = {422: ("invalid_request",)}
+INTERNAL_ERROR: ErrorCodes = {500: ("internal_error",)}
+
+
+def error_responses(*groups: ErrorCodes, route_answers_json: bool = True) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=` for the OpenAPI document: each error status with the ErrorBody schema and
+    the stable codes it can carry, in its description and as `x-error-codes` for programs.
+    Every route can fail unexpectedly, so `internal_error` is always among them.
+
+    FastAPI files a response `model` under the route's own media type, so a route that answers XML,
+    HTML, text or a redirect passes `route_answers_json=False` and gets the JSON schema spelled out
+    (the ErrorBody component itself comes from the JSON routes, which declare the model)."""
+    body: dict[str, Any] = (
+        {"model": ErrorBody} if route_answers_json
+        else {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}}}}
+    )
+    codes: dict[int, list[str]] = {}
+    for group in (*groups, INTERNAL_ERROR):
+        for status, names in group.items():
+            known = codes.setdefault(status, [])
+            known.extend(name for name in names if name not in known)
+    return {
+        status: {
+            **body,
+            "description": f"{HTTPStatus(status).phrase}: " + ", ".join(f"`{name}`" for name in names),
+            "x-error-codes": names,
+        }
+        for status, names in sorted(codes.items())
+    }
+
+
+def _describe(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     # Only field locations and error types go back: echoing input could reflect untrusted text.
     return [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "type": e.get("type", "")} for e in errors]
 

@@ -10,13 +10,26 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from core.errors import INVALID_REQUEST, error_responses
 from knowledge.builder import index_status
 from knowledge.editing import Editor
+from knowledge.schemas import (
+    ArticlesOut,
+    ArticleVersion,
+    ArticleVersionDetail,
+    DiffOut,
+    HistoryOut,
+    IndexState,
+    ReportOut,
+)
 from knowledge.unanswered import report
-from knowledge.validation import ID_FORM, MAX_CONTENT
-from staff.auth import Admin
+from knowledge.validation import ID_FORM, INVALID_CODES, MAX_CONTENT
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, Admin
 
 router = APIRouter(prefix="/api/v1/knowledge/admin", tags=["knowledge: admin"])
+ADMIN = (SIGNED_IN_ERRORS, ROLE_ERRORS, INVALID_REQUEST)
+CHANGE = (*ADMIN, CSRF_ERRORS)
+NOT_FOUND = {404: ("article_not_found",)}
 
 ArticleId = Annotated[str, Path(pattern=f"^{ID_FORM.pattern}$", description="文章 id")]
 Note = Annotated[str | None, Field(None, max_length=500, description="why (kept with the version)")]
@@ -55,26 +68,36 @@ class Rollback(BaseModel):
     note: Note = None
 
 
-@router.get("/articles", summary="Live articles (with `include_retired`, retired ones too), latest version each")
+@router.get("/articles", response_model=ArticlesOut,
+            summary="Live articles (with `include_retired`, retired ones too), latest version each",
+            responses=error_responses(*ADMIN))
 async def list_articles(me: Admin, editor: EditorDep, include_retired: bool = False) -> dict:
     return {"articles": await editor.listing(include_retired=include_retired)}
 
 
-@router.post("/articles", status_code=201, summary="Add an article (version 1)")
+@router.post("/articles", status_code=201, response_model=ArticleVersion, summary="Add an article (version 1)",
+             responses=error_responses(*CHANGE, {409: ("article_exists", "version_conflict"), 422: INVALID_CODES}))
 async def add_article(me: Admin, editor: EditorDep, body: NewArticle, request: Request) -> dict:
     version = await editor.create(body.content, actor=me.actor, note=body.note)
     _rebuild_soon(request)
     return version
 
 
-@router.get("/articles/{article_id}", summary="One article's latest (or a given) version, content and diff")
+@router.get("/articles/{article_id}", response_model=ArticleVersionDetail,
+            summary="One article's latest (or a given) version, content and diff",
+            responses=error_responses(*ADMIN, {404: ("article_not_found", "version_not_found")}))
 async def show_article(
     me: Admin, editor: EditorDep, article_id: ArticleId, version: Annotated[int | None, Query(ge=1)] = None
 ) -> dict:
     return await editor.show(article_id, version=version)
 
 
-@router.put("/articles/{article_id}", summary="Edit: a new version with this content")
+@router.put(
+    "/articles/{article_id}", response_model=ArticleVersion, summary="Edit: a new version with this content",
+    responses=error_responses(*CHANGE, NOT_FOUND, {
+        409: ("version_conflict", "article_retired"), 422: ("no_change", "id_mismatch", *INVALID_CODES),
+    }),
+)
 async def edit_article(
     me: Admin, editor: EditorDep, article_id: ArticleId, body: ArticleEdit, request: Request
 ) -> dict:
@@ -84,7 +107,9 @@ async def edit_article(
     return version
 
 
-@router.post("/articles/{article_id}/retire", summary="Retire: the article leaves the index, its history stays")
+@router.post("/articles/{article_id}/retire", response_model=ArticleVersion,
+             summary="Retire: the article leaves the index, its history stays",
+             responses=error_responses(*CHANGE, NOT_FOUND, {409: ("already_retired", "version_conflict")}))
 async def retire_article(
     me: Admin, editor: EditorDep, article_id: ArticleId, body: Retirement, request: Request
 ) -> dict:
@@ -93,7 +118,14 @@ async def retire_article(
     return version
 
 
-@router.post("/articles/{article_id}/rollback", summary="Roll back: a new live version equal to an older one")
+@router.post(
+    "/articles/{article_id}/rollback", response_model=ArticleVersion,
+    summary="Roll back: a new live version equal to an older one",
+    responses=error_responses(*CHANGE, {
+        404: ("article_not_found", "version_not_found"), 409: ("version_conflict",),
+        422: ("no_change", *INVALID_CODES),
+    }),
+)
 async def rollback_article(
     me: Admin, editor: EditorDep, article_id: ArticleId, body: Rollback, request: Request
 ) -> dict:
@@ -102,12 +134,15 @@ async def rollback_article(
     return version
 
 
-@router.get("/articles/{article_id}/history", summary="Every version, oldest first")
+@router.get("/articles/{article_id}/history", response_model=HistoryOut, summary="Every version, oldest first",
+            responses=error_responses(*ADMIN, NOT_FOUND))
 async def article_history(me: Admin, editor: EditorDep, article_id: ArticleId) -> dict:
     return {"versions": await editor.history(article_id)}
 
 
-@router.get("/articles/{article_id}/diff", summary="Unified diff; by default the latest version against the one before")
+@router.get("/articles/{article_id}/diff", response_model=DiffOut,
+            summary="Unified diff; by default the latest version against the one before",
+            responses=error_responses(*ADMIN, {404: ("article_not_found", "version_not_found")}))
 async def article_diff(
     me: Admin, editor: EditorDep, article_id: ArticleId,
     from_version: Annotated[int | None, Query(ge=1)] = None, to_version: Annotated[int | None, Query(ge=1)] = None,
@@ -115,7 +150,9 @@ async def article_diff(
     return {"diff": await editor.diff(article_id, from_version=from_version, to_version=to_version)}
 
 
-@router.get("/report", summary="Unanswered and low-confidence questions, grouped, most frequent first")
+@router.get("/report", response_model=ReportOut,
+            summary="Unanswered and low-confidence questions, grouped, most frequent first",
+            responses=error_responses(*ADMIN))
 async def unanswered_report(
     me: Admin, request: Request, since: datetime | None = None, until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -123,7 +160,9 @@ async def unanswered_report(
     return await report(request.app.state.sessionmaker, since=since, until=until, limit=limit)
 
 
-@router.get("/index", summary="The served index (exact or approximate, parameters), newest version, build under way")
+@router.get("/index", response_model=IndexState,
+            summary="The served index (exact or approximate, parameters), newest version, build under way",
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
 async def index_state(me: Admin, editor: EditorDep, request: Request) -> dict:
     state = request.app.state
     return await index_status(state.sessionmaker, editor, getattr(state, "knowledge", None), state.settings.index_dir)

@@ -6,14 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from knowledge.answer import Answerer
+from knowledge.schemas import ArticleOut
 from knowledge.search import IndexNotReady, KnowledgeBase
 from knowledge.unanswered import SearchObserver, miss_of, record
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
 MAX_QUERY = 500
+NOT_READY = {503: ("index_not_ready",)}
+ASKED = (INVALID_REQUEST, NOT_READY, {422: ("empty_query",)})
 
 
 def get_kb(request: Request) -> KnowledgeBase:
@@ -65,7 +68,7 @@ def _blank_check(q: str) -> str:
     return q.strip()
 
 
-@router.get("/search", response_model=SearchResponse)
+@router.get("/search", response_model=SearchResponse, responses=error_responses(*ASKED))
 def search(kb: KBDep, q: QueryText, k: Annotated[int, Query(ge=1, le=20)] = 5) -> SearchResponse:
     try:
         hits = kb.search(_blank_check(q), k=k)
@@ -85,14 +88,14 @@ class AnswerRequest(BaseModel):
     topic: str | None = Field(None, max_length=128, description="article being discussed")
 
 
-@router.post("/answer", response_model=AnswerResponse)
+@router.post("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))
 def answer_posted(
     request: Request, background: BackgroundTasks, answerer: AnswererDep, observer: ObserverDep, body: AnswerRequest
 ) -> AnswerResponse:
     return _answer(request, background, answerer, observer, body)
 
 
-@router.get("/answer", response_model=AnswerResponse)
+@router.get("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))
 def answer(
     request: Request,
     background: BackgroundTasks,
@@ -122,7 +125,9 @@ def _answer(
     return AnswerResponse(**result.to_dict())
 
 
-@router.get("/articles/{article_id}")
+# An index built by an older release keeps its article records' keys: unset ones stay out.
+@router.get("/articles/{article_id}", response_model=ArticleOut, response_model_exclude_unset=True,
+            responses=error_responses(INVALID_REQUEST, NOT_READY, {404: ("article_not_found",)}))
 def article(kb: KBDep, article_id: str) -> dict:
     record = kb.article(article_id)
     if record is None:

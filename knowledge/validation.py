@@ -22,6 +22,13 @@ class ArticleInvalid(ApiError):
         super().__init__(422, code, f"文章未通过检查：{detail}")
 
 
+# The codes an article that fails these checks is refused with (422), for the admin API's documentation.
+INVALID_CODES = (
+    "article_too_long", "front_matter_missing", "front_matter_invalid", "field_missing", "field_invalid",
+    "category_unknown", "id_invalid", "placeholder_invalid", "article_invalid",
+)
+
+
 def validate(content: str, params: dict) -> Article:
     """The parsed article, or ArticleInvalid with a stable code and a Chinese reason."""
     if len(content) > MAX_CONTENT:

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.deps import SettingsDep
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.settings import Settings
 from policy import checklist_rules
 from policy.checklist_rules import Checklist, ChecklistError, Checklists
 from policy.eligibility import AnswerError, Result, next_step, question_body
+from policy.schemas import ChecklistsOut, ForArticleOut, MatchOut, NextStep
 
 MAX_ANSWERS = 50
 MAX_QUERY = 500
@@ -49,6 +50,7 @@ def checklists_dep(settings: SettingsDep) -> Checklists:
 
 
 ChecklistsDep = Annotated[Checklists, Depends(checklists_dep)]
+UNAVAILABLE = {503: ("checklists_unavailable",)}
 
 
 class NextRequest(BaseModel):
@@ -69,7 +71,7 @@ def _case(checklists: Checklists, case: str) -> Checklist:
     return checklist
 
 
-@router.get("")
+@router.get("", response_model=ChecklistsOut, responses=error_responses(UNAVAILABLE))
 def list_checklists(checklists: ChecklistsDep) -> dict[str, Any]:
     return {
         "checklists": [
@@ -84,7 +86,7 @@ class MatchRequest(BaseModel):
     q: str = Field(min_length=1, max_length=MAX_QUERY, description="the citizen's words")
 
 
-@router.get("/match")
+@router.get("/match", response_model=MatchOut, responses=error_responses(INVALID_REQUEST, UNAVAILABLE))
 def match(
     checklists: ChecklistsDep, q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY)]
 ) -> dict[str, Any]:
@@ -92,13 +94,14 @@ def match(
     return {"cases": [_summary(checklists.cases[case]) for case in checklists.match(q)]}
 
 
-@router.post("/match")
+@router.post("/match", response_model=MatchOut, responses=error_responses(INVALID_REQUEST, UNAVAILABLE))
 def match_posted(checklists: ChecklistsDep, body: MatchRequest) -> dict[str, Any]:
     """`GET /match` with the words in a body, as the bot sends them (citizens' words stay out of URLs)."""
     return match(checklists, body.q)
 
 
-@router.get("/for-article/{article_id}")
+@router.get("/for-article/{article_id}", response_model=ForArticleOut,
+            responses=error_responses(INVALID_REQUEST, UNAVAILABLE))
 def for_article(checklists: ChecklistsDep, article_id: str) -> dict[str, Any]:
     """The checklist behind a knowledge article, or null: lets an answer offer the check."""
     case = checklists.by_article.get(article_id)
@@ -120,7 +123,13 @@ def _done(checklist: Checklist, result: Result) -> dict[str, Any]:
     }
 
 
-@router.post("/{case}/next")
+# Only number questions carry `min`, `max` and `unit`: unset keys stay out.
+@router.post(
+    "/{case}/next", response_model=NextStep, response_model_exclude_unset=True,
+    responses=error_responses(INVALID_REQUEST, UNAVAILABLE, {
+        404: ("unknown_checklist",), 422: ("invalid_answer", "unknown_question"),
+    }),
+)
 def next_question(case: str, request: NextRequest, checklists: ChecklistsDep) -> dict[str, Any]:
     """The next question for these answers, or the outcome: eligible, not_eligible (with the reasons)
     or review, the documents for this citizen's situation and the warnings that apply."""

@@ -10,15 +10,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from policy import calculator
 from policy.calculator import HOME_NAMES, Applicant, LoanInputError, MaxLoan, Method, Repayment, money
 from policy.loan_params import Gender, Home, LoanParams, LoanParamsDep, LoanParamsError, RateEntry
+from policy.schemas import LoanParamsOut, MaxAmountOut, RepaymentOut
 
 # Refuse to start rather than serve figures that disagree with the published worked examples.
 calculator.self_check()
 
 router = APIRouter(prefix="/api/v1/loan", tags=["loan"])
+NO_PARAMS = {503: ("loan_params_unavailable",)}
+# Input the calculator refuses (422, with the `field` at fault beside the code).
+REPAYMENT_INPUT = {422: ("invalid_principal", "invalid_years", "invalid_rate", "invalid_method")}
+APPLICANT_INPUT = {422: (
+    "invalid_monthly_wage", "invalid_employer_monthly_deposit", "invalid_monthly_deposit_total",
+    "invalid_existing_monthly_repayment", "invalid_house_price", "invalid_account_balance", "invalid_spouse_balance",
+    "invalid_children", "invalid_home", "invalid_age", "invalid_gender", "invalid_years", "invalid_deposit_months",
+)}
 
 
 class _Request(BaseModel):
@@ -87,7 +96,9 @@ def _repayment_body(result: Repayment, rate_effective: str | None, text: str, sc
     return body
 
 
-@router.post("/repayment")
+# Without `?schedule=true` the answer has no `schedule` key at all.
+@router.post("/repayment", response_model=RepaymentOut, response_model_exclude_unset=True,
+             responses=error_responses(INVALID_REQUEST, REPAYMENT_INPUT, NO_PARAMS))
 def repayment(
     request: RepaymentRequest, params: LoanParamsDep, schedule: Annotated[bool, Query()] = False
 ) -> dict[str, Any]:
@@ -145,7 +156,8 @@ def _max_amount_body(result: MaxLoan) -> dict[str, Any]:
     }
 
 
-@router.post("/max-amount")
+@router.post("/max-amount", response_model=MaxAmountOut,
+             responses=error_responses(INVALID_REQUEST, APPLICANT_INPUT, NO_PARAMS))
 def max_amount(request: MaxAmountRequest, params: LoanParamsDep) -> dict[str, Any]:
     applicant = Applicant(**request.model_dump())
     try:
@@ -155,7 +167,7 @@ def max_amount(request: MaxAmountRequest, params: LoanParamsDep) -> dict[str, An
     return _max_amount_body(result)
 
 
-@router.get("/params")
+@router.get("/params", response_model=LoanParamsOut, responses=error_responses(NO_PARAMS))
 def loan_params(params: LoanParamsDep) -> dict[str, Any]:
     """The centre's current loan parameters, with `current_rate` being the entry in force today."""
     body: dict[str, Any] = params.model_dump(mode="json")

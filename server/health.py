@@ -1,12 +1,44 @@
 """`GET /healthz`: 200 only when the service, database, Rasa, the action server and the index are ready."""
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
+from core.errors import error_responses
+
 router = APIRouter(tags=["health"])
+
+
+class Checks(BaseModel):
+    service: bool
+    database: bool
+    rasa: bool
+    action_server: bool
+    index: bool
+
+
+class IndexSummary(BaseModel):
+    """From the served build's manifest (null where a build made by an older release lacks the key)."""
+
+    encoder: str | None
+    articles: int | None
+    chunks: int | None
+    index_type: str | None
+    index_params: dict[str, Any] | None
+    learned_ranker: bool | None
+    scope_model: dict[str, Any] | None
+    built_at: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: Checks
+    index: IndexSummary | None = None  # only while an index is served
 
 
 async def _database_ok(request: Request) -> bool:
@@ -26,7 +58,9 @@ async def _action_server_ok(url: str) -> bool:
         return False
 
 
-@router.get("/healthz", include_in_schema=False)
+@router.get("/healthz", response_model=Health, responses={
+    **error_responses(), 503: {"model": Health, "description": "Service Unavailable: some check failed"},
+})
 async def healthz(request: Request) -> JSONResponse:
     state = request.app.state
     kb = getattr(state, "knowledge", None)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from core.db import utcnow
-from core.errors import ApiError
+from core.errors import ApiError, ErrorCodes
 from core.settings import Settings
 from staff import audit
 from staff.context import StaffContext, StaffDep
@@ -198,3 +198,8 @@ def require_role(role: Role):
 CurrentAgent = Annotated[Me, Depends(current_agent)]
 Supervisor = Annotated[Me, Depends(require_role(Role.SUPERVISOR))]
 Admin = Annotated[Me, Depends(require_role(Role.ADMIN))]
+
+# What the dependencies above answer with, for the routes' documented errors (core.errors.error_responses).
+SIGNED_IN_ERRORS: ErrorCodes = {401: ("not_logged_in", "session_expired", "account_disabled")}
+CSRF_ERRORS: ErrorCodes = {403: ("csrf_failed",)}  # changes (not GET) signed by the cookie
+ROLE_ERRORS: ErrorCodes = {403: ("forbidden",)}

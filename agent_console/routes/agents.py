@@ -6,8 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console import duty, pool
 from agent_console.context import ConsoleDep
+from agent_console.routes.schemas import AgentOut, AgentsOut
+from core.errors import INVALID_REQUEST, error_responses
 from staff import accounts
-from staff.auth import Admin, CurrentAgent
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, Admin, CurrentAgent
 from staff.models import Role
 
 router = APIRouter(prefix="/api/v1/console/agents", tags=["console: agents"])
@@ -37,7 +39,11 @@ class AgentChange(BaseModel):
     active: bool | None = None
 
 
-@router.post("", status_code=201, summary="Create an agent, supervisor or admin (admins only)")
+@router.post(
+    "", status_code=201, response_model=AgentOut, summary="Create an agent, supervisor or admin (admins only)",
+    responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, ROLE_ERRORS, INVALID_REQUEST,
+                              {409: ("username_taken",), 422: ("weak_password",)}),
+)
 async def create_agent(body: AgentIn, me: Admin, console: ConsoleDep) -> dict:
     agent = await accounts.create(
         console, username=body.username, password=body.password, role=body.role, capacity=body.capacity,
@@ -47,13 +53,19 @@ async def create_agent(body: AgentIn, me: Admin, console: ConsoleDep) -> dict:
     return agent.public()
 
 
-@router.patch("/{agent_id}", summary="Change an account (admins only); a new password or deactivation logs it out")
+@router.patch(
+    "/{agent_id}", response_model=AgentOut,
+    summary="Change an account (admins only); a new password or deactivation logs it out",
+    responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, ROLE_ERRORS, INVALID_REQUEST,
+                              {404: ("agent_not_found",), 422: ("weak_password", "cannot_demote_self")}),
+)
 async def change_agent(agent_id: int, body: AgentChange, me: Admin, console: ConsoleDep) -> dict:
     changes = body.model_dump(exclude_unset=True)
     return (await accounts.update(console, me, agent_id, changes)).public()
 
 
-@router.get("", summary="Colleagues with their duty state and load")
+@router.get("", response_model=AgentsOut, summary="Colleagues with their duty state and load",
+            responses=error_responses(SIGNED_IN_ERRORS))
 async def list_agents(me: CurrentAgent, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         roster = await duty.roster(session)

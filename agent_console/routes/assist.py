@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from agent_console.context import ConsoleDep
+from agent_console.routes.schemas import CannedOut, SuggestionsOut
+from core.errors import INVALID_REQUEST, error_responses
 from knowledge.search import IndexNotReady
-from staff.auth import CurrentAgent
+from staff.auth import SIGNED_IN_ERRORS, CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console", tags=["console: assist"])
 CANNED_FILE = Path(__file__).resolve().parent.parent / "canned.yml"
@@ -23,12 +25,15 @@ def _canned() -> list[dict]:
     return [{"title": str(item["title"]), "text": str(item["text"])} for item in data]
 
 
-@router.get("/canned", summary="Canned replies an agent can insert and edit")
+@router.get("/canned", response_model=CannedOut, summary="Canned replies an agent can insert and edit",
+            responses=error_responses(SIGNED_IN_ERRORS))
 async def canned(me: CurrentAgent) -> dict:
     return {"replies": _canned()}
 
 
-@router.get("/suggestions", summary="Knowledge-base articles for a citizen's message, with their business links")
+@router.get("/suggestions", response_model=SuggestionsOut,
+            summary="Knowledge-base articles for a citizen's message, with their business links",
+            responses=error_responses(SIGNED_IN_ERRORS, INVALID_REQUEST))
 async def suggestions(
     me: CurrentAgent, console: ConsoleDep, q: Annotated[str, Query(min_length=1, max_length=500)]
 ) -> dict:

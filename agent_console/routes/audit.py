@@ -7,13 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from agent_console.context import ConsoleDep
+from agent_console.routes.schemas import AuditOut
+from core.errors import INVALID_REQUEST, error_responses
 from staff import audit
-from staff.auth import Supervisor
+from staff.auth import ROLE_ERRORS, SIGNED_IN_ERRORS, Supervisor
 
 router = APIRouter(prefix="/api/v1/console/audit", tags=["console: audit"])
 
 
-@router.get("", summary="Audit entries, newest first; filter by who, what, which target and when")
+@router.get("", response_model=AuditOut,
+            summary="Audit entries, newest first; filter by who, what, which target and when",
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS, INVALID_REQUEST))
 async def search(
     me: Supervisor, console: ConsoleDep,
     actor: Annotated[str | None, Query(max_length=64)] = None,

@@ -7,11 +7,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent_console import claims, conversations
 from agent_console.context import ConsoleDep
+from agent_console.routes.schemas import Finished, HeldConversations, Packet, Transferred
+from conversations.schemas import MessageOut
 from conversations.text import clean_text
-from staff.auth import CurrentAgent
+from core.errors import INVALID_REQUEST, error_responses
+from staff.auth import CSRF_ERRORS, SIGNED_IN_ERRORS, CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console/conversations", tags=["console: conversations"])
 ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+# The errors of acting on a conversation one holds (conversations.owned); each route adds its own.
+HELD = (SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST,
+        {403: ("not_your_conversation",), 404: ("conversation_not_found",)})
 
 
 class Link(BaseModel):
@@ -44,18 +50,24 @@ class TransferIn(BaseModel):
         return self
 
 
-@router.get("", summary="The conversations I hold")
+@router.get("", response_model=HeldConversations, summary="The conversations I hold",
+            responses=error_responses(SIGNED_IN_ERRORS))
 async def my_conversations(me: CurrentAgent, console: ConsoleDep) -> dict:
     return {"conversations": await conversations.mine(console, me)}
 
 
-@router.get("/{conversation_id}",
-            summary="The handoff packet: transcript, intent, slots, citizen, earlier conversations")
+@router.get("/{conversation_id}", response_model=Packet,
+            summary="The handoff packet: transcript, intent, slots, citizen, earlier conversations",
+            responses=error_responses(SIGNED_IN_ERRORS, INVALID_REQUEST, {
+                403: ("not_your_conversation",), 404: ("conversation_not_found",),
+            }))
 async def get_conversation(me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
     return await conversations.packet(console, me, conversation_id)
 
 
-@router.post("/{conversation_id}/messages", summary="Reply to the citizen (pushed on their channel)")
+@router.post("/{conversation_id}/messages", response_model=MessageOut,
+             summary="Reply to the citizen (pushed on their channel)",
+             responses=error_responses(*HELD, {422: ("empty_message", "message_too_long")}))
 async def send_message(
     body: MessageIn, me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId
 ) -> dict:
@@ -63,7 +75,14 @@ async def send_message(
     return await conversations.send(console, me, conversation_id, text, [link.model_dump() for link in body.links])
 
 
-@router.post("/{conversation_id}/transfer", summary="Transfer to another agent or back to the pool for a skill group")
+@router.post(
+    "/{conversation_id}/transfer", response_model=Transferred, response_model_exclude_unset=True,
+    summary="Transfer to another agent or back to the pool for a skill group",
+    responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST, {
+        403: ("not_your_conversation", "not_on_duty", "on_break"), 404: ("agent_not_found",),
+        409: ("at_capacity", "conversation_changed"), 422: ("transfer_to_self",),
+    }),
+)
 async def transfer(
     body: TransferIn, me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId
 ) -> dict:
@@ -75,7 +94,8 @@ async def transfer(
     return {"conversation_id": conversation_id, "to_skill": body.to_skill}
 
 
-@router.post("/{conversation_id}/finish",
-             summary="Hand back to the bot (Rasa resumed) and ask the citizen for a rating")
+@router.post("/{conversation_id}/finish", response_model=Finished,
+             summary="Hand back to the bot (Rasa resumed) and ask the citizen for a rating",
+             responses=error_responses(*HELD, {409: ("conversation_changed",)}))
 async def finish(me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
     return await conversations.finish(console, me, conversation_id)

@@ -8,10 +8,13 @@ from sqlalchemy import select
 from agent_console import duty
 from agent_console.context import ConsoleDep
 from agent_console.models import Shift, ShiftState
-from staff.auth import CurrentAgent, Supervisor
+from agent_console.routes.schemas import DutyEnded, DutyPolicy, DutyRequestsOut, OffDuty, ShiftOut
+from core.errors import INVALID_REQUEST, error_responses
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, CurrentAgent, Supervisor
 from staff.models import Agent
 
 router = APIRouter(prefix="/api/v1/console/duty", tags=["console: duty"])
+CHANGE = (SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST)
 
 
 class DutyIn(BaseModel):
@@ -34,29 +37,43 @@ class PolicyIn(BaseModel):
     auto_approve: bool
 
 
-@router.get("")
+# A shift off duty has no times: ShiftOut's answers leave out the keys the shift never had.
+@router.get("", response_model=ShiftOut, response_model_exclude_unset=True,
+            responses=error_responses(SIGNED_IN_ERRORS))
 async def my_duty(me: CurrentAgent, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         return duty.shift_dict(await duty.open_shift(session, me.id))
 
 
-@router.post("", summary="Go on duty for a number of minutes (or apply, when supervisors approve)")
+@router.post(
+    "", response_model=ShiftOut, response_model_exclude_unset=True,
+    summary="Go on duty for a number of minutes (or apply, when supervisors approve)",
+    responses=error_responses(
+        *CHANGE, {409: ("duty_pending", "already_on_duty", "duty_changed"), 422: ("duty_too_long",)}
+    ),
+)
 async def go_on_duty(body: DutyIn, me: CurrentAgent, console: ConsoleDep) -> dict:
     return await duty.apply(console, me, body.minutes)
 
 
-@router.post("/break", summary="Start or end a break: on a break nothing is pushed to you")
+@router.post("/break", response_model=ShiftOut, response_model_exclude_unset=True,
+             summary="Start or end a break: on a break nothing is pushed to you",
+             responses=error_responses(*CHANGE, {409: ("duty_state",)}))
 async def take_break(body: BreakIn, me: CurrentAgent, console: ConsoleDep) -> dict:
     return await duty.set_break(console, me, body.on)
 
 
-@router.delete("", summary="Go off duty (conversations you hold stay with you until you finish them)")
+@router.delete("", response_model=OffDuty,
+               summary="Go off duty (conversations you hold stay with you until you finish them)",
+               responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS))
 async def go_off_duty(me: CurrentAgent, console: ConsoleDep) -> dict:
     ended = await duty.end(console, me.id, me.actor, "manual")
     return {"ended": ended, "state": "off"}
 
 
-@router.get("/requests", summary="Duty requests waiting for approval (supervisors)")
+@router.get("/requests", response_model=DutyRequestsOut, response_model_exclude_unset=True,
+            summary="Duty requests waiting for approval (supervisors)",
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
 async def requests(me: Supervisor, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         rows = (await session.execute(
@@ -72,23 +89,28 @@ async def requests(me: Supervisor, console: ConsoleDep) -> dict:
     }
 
 
-@router.post("/{shift_id}/decision", summary="Approve or reject a duty request (supervisors)")
+@router.post("/{shift_id}/decision", response_model=ShiftOut, response_model_exclude_unset=True,
+             summary="Approve or reject a duty request (supervisors)",
+             responses=error_responses(*CHANGE, ROLE_ERRORS, {404: ("shift_not_found",), 409: ("shift_decided",)}))
 async def decide(shift_id: int, body: DecisionIn, me: Supervisor, console: ConsoleDep) -> dict:
     return await duty.decide(console, me, shift_id, body.approve)
 
 
-@router.post("/agents/{agent_id}/end", summary="End an agent's duty (supervisors)")
+@router.post("/agents/{agent_id}/end", response_model=DutyEnded, summary="End an agent's duty (supervisors)",
+             responses=error_responses(*CHANGE, ROLE_ERRORS))
 async def end_agent_duty(agent_id: int, me: Supervisor, console: ConsoleDep) -> dict:
     return {"ended": await duty.end(console, agent_id, me.actor, "supervisor")}
 
 
-@router.get("/policy")
+@router.get("/policy", response_model=DutyPolicy, responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
 async def get_policy(me: Supervisor, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         return {"auto_approve": await duty.auto_approve(console, session)}
 
 
-@router.put("/policy", summary="Approve duty requests automatically, or by hand (supervisors)")
+@router.put("/policy", response_model=DutyPolicy,
+            summary="Approve duty requests automatically, or by hand (supervisors)",
+            responses=error_responses(*CHANGE, ROLE_ERRORS))
 async def set_policy(body: PolicyIn, me: Supervisor, console: ConsoleDep) -> dict:
     return {"auto_approve": await duty.set_auto_approve(console, me, body.auto_approve)}
 

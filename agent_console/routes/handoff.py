@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.handoff import request_handoff
 from agent_console.models import Reason
+from core.errors import INVALID_REQUEST, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["handoff"])
 
@@ -27,8 +28,14 @@ class HandoffOut(BaseModel):
     message: str
 
 
-@router.post("/handoff", response_model=HandoffOut,
-             summary="Ask for a person: queued (bot paused) with position and wait, or a callback ticket")
+@router.post(
+    "/handoff", response_model=HandoffOut,
+    summary="Ask for a person: queued (bot paused) with position and wait, or a callback ticket",
+    responses=error_responses(INVALID_REQUEST, {
+        404: ("conversation_not_found",), 409: ("conversation_closed",), 422: ("invalid_reason",),
+        429: ("too_many_handoffs",),
+    }),
+)
 async def handoff(body: HandoffIn, request: Request) -> HandoffOut:
     outcome = await request_handoff(
         request.app.state, conversation_id=body.conversation_id, reason=body.reason, intent=body.intent,

@@ -20,11 +20,11 @@ HEADERS = {
 }
 
 
-@router.get("/console")
+@router.get("/console", response_class=FileResponse)
 async def console_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "console.html", headers=HEADERS)
 
 
-@router.get("/console/supervisor")
+@router.get("/console/supervisor", response_class=FileResponse)
 async def supervisor_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "supervisor.html", headers=HEADERS)

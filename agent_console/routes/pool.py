@@ -6,13 +6,17 @@ from fastapi import APIRouter, Path
 from agent_console import claims, duty, pool
 from agent_console.context import ConsoleDep
 from agent_console.models import ShiftState
-from staff.auth import CurrentAgent
+from agent_console.routes.schemas import Claimed, PoolOut
+from core.errors import INVALID_REQUEST, error_responses
+from staff.auth import CSRF_ERRORS, SIGNED_IN_ERRORS, CurrentAgent
 
 router = APIRouter(prefix="/api/v1/console", tags=["console: pool"])
 ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
-@router.get("/pool", summary="Waiting conversations (priority, then oldest first) and open callback tickets")
+@router.get("/pool", response_model=PoolOut,
+            summary="Waiting conversations (priority, then oldest first) and open callback tickets",
+            responses=error_responses(SIGNED_IN_ERRORS))
 async def get_pool(me: CurrentAgent, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         shift = await duty.open_shift(session, me.id)
@@ -23,8 +27,14 @@ async def get_pool(me: CurrentAgent, console: ConsoleDep) -> dict:
         }
 
 
-@router.post("/conversations/{conversation_id}/claim",
-             summary="Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else")
+@router.post(
+    "/conversations/{conversation_id}/claim", response_model=Claimed,
+    summary="Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else",
+    responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST, {
+        403: ("not_on_duty", "on_break", "skill_required"), 404: ("conversation_not_found", "agent_not_found"),
+        409: ("already_taken", "not_waiting", "at_capacity"),
+    }),
+)
 async def claim(me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
     taken = await claims.claim(console, me, conversation_id)
     return {"conversation_id": taken.conversation_id, "agent_id": taken.agent_id, "channel": taken.channel}

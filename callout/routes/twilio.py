@@ -101,7 +101,9 @@ async def voicemail(params: Params, attempt_id: AttemptId, calls: Calls) -> Resp
     return _xml(await calls.voicemail(attempt))
 
 
-@router.post("/sms", summary="An SMS to our number: 退订 puts the sender on the suppression list")
+@router.post("/sms", response_class=TwiML, summary="An SMS to our number: 退订 puts the sender on the suppression list",
+             responses=error_responses({403: ("bad_signature",), 503: ("phone_not_configured",)},
+                                       route_answers_json=False))
 async def sms(params: Params, calls: Calls) -> Response:
     """Set as the messaging webhook of TWILIO_CALLER_ID. Other messages are acknowledged and kept nowhere:
     the centre's SMS number is not a chat channel."""

@@ -20,6 +20,8 @@ from channels.voice import twiml
 from channels.voice.models import VoiceCall
 from channels.voice.phone_line import PREFIX, PhoneLine
 from channels.voice.twilio_security import twilio_params
+from channels.voice.twiml import TwiML
+from core.errors import INVALID_REQUEST, error_responses
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX, tags=["phone"])
@@ -27,6 +29,13 @@ router = APIRouter(prefix=PREFIX, tags=["phone"])
 Params = Annotated[dict[str, str], Depends(twilio_params)]
 Step = Annotated[int, Query(alias="s", ge=0, description="the call's step this action URL was issued for")]
 Handler = Callable[[VoiceCall, dict[str, str]], Awaitable[VoiceResponse]]
+
+
+# Every webhook answers TwiML, even after a failure inside; only a request that is not Twilio's (or a
+# line not set up) gets an error instead.
+SIGNED = {403: ("bad_signature",), 503: ("phone_not_configured",)}
+WEBHOOK_ERRORS = error_responses(SIGNED, route_answers_json=False)
+STEPPED_ERRORS = error_responses(SIGNED, INVALID_REQUEST, route_answers_json=False)  # `s`, the step, is a number
 
 
 def _line(request: Request) -> PhoneLine:
@@ -67,7 +76,7 @@ async def _stepped(line: PhoneLine, params: dict[str, str], step: int, handler: 
     return await _answer(line, work)
 
 
-@router.post("/inbound", summary="Answer an incoming call")
+@router.post("/inbound", response_class=TwiML, responses=WEBHOOK_ERRORS, summary="Answer an incoming call")
 async def inbound(request: Request, params: Params) -> Response:
     line = _line(request)
     if not params.get("CallSid"):
@@ -75,25 +84,26 @@ async def inbound(request: Request, params: Params) -> Response:
     return await _answer(line, lambda: line.inbound(params))
 
 
-@router.post("/gather", summary="A spoken question, a key, or silence")
+@router.post("/gather", response_class=TwiML, responses=STEPPED_ERRORS, summary="A spoken question, a key, or silence")
 async def gather(request: Request, params: Params, step: Step) -> Response:
     line = _line(request)
     return await _stepped(line, params, step, line.on_gather)
 
 
-@router.post("/wait", summary="Hold audio and position updates while queued")
+@router.post("/wait", response_class=TwiML, responses=WEBHOOK_ERRORS,
+             summary="Hold audio and position updates while queued")
 async def wait(request: Request, params: Params) -> Response:
     line = _line(request)
     return await _answer(line, lambda: line.on_wait(params))
 
 
-@router.post("/dequeued", summary="The caller left the queue")
+@router.post("/dequeued", response_class=TwiML, responses=STEPPED_ERRORS, summary="The caller left the queue")
 async def dequeued(request: Request, params: Params, step: Step) -> Response:
     line = _line(request)
     return await _stepped(line, params, step, line.on_dequeued)
 
 
-@router.post("/connect", summary="Connect a claimed call to its agent")
+@router.post("/connect", response_class=TwiML, responses=WEBHOOK_ERRORS, summary="Connect a claimed call to its agent")
 async def connect(request: Request, params: Params) -> Response:
     line = _line(request)
 
@@ -104,43 +114,47 @@ async def connect(request: Request, params: Params) -> Response:
     return await _answer(line, work)
 
 
-@router.post("/after-agent", summary="The agent's leg ended")
+@router.post("/after-agent", response_class=TwiML, responses=STEPPED_ERRORS, summary="The agent's leg ended")
 async def after_agent(request: Request, params: Params, step: Step) -> Response:
     line = _line(request)
     return await _stepped(line, params, step, line.on_after_agent)
 
 
-@router.post("/recorded", summary="A message for a callback was recorded")
+@router.post("/recorded", response_class=TwiML, responses=STEPPED_ERRORS,
+             summary="A message for a callback was recorded")
 async def recorded(request: Request, params: Params, step: Step) -> Response:
     line = _line(request)
     return await _stepped(line, params, step, line.on_recorded)
 
 
-@router.post("/callback-number", summary="The number to call back")
+@router.post("/callback-number", response_class=TwiML, responses=STEPPED_ERRORS, summary="The number to call back")
 async def callback_number(request: Request, params: Params, step: Step) -> Response:
     line = _line(request)
     return await _stepped(line, params, step, line.on_callback_number)
 
 
-@router.post("/rescue", summary="After a failure: 0 for a person")
+@router.post("/rescue", response_class=TwiML, responses=WEBHOOK_ERRORS, summary="After a failure: 0 for a person")
 async def rescue(request: Request, params: Params) -> Response:
     line = _line(request)
     return await _answer(line, lambda: line.on_rescue(params))
 
 
-@router.post("/agent", summary="The console's browser phone takes a claimed caller")
+@router.post("/agent", response_class=TwiML, responses=WEBHOOK_ERRORS,
+             summary="The console's browser phone takes a claimed caller")
 async def agent_leg(request: Request, params: Params) -> Response:
     line = _line(request)
     return await _answer(line, lambda: line.on_agent_leg(params))
 
 
-@router.post("/status", status_code=204, summary="Call status callback (answered, completed, duration)")
+@router.post("/status", status_code=204, response_class=Response,
+             summary="Call status callback (answered, completed, duration)",
+             responses=error_responses(SIGNED, INVALID_REQUEST, {404: ("unknown_call",)}))
 async def status(request: Request, params: Params) -> Response:
     await _line(request).on_status(params)
     return Response(status_code=204)
 
 
-@router.get("/hold.wav", include_in_schema=False)
+@router.get("/hold.wav", include_in_schema=False, response_class=Response)
 async def hold_audio() -> Response:
     return Response(_chime(), media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
 

@@ -6,6 +6,7 @@ interrupt (barge in) with a word or a key while the bot is still talking.
 """
 from __future__ import annotations
 
+from starlette.responses import Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from channels.voice.speech_text import chinese_count, spell_digits
@@ -28,6 +29,13 @@ GOODBYE = "感谢您的来电，再见。"
 SMS_OFFER = "这条答复有办理链接，需要发到您的手机上，请按一。"
 SMS_SENT = "短信已经发送，请注意查收。"
 SMS_FAILED = "抱歉，短信没有发送成功，您可以登录住房公积金网上服务大厅查询。"
+
+
+class TwiML(Response):
+    """A Twilio webhook's answer: instructions for the call, as XML (routes declare it as their
+    `response_class`, so the OpenAPI document shows the media type)."""
+
+    media_type = "application/xml"
 HANDOFF_FAILED = "抱歉，人工服务暂时无法转接。"
 LEAVE_MESSAGE = "请在提示音后说出您的问题，说完请按井号键。"
 NO_AGENT_NOW = "抱歉，人工客服暂时无法接听。"

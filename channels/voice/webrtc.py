@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.app_api import USER_ID, CredentialDep, citizen_of
+from channels.app_api import CITIZEN_ERRORS, USER_ID, CredentialDep, citizen_of
 from channels.voice.asr import SAMPLE_RATE, AsrUnavailable, SpeechRecognizer, make_recognizer
 from channels.voice.speech_text import for_ear
 from channels.voice.tts import SpeechSynthesizer, TtsUnavailable, make_synthesizer
@@ -36,7 +36,7 @@ from channels.web import TOKEN_PURPOSE
 from conversations.hub import Hub
 from conversations.models import Channel, Conversation
 from conversations.replies import Reply
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.settings import Settings
 from core.signing import unsign
 
@@ -394,14 +394,19 @@ def _calls(request: Request) -> VoiceCalls:
     return request.app.state.voice
 
 
-@router.get("/status", response_model=VoiceStatus)
+# Opening a call: the offer's SDP, and the recogniser and synthesiser it needs.
+OFFER_ERRORS = (INVALID_REQUEST, {422: ("invalid_sdp",), 503: ("voice_not_set_up", "voice_busy")})
+
+
+@router.get("/status", response_model=VoiceStatus, responses=error_responses())
 async def status(request: Request) -> VoiceStatus:
     """Whether voice input is set up here (the talk button shows the message when it is not)."""
     calls = _calls(request)
     return VoiceStatus(speech_input=calls.ready, message="" if calls.ready else calls.problem)
 
 
-@router.post("/web/offer", response_model=AnswerOut)
+@router.post("/web/offer", response_model=AnswerOut,
+             responses=error_responses(*OFFER_ERRORS, {401: ("invalid_token",)}))
 async def web_offer(body: WebOfferIn, request: Request) -> AnswerOut:
     """The chat page's talk button: the same citizen as the page's visitor token."""
     visitor = unsign(request.app.state.settings.session_secret.get_secret_value(), TOKEN_PURPOSE, body.visitor_token)
@@ -410,7 +415,7 @@ async def web_offer(body: WebOfferIn, request: Request) -> AnswerOut:
     return await _open(request, "web", visitor, body.sdp)
 
 
-@router.post("/app/offer", response_model=AnswerOut)
+@router.post("/app/offer", response_model=AnswerOut, responses=error_responses(*OFFER_ERRORS, CITIZEN_ERRORS))
 async def app_offer(body: AppOfferIn, request: Request, credential: CredentialDep) -> AnswerOut:
     """The app's voice call for one of its users (the same credentials as the app's messages)."""
     return await _open(request, "app", citizen_of(credential, body.user_id), body.sdp)
@@ -427,7 +432,8 @@ async def _open(request: Request, kind: str, value: str, sdp: str) -> AnswerOut:
     return AnswerOut(call_id=call_id, conversation_id=conversation.id, sdp=answer)
 
 
-@router.delete("/calls/{call_id}", status_code=204)
+@router.delete("/calls/{call_id}", status_code=204, response_class=Response,
+               responses=error_responses(INVALID_REQUEST, {404: ("unknown_call",)}))
 async def hang_up(call_id: Annotated[str, Path(max_length=64)], request: Request) -> Response:
     await _calls(request).hang_up(call_id)
     return Response(status_code=204)

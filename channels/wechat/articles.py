@@ -7,6 +7,7 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from core.errors import INVALID_REQUEST, error_responses
 from knowledge.search import IndexNotReady
 
 router = APIRouter(prefix="/wechat/articles", tags=["wechat"])
@@ -20,7 +21,14 @@ _STYLE = (
 )
 
 
-@router.get("/{article_id}", response_class=HTMLResponse, summary="An article as a page for WeChat's browser")
+@router.get(
+    "/{article_id}", response_class=HTMLResponse, summary="An article as a page for WeChat's browser",
+    responses={
+        **error_responses(INVALID_REQUEST, route_answers_json=False),
+        404: {"description": "no such article: a page that says so",
+              "content": {"text/html": {"schema": {"type": "string"}}}},
+    },
+)
 async def article_page(article_id: str, request: Request) -> HTMLResponse:
     try:
         article = request.app.state.knowledge.article(article_id)

@@ -16,6 +16,7 @@ from channels.wechat.channel import WeChat, WeChatDep
 from channels.wechat.inbound import to_inbound
 from channels.wechat.notices import record_job_finished
 from channels.wechat.render import NewsOut, Out, TextOut
+from core.errors import error_responses
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["wechat"])
@@ -24,14 +25,34 @@ router = APIRouter(tags=["wechat"])
 EMPTY = "success"
 FAULT_REPLY = "抱歉，系统繁忙，请稍后再发一次。"
 MAX_QUEUED_S = 5.0  # past this WeChat has given up anyway; more would only mean a clock gone wrong
+# Refused before anything is read: the channel is off, or the request is not WeChat's (edge.py).
+DISABLED = {404: ("wechat_disabled",)}
+NOT_WECHATS = {403: ("bad_signature", "stale_request")}
 
 
-@router.get("/wechat", response_class=PlainTextResponse, summary="WeChat server-address verification")
+class PassiveReply(Response):
+    """The reply WeChat shows the citizen, as XML (encrypted inside when the message was)."""
+
+    media_type = "application/xml"
+
+
+@router.get("/wechat", response_class=PlainTextResponse, summary="WeChat server-address verification",
+            responses=error_responses(DISABLED, NOT_WECHATS, {400: ("bad_echostr",)}, route_answers_json=False))
 async def verify(request: Request, wechat: WeChatDep) -> PlainTextResponse:
     return PlainTextResponse(wechat.edge.verify_url(request))
 
 
-@router.post("/wechat", response_class=Response, summary="Messages and events pushed by WeChat")
+@router.post(
+    "/wechat", response_class=PassiveReply, summary="Messages and events pushed by WeChat",
+    responses={
+        200: {"description": f"a passive reply, or `{EMPTY}` (plain text) for none",
+              "content": {"text/plain": {"schema": {"type": "string", "example": EMPTY}}}},
+        **error_responses(DISABLED, NOT_WECHATS, {
+            400: ("bad_xml", "bad_ciphertext", "encryption_not_configured"),
+            403: ("encryption_required", "wrong_appid"), 413: ("too_large",),
+        }, route_answers_json=False),
+    },
+)
 async def receive(request: Request, wechat: WeChatDep) -> Response:
     envelope = await wechat.edge.open(request)
     message = envelope.message

@@ -25,7 +25,7 @@ from channels.wechat.channel import WeChat, WeChatDep
 from conversations.deps import HubDep
 from conversations.hub import Hub
 from conversations.models import Channel, Identity
-from core.errors import ApiError
+from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.signing import sign, unsign
 
 router = APIRouter(prefix="/wechat/oauth", tags=["wechat"])
@@ -44,7 +44,12 @@ def _next(path: str) -> str:
     return path if _SAFE_NEXT.match(path) else "/"
 
 
-@router.get("", summary="Start WeChat web authorisation (snsapi_base)")
+@router.get(
+    "", status_code=302, response_class=RedirectResponse, summary="Start WeChat web authorisation (snsapi_base)",
+    responses=error_responses(
+        INVALID_REQUEST, {404: ("wechat_disabled",), 503: ("public_url_missing",)}, route_answers_json=False
+    ),
+)
 async def start(request: Request, wechat: WeChatDep, next: NextPath = "/") -> RedirectResponse:
     base = wechat.settings.public_base_url.rstrip("/")
     if not base:
@@ -60,7 +65,12 @@ async def start(request: Request, wechat: WeChatDep, next: NextPath = "/") -> Re
     return response
 
 
-@router.get("/callback", response_class=HTMLResponse, summary="WeChat's return from web authorisation")
+@router.get(
+    "/callback", response_class=HTMLResponse, summary="WeChat's return from web authorisation",
+    responses=error_responses(INVALID_REQUEST, {
+        403: ("bad_oauth_state",), 404: ("wechat_disabled",), 502: ("wechat_oauth_failed",),
+    }, route_answers_json=False),
+)
 async def callback(
     request: Request,
     wechat: WeChatDep,
