@@ -36,6 +36,7 @@ from callout.models import (
 )
 from callout.provider import Fault, ProviderError
 from callout.schedule import plan_of
+from core.db import rowcount
 from core.logmask import mask_personal
 from staff import audit
 
@@ -52,6 +53,8 @@ CALL_STATUS_OUTCOME = {"completed": Outcome.ANSWERED, "busy": Outcome.BUSY, "no-
                        "failed": Outcome.FAILED, "canceled": Outcome.CANCELLED}
 FINAL_CALL_STATUSES = frozenset(CALL_STATUS_OUTCOME)
 DISPATCH_BUDGET_S = 5.0  # one dispatcher run places calls for this long, then hands over to the next
+# Past its budget a run may still be inside one provider request (10 s timeout): its lease covers that.
+LEASE_GRACE_S = 20.0
 FULL_RECHECK_S = 5.0  # at the cap: look again this soon (an ending call also wakes the dispatcher)
 PASSING_RETRY_S = 30.0  # the provider was briefly unavailable: the same person again after this
 RATE_LIMIT_PAUSE_S = 5.0
@@ -85,7 +88,7 @@ class Dialer:
         """Place the campaign's due calls for up to `budget_s`, at its pace, inside its windows. Returns
         when the dispatcher should run again (None: finished, stopped, or another dispatcher has it)."""
         started = self._clock.now()
-        lease = started + timedelta(seconds=budget_s + 30)
+        lease = started + timedelta(seconds=budget_s + LEASE_GRACE_S)
         if not await self._take_lease(campaign_id, started, lease):
             return None
         try:
@@ -133,7 +136,7 @@ class Dialer:
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def _release_lease(self, campaign_id: int, lease: datetime) -> None:
         async with self._sessions() as session:
@@ -155,7 +158,7 @@ class Dialer:
                 .values(next_dial_at=now + step)
                 .execution_options(synchronize_session=False)
             )
-            if slot.rowcount != 1:
+            if rowcount(slot) != 1:
                 row = (await session.execute(
                     select(Campaign.status, Campaign.next_dial_at).where(Campaign.id == campaign.id))).one()
                 await session.rollback()
@@ -182,7 +185,7 @@ class Dialer:
                 .values(state=R.CALLING, tries=person.tries + 1, attempts=Recipient.attempts + 1, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if taken.rowcount != 1:
+            if rowcount(taken) != 1:
                 await session.rollback()
                 return Busy("contended", now)
             attempt_id = (await session.execute(
@@ -283,7 +286,7 @@ class Dialer:
             update(Campaign).where(Campaign.id == campaign_id, Campaign.status == S.RUNNING)
             .values(status=S.PAUSED).execution_options(synchronize_session=False)
         )
-        if result.rowcount:
+        if rowcount(result):
             audit.record(session, audit.SYSTEM, "campaign_pause", f"campaign:{campaign_id}",
                          reason="provider_config", code=refused.code, detail=refused.detail[:200])
 
@@ -305,7 +308,7 @@ class Dialer:
                         error_code=error_code)
                 .execution_options(synchronize_session=False)
             )
-            if settled.rowcount != 1:
+            if rowcount(settled) != 1:
                 await session.rollback()
                 return None
             campaign = await session.get(Campaign, attempt.campaign_id)
@@ -352,7 +355,7 @@ class Dialer:
                 .values(outcome=Outcome.FAILED, status="lost", counted=False, error="never placed", ended_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if done.rowcount == 1:
+            if rowcount(done) == 1:
                 await session.execute(
                     update(Recipient).where(Recipient.id == attempt.recipient_id, Recipient.state == R.CALLING)
                     .values(state=R.RETRY, attempts=Recipient.attempts - 1, next_attempt_at=now, updated_at=now)
@@ -397,7 +400,7 @@ class Dialer:
                                         Recipient.state == R.DONE)
                 .values(fallback="sms_sending").execution_options(synchronize_session=False)
             )
-            if claimed.rowcount != 1:
+            if rowcount(claimed) != 1:
                 await session.rollback()
                 return None
             recipient = await session.get(Recipient, recipient_id)
