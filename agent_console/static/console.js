@@ -5,6 +5,7 @@
 (() => {
   const { api, el, button, time, duration, since, toast, Live, messageNode, CHANNELS, REASONS, DUTY } = Console;
   const $ = (id) => document.getElementById(id);
+  const ROLE_NAMES = { agent: "客服", campaigner: "外呼专员", supervisor: "主管", admin: "管理员" };
 
   let me = null;
   let duty = { state: "off" };
@@ -426,7 +427,7 @@
 
   function start(who) {
     me = who.agent;
-    $("me-name").textContent = `${me.display_name}（${me.role === "agent" ? "客服" : me.role === "supervisor" ? "主管" : "管理员"}）`;
+    $("me-name").textContent = `${me.display_name}（${ROLE_NAMES[me.role] || me.role}）`;
     $("supervisor-link").hidden = !isSupervisor();
     showDuty(who.duty);
     loadCanned();

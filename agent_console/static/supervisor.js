@@ -5,7 +5,7 @@
 (() => {
   const { api, el, button, time, duration, toast, Live, messageNode, CHANNELS, REASONS, DUTY } = Console;
   const $ = (id) => document.getElementById(id);
-  const ROLES = { agent: "客服", supervisor: "主管", admin: "管理员" };
+  const ROLES = { agent: "客服", campaigner: "外呼专员", supervisor: "主管", admin: "管理员" };
   const STATES = { waiting: "排队中", assigned: "接待中" };
   let me = null;
   let watching = null;
