@@ -15,6 +15,7 @@ callbacks or, if those never come, after CALLOUT_ATTEMPT_LEASE_S; the next dispa
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,6 +82,7 @@ class Dialer:
         self._callout = callout
         self._sessions = callout.sessions
         self._clock = callout.clock
+        self._placing: set[asyncio.Task[None]] = set()
 
     # -- dispatching ----------------------------------------------------------------------------------
 
@@ -97,6 +99,13 @@ class Dialer:
             await self._release_lease(campaign_id, lease)
 
     async def _run(self, campaign_id: int, started: datetime, budget_s: float) -> datetime | None:
+        try:
+            return await self._dial(campaign_id, started, budget_s)
+        finally:
+            if self._placing:  # every call of this run is placed (or refused) before its lease is given up
+                await asyncio.gather(*self._placing, return_exceptions=True)
+
+    async def _dial(self, campaign_id: int, started: datetime, budget_s: float) -> datetime | None:
         campaign = await campaigns.get(self._callout, campaign_id)
         plan = plan_of(campaign, self._callout.settings)
         await self._settle_stale(campaign_id)
@@ -111,7 +120,10 @@ class Dialer:
                 return opens if opens is not None else now + timedelta(minutes=1)
             outcome = await self._claim(campaign, now)
             if isinstance(outcome, Claim):
-                await self._place(campaign, outcome)
+                # Placed beside the next claims: the provider's answer time must not slow the pace.
+                placing = asyncio.create_task(self._place(campaign, outcome))
+                self._placing.add(placing)
+                placing.add_done_callback(self._placing.discard)
                 continue
             if outcome.reason == "contended":
                 continue
@@ -151,11 +163,18 @@ class Dialer:
         transaction, so either all of it happened or none of it."""
         step = timedelta(seconds=1 / campaign.calls_per_second)
         async with self._sessions() as session:
+            previous = await session.scalar(select(Campaign.next_dial_at).where(Campaign.id == campaign.id))
+            if previous is not None and previous > now:
+                await session.rollback()
+                return Busy("paced", previous)
+            # Slot after slot, so the time each claim takes does not slow the pace; after a gap (a window,
+            # a full line) the pace starts again from now instead of catching up in a burst.
+            base = previous if previous is not None and now - previous < step else now
+            seen = Campaign.next_dial_at.is_(None) if previous is None else Campaign.next_dial_at == previous
             slot = await session.execute(
                 update(Campaign)
-                .where(Campaign.id == campaign.id, Campaign.status == S.RUNNING,
-                       or_(Campaign.next_dial_at.is_(None), Campaign.next_dial_at <= now))
-                .values(next_dial_at=now + step)
+                .where(Campaign.id == campaign.id, Campaign.status == S.RUNNING, seen)
+                .values(next_dial_at=base + step)
                 .execution_options(synchronize_session=False)
             )
             if rowcount(slot) != 1:

@@ -67,13 +67,22 @@ class Settings(BaseSettings):
     knowledge_hnsw_ef_search: int = Field(
         128, ge=64, description="HNSW search breadth (latency and recall); at least the 64 candidates search asks for"
     )
+    knowledge_scope_bot_examples: bool = Field(
+        True,
+        description="the scope model also learns from the bot's out_of_scope examples (bot/data/nlu.yml, which "
+        "must then be there: a missing file stops the build); false: from knowledge/scope_negatives.yml alone",
+    )
 
     session_secret: SecretStr = SecretStr(DEV_SECRET)
     app_api_key: SecretStr = Field(
         SecretStr(""), description="the app backend's X-Api-Key; empty: only citizen tokens (required in production)"
     )
 
-    hotline: str = "12329"
+    # The centre as citizens know it, set here only: replies, pages and the bot (which reads them from
+    # GET /api/v1/service/profile) all take them from these. The defaults fit the shipped articles.
+    hotline: str = Field("12329", description="the number citizens are told to call (住房公积金服务热线)")
+    centre_name: str = Field("邯郸市住房公积金管理中心", description="the centre's name, as the assistant says it")
+    city: str = Field("邯郸", description="the city the centre serves")
 
     # Phone line (Twilio). Webhooks are verified against PUBLIC_BASE_URL + path, the address Twilio signs.
     twilio_account_sid: str = Field("", description="Twilio account SID (AC…)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,6 +50,7 @@ class FakeCall:
     to: str
     params: dict[str, str]
     updates: list[dict[str, str]] = field(default_factory=list)
+    at: float = field(default_factory=time.monotonic)  # when the API accepted it
 
 
 @dataclass

@@ -35,6 +35,7 @@ from knowledge.editing import Editor, LiveArticles
 from knowledge.encoders import Encoder
 from knowledge.index import Progress, Sources, VectorPolicy, build_index, current_manifest, file_inputs, needs_build
 from knowledge.models import INDEX_LEASE, BuildLease
+from knowledge.scope import NEGATIVE_SOURCES, negative_sources
 from knowledge.search import KnowledgeBase
 from knowledge.tokenize import Tokenizer, shared_tokenizer
 
@@ -58,13 +59,14 @@ class IndexBuilder:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], editor: Editor, *, index_dir: Path, params_dir: Path,
         dictionary_dir: Path | None, encoder: Encoder, tokenizer: Tokenizer, policy: VectorPolicy,
-        lease_s: float = 120.0,
+        lease_s: float = 120.0, negative_files: tuple[Path, ...] = NEGATIVE_SOURCES,
     ) -> None:
         self._sessions = sessions
         self.editor = editor
         self._index_dir = index_dir
         self._params_dir = params_dir
         self._dictionary_dir = dictionary_dir
+        self._negative_files = negative_files
         self._encoder = encoder
         self._tokenizer = tokenizer
         self._policy = policy
@@ -81,6 +83,7 @@ class IndexBuilder:
             dictionary_dir=settings.dictionary_dir, encoder=encoder,
             tokenizer=shared_tokenizer(settings.dictionary_dir), policy=policy_of(settings),
             lease_s=settings.knowledge_build_lease_s,
+            negative_files=negative_sources(settings.knowledge_scope_bot_examples),
         )
 
     async def prepare(self, seed_dir: Path, *, force: bool = False, progress: Progress | None = None) -> Outcome:
@@ -95,7 +98,7 @@ class IndexBuilder:
         """The index's inputs besides the articles (parameters, dictionary, synonyms, the scope model's
         examples): cheap to hash."""
         folders = [self._params_dir] + ([self._dictionary_dir] if self._dictionary_dir else [])
-        return content_hash(*folders, extra=file_inputs())
+        return content_hash(*folders, extra=file_inputs(self._negative_files))
 
     async def ensure_current(
         self, *, wait: bool = False, force: bool = False, progress: Progress | None = None
@@ -143,7 +146,7 @@ class IndexBuilder:
         with tempfile.TemporaryDirectory(prefix=".snapshot-", dir=self._index_dir) as folder:
             for article_id, content in live.contents.items():
                 (Path(folder) / f"{article_id}.md").write_text(content, encoding="utf-8")
-            yield Sources(Path(folder), self._params_dir, self._dictionary_dir)
+            yield Sources(Path(folder), self._params_dir, self._dictionary_dir, self._negative_files)
 
     # -- the lease ----------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Each build goes to its own folder under `<index_dir>/builds/`; the file `<index_dir>/CURRENT`
 names the live one and is replaced atomically, so a reader sees either the old index or the new
 one, never half of either. A build happens only when its inputs (articles, parameters,
-dictionary, synonyms, encoder, vector-index policy) changed.
+dictionary, synonyms, the scope rules and examples, encoder, vector-index policy) changed.
 
 Small indexes are searched exactly (FAISS IndexFlatIP); from `VectorPolicy.threshold` chunks on,
 the build makes an HNSW graph instead, whose search time grows with log(n) rather than n. The
@@ -27,7 +27,14 @@ from knowledge.articles import Article, Chunk, chunk_article, content_hash, load
 from knowledge.bm25 import BM25
 from knowledge.encoders import Encoder
 from knowledge.ranker import RANKER, TextClassifier, train_ranker, training_texts
-from knowledge.scope import NEGATIVE_SOURCES, SCOPE_MODEL, load_negatives, train_scope_model
+from knowledge.scope import (
+    NEGATIVE_SOURCES,
+    SCOPE_FILE,
+    SCOPE_MODEL,
+    load_negatives,
+    require_inputs,
+    train_scope_model,
+)
 from knowledge.tokenize import SYNONYMS_FILE, Tokenizer
 from policy.params import load_params
 
@@ -44,15 +51,32 @@ class Sources:
     dictionary_dir: Path | None
     negative_files: tuple[Path, ...] = NEGATIVE_SOURCES  # the scope model's not-ours examples
 
+    def folders(self) -> list[Path]:
+        return [self.articles_dir, self.params_dir] + ([self.dictionary_dir] if self.dictionary_dir else [])
+
+    def inputs(self) -> list[Path]:
+        """Every folder and file a build reads: what the fingerprint covers and an image must hold."""
+        return self.folders() + list(input_files(self.negative_files))
+
+    def check(self) -> None:
+        """scope.InputMissing unless every input is there (the image build runs this)."""
+        require_inputs(tuple(self.inputs()))
+
     def fingerprint(self, encoder_name: str, policy: VectorPolicy | None = None) -> str:
-        folders = [self.articles_dir, self.params_dir] + ([self.dictionary_dir] if self.dictionary_dir else [])
         extra = encoder_name + (policy or VectorPolicy()).describe() + file_inputs(self.negative_files)
-        return content_hash(*folders, extra=extra)
+        return content_hash(*self.folders(), extra=extra)
+
+
+def input_files(negative_files: tuple[Path, ...] = NEGATIVE_SOURCES) -> tuple[Path, ...]:
+    """The single files an index is built from: the synonyms, the scope rules (the scope model learns
+    without their fund words) and the scope model's examples."""
+    return (SYNONYMS_FILE, SCOPE_FILE, *negative_files)
 
 
 def file_inputs(negative_files: tuple[Path, ...] = NEGATIVE_SOURCES) -> str:
-    """The single files an index is built from (synonyms, the scope model's examples), as one text."""
-    files = [p for p in (SYNONYMS_FILE, *negative_files) if p.exists()]
+    """The single files' contents as one text; a missing one is an error (scope.InputMissing)."""
+    files = input_files(negative_files)
+    require_inputs(files)
     return "".join(p.read_text(encoding="utf-8") for p in files)
 
 

@@ -2,7 +2,7 @@
 
     python -m knowledge.ingest            # import new or changed seed files; build only if something changed
     python -m knowledge.ingest --force    # always build
-    python -m knowledge.ingest --check    # validate the seed files and placeholders, build nothing
+    python -m knowledge.ingest --check    # validate the seed files, placeholders and inputs, build nothing
 
 The live articles are the latest versions in DATABASE_URL (knowledge/editing.py); the files in
 knowledge/articles/ are their seed. `ensure_index` builds from the files alone, for tests and
@@ -20,12 +20,16 @@ from knowledge.articles import ArticleError, load_articles
 from knowledge.builder import IndexBuilder, Outcome, policy_of
 from knowledge.encoders import make_encoder
 from knowledge.index import Sources, build_index, needs_build
+from knowledge.scope import negative_sources
 from knowledge.tokenize import shared_tokenizer
 from policy.params import ParamError, load_params
 
 
 def sources_for(settings: Settings) -> Sources:
-    return Sources(settings.knowledge_dir, settings.loan_params_path.parent, settings.dictionary_dir)
+    return Sources(
+        settings.knowledge_dir, settings.loan_params_path.parent, settings.dictionary_dir,
+        negative_sources(settings.knowledge_scope_bot_examples),
+    )
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -60,12 +64,16 @@ async def ensure_live_index(settings: Settings, force: bool = False, progress=_p
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knowledge.ingest", description=__doc__.split("\n")[0])
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
-    parser.add_argument("--check", action="store_true", help="validate the seed articles only (no database)")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the seed articles and that every input of the index is there"
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
         if args.check:
-            articles = load_articles(settings.knowledge_dir, load_params(sources_for(settings).params_dir))
+            sources = sources_for(settings)
+            articles = load_articles(settings.knowledge_dir, load_params(sources.params_dir))
+            sources.check()  # the image build fails here when it left an input out
             print(f"{len(articles)} articles OK")
             return 0
         outcome = asyncio.run(ensure_live_index(settings, force=args.force))

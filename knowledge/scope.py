@@ -32,6 +32,26 @@ NEGATIVE_SOURCES = (NEGATIVES_FILE, BOT_NLU_FILE)
 SCOPE_MODEL = "scope"
 
 
+class InputMissing(ValueError):
+    """A file the index is built from is not there. An error, not a skip: an image that left out the
+    bot's examples would otherwise build a different scope model from `make run`'s, and nobody would know."""
+
+
+def negative_sources(bot_examples: bool = True) -> tuple[Path, ...]:
+    """Where the scope model's not-ours examples come from: the scope file, and unless switched off
+    (KNOWLEDGE_SCOPE_BOT_EXAMPLES=false) the bot's out_of_scope intent."""
+    return NEGATIVE_SOURCES if bot_examples else (NEGATIVES_FILE,)
+
+
+def require_inputs(paths: tuple[Path, ...]) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if not missing:
+        return
+    hint = (" (the bot's out_of_scope examples: copy bot/data/nlu.yml, or set KNOWLEDGE_SCOPE_BOT_EXAMPLES=false)"
+            if any(Path(m).name == BOT_NLU_FILE.name for m in missing) else "")
+    raise InputMissing(f"the knowledge index is built from files that are missing: {', '.join(missing)}{hint}")
+
+
 class Verdict(StrEnum):
     IN_SCOPE = "in_scope"
     OTHER_CITY = "other_city"
@@ -102,9 +122,10 @@ def _words(rules: dict, key: str) -> set[str]:
 def load_negatives(paths: tuple[Path, ...] = NEGATIVE_SOURCES) -> list[str]:
     """The not-ours example questions of every kind, from `scope_negatives.yml` (`examples:` by kind)
     and from Rasa training data (the `out_of_scope` intent's examples), each once."""
+    require_inputs(paths)
     found: dict[str, None] = {}
     for path in paths:
-        data = _read_yaml(path) if path.exists() else {}
+        data = _read_yaml(path)
         for questions in (data.get("examples") or {}).values():
             found |= dict.fromkeys(str(q).strip() for q in questions or ())
         for block in data.get("nlu") or ():

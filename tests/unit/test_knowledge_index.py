@@ -188,7 +188,7 @@ def test_the_scope_model_is_trained_from_the_negatives_file_and_rebuilt_when_it_
 @pytest.mark.index
 def test_without_negatives_the_scope_rules_alone_decide(corpus, encoder, tokenizer):
     sources, index_dir = corpus
-    sources = Sources(sources.articles_dir, sources.params_dir, None, (index_dir.parent / "absent.yml",))
+    sources = Sources(sources.articles_dir, sources.params_dir, None, ())
     build_index(index_dir, sources, encoder, tokenizer)
     kb = KnowledgeBase(index_dir, encoder, tokenizer)
     assert kb.index.manifest["scope_model"] is None and kb.not_ours("明天下雨吗") is None

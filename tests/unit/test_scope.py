@@ -1,7 +1,7 @@
 """Scope rules: another city's fund, another agency, or no fund words at all."""
 import pytest
 
-from knowledge.scope import NEGATIVES_FILE, Scope, Verdict, load_negatives
+from knowledge.scope import BOT_NLU_FILE, NEGATIVES_FILE, InputMissing, Scope, Verdict, load_negatives, negative_sources
 from tests.conftest import ROOT
 
 
@@ -41,8 +41,15 @@ def test_negative_examples_come_from_the_scope_file_and_the_bots_out_of_scope_in
         "- intent: out_of_scope\n  examples: |\n    - 讲个笑话\n    - 明天下雨吗\n",
         encoding="utf-8",
     )
-    assert load_negatives((examples, nlu, tmp_path / "absent.yml")) == ["明天下雨吗", "信用卡咋还", "讲个笑话"]
+    assert load_negatives((examples, nlu)) == ["明天下雨吗", "信用卡咋还", "讲个笑话"]
     assert len(load_negatives()) > 1000
     # The model is consulted only for questions that do not name the fund: its own examples never do.
     shipped = load_negatives((NEGATIVES_FILE,))
     assert len(shipped) > 900 and not [q for q in shipped if scope.names_fund(q)]
+
+
+def test_a_missing_example_file_stops_the_build_unless_the_bots_examples_are_switched_off(tmp_path):
+    with pytest.raises(InputMissing, match="KNOWLEDGE_SCOPE_BOT_EXAMPLES=false"):
+        load_negatives((NEGATIVES_FILE, tmp_path / "bot" / "data" / "nlu.yml"))
+    assert negative_sources() == (NEGATIVES_FILE, BOT_NLU_FILE)
+    assert negative_sources(bot_examples=False) == (NEGATIVES_FILE,)
