@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conversations.bot_client import RasaClient
+from conversations.hub import Hub
 from core.bus import EventBus
+from core.deps import ServicesDep
+from core.services import Services
 from core.settings import Settings
-
-if TYPE_CHECKING:
-    from conversations.bot_client import RasaClient
-    from conversations.hub import Hub
-    from knowledge.search import KnowledgeBase
+from knowledge.search import KnowledgeBase
 
 
 @dataclass
@@ -26,24 +26,22 @@ class Console:
     knowledge: KnowledgeBase | None
 
 
-def console_of(app_state: object) -> Console:
-    """The console of a running service (made on first use, so channels may call in at any time)."""
-    console = getattr(app_state, "console", None)
-    if console is None:
-        console = Console(
-            settings=app_state.settings,
-            sessions=app_state.sessionmaker,
-            bus=app_state.bus,
-            hub=app_state.hub,
-            bot=app_state.bot,
-            knowledge=getattr(app_state, "knowledge", None),
-        )
-        app_state.console = console
+def make_console(services: Services) -> Console:
+    """The console's view of the running service, made once at start and provided for the routes."""
+    console = Console(
+        settings=services.get(Settings),
+        sessions=services.get(async_sessionmaker),
+        bus=services.get(EventBus),
+        hub=services.get(Hub),
+        bot=services.get(RasaClient),
+        knowledge=services.find(KnowledgeBase),
+    )
+    services.provide(Console, console)
     return console
 
 
-def get_console(request: Request) -> Console:
-    return console_of(request.app.state)
+def get_console(services: ServicesDep) -> Console:
+    return services.get(Console)
 
 
 ConsoleDep = Annotated[Console, Depends(get_console)]

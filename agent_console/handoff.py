@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import callbacks, events, handoff_states, pool
-from agent_console.context import Console, console_of
+from agent_console.context import Console
 from agent_console.models import CallbackTicket, Handoff, HandoffState, Reason
 from conversations.bot_client import BotUnavailable
 from conversations.handoff import HandoffOutcome
@@ -34,15 +35,14 @@ class HandoffRefused(ApiError):
 
 
 async def request_handoff(
-    app_state: object,
+    console: Console,
     *,
     conversation_id: str,
     reason: str,
     intent: str | None = None,
-    slots: dict | None = None,
+    slots: dict[str, Any] | None = None,
     contact: str | None = None,
 ) -> HandoffOutcome:
-    console = console_of(app_state)
     if reason not in set(Reason):
         raise HandoffRefused(422, "invalid_reason", "转人工原因不正确。")
     async with console.sessions() as session:
@@ -94,8 +94,8 @@ async def _check_flood(console: Console, session: AsyncSession, citizen_id: str)
 
 
 async def _from_tracker(
-    console: Console, conversation_id: str, intent: str | None, slots: dict | None
-) -> tuple[str | None, dict]:
+    console: Console, conversation_id: str, intent: str | None, slots: dict[str, Any] | None
+) -> tuple[str | None, dict[str, Any]]:
     """Fill in what the caller did not send from Rasa's tracker (best effort: a handoff never waits
     long on the bot)."""
     try:
@@ -104,7 +104,8 @@ async def _from_tracker(
         log.info("no tracker for conversation %s: %s", conversation_id, exc)
         return intent, slots or {}
     latest = (tracker.get("latest_message") or {}).get("intent") or {}
-    found = tracker.get("slots") if isinstance(tracker.get("slots"), dict) else {}
+    tracked = tracker.get("slots")
+    found: dict[str, Any] = tracked if isinstance(tracked, dict) else {}
     return intent or latest.get("name"), slots if slots is not None else found
 
 
@@ -155,7 +156,7 @@ async def _queue(
         except (IntegrityError, IllegalTransition):
             # Another request (another process) queued it first, or an agent already has it.
             await session.rollback()
-            fresh = await session.get(Conversation, conversation.id, populate_existing=True)
+            fresh = await session.get_one(Conversation, conversation.id, populate_existing=True)
             return await _already(session, fresh) or HandoffOutcome(
                 "already_waiting", None, None, None, "您已在人工客服队列中，请稍候。"
             )

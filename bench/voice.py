@@ -37,6 +37,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from twilio.request_validator import RequestValidator
 
 from bench.stats import percentile
+from channels.voice.webrtc import VoiceCalls
+from conversations.bot_client import RasaClient
+from core.services import services_of
 from core.settings import Settings
 from server.app import create_app
 from server.stack import Stack, free_port
@@ -83,7 +86,7 @@ class InProcessService:
 def time_the_bot(app) -> list[float]:
     """Wrap the hub's Rasa client: every call's duration (ms) is appended to the returned list."""
     spent: list[float] = []
-    bot = app.state.bot
+    bot = services_of(app).get(RasaClient)
     send = bot.send
 
     async def timed(*args, **kwargs):
@@ -207,7 +210,7 @@ class KnownTranscript:
 
 
 async def webrtc(service: InProcessService, turns: int) -> None:
-    voice = service.app.state.voice
+    voice = services_of(service.app).get(VoiceCalls)
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(turns)]
     if voice.recognizer is None:
         voice.recognizer = KnownTranscript(questions)

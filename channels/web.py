@@ -6,6 +6,7 @@ conversation; messages carry a client id, so a message resent after a reconnect 
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import uuid
@@ -14,15 +15,16 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.deps import HubDep
 from conversations.events import NewMessage, StatusChanged, Typing
 from conversations.hub import Hub, conversation_topic
-from conversations.models import Channel
+from conversations.inbound import CitizenKey, Inbound
+from conversations.models import Channel, Conversation
 from conversations.text import clean_text
-from core.deps import SettingsDep
+from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
 from core.signing import sign, unsign
@@ -46,9 +48,12 @@ class SessionOut(BaseModel):
     conversation_id: str
 
 
-@router.get("/", include_in_schema=False, response_class=FileResponse)
-async def index() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+@router.get("/", include_in_schema=False, response_class=HTMLResponse)
+async def index(settings: SettingsDep) -> HTMLResponse:
+    # The page names the hotline; it comes from the one setting, not from the HTML.
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = page.replace("{{hotline}}", html.escape(settings.hotline))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/api/v1/web/session", response_model=SessionOut,
@@ -67,24 +72,23 @@ async def open_session(body: SessionIn, hub: HubDep, settings: SettingsDep) -> S
 
 @router.websocket("/ws/chat")
 async def chat_socket(
-    websocket: WebSocket, token: Annotated[str, Query(max_length=200)] = "", after: Annotated[int, Query(ge=0)] = 0
+    websocket: WebSocket, hub: HubDep, bus: BusDep, settings: SettingsDep,
+    token: Annotated[str, Query(max_length=200)] = "", after: Annotated[int, Query(ge=0)] = 0,
 ) -> None:
-    app = websocket.app
-    visitor = unsign(app.state.settings.session_secret.get_secret_value(), TOKEN_PURPOSE, token)
+    visitor = unsign(settings.session_secret.get_secret_value(), TOKEN_PURPOSE, token)
     if visitor is None:
         await websocket.close(code=4401, reason="invalid token")
         return
-    hub: Hub = app.state.hub
     conversation = await hub.open_conversation(channel=Channel.WEB, kind="web", value=visitor)
     await websocket.accept()
-    async with app.state.bus.subscribe(conversation_topic(conversation.id)) as events:
+    async with bus.subscribe(conversation_topic(conversation.id)) as events:
         history = await hub.history(conversation.id, after_id=after)
         await websocket.send_json(
             {"type": "hello", "conversation_id": conversation.id, "history": [m.to_dict() for m in history]}
         )
         pusher = asyncio.create_task(_push_events(websocket, events))
         try:
-            await _read_messages(websocket, hub, conversation)
+            await _read_messages(websocket, hub, conversation, visitor)
         except WebSocketDisconnect:
             pass
         finally:
@@ -100,51 +104,51 @@ async def _push_events(websocket: WebSocket, events: AsyncIterator[Event]) -> No
         pass  # the reader notices the closed socket and ends the handler
 
 
-async def _read_messages(websocket: WebSocket, hub: Hub, conversation) -> None:
+async def _read_messages(websocket: WebSocket, hub: Hub, conversation: Conversation, visitor: str) -> None:
     pending: set[asyncio.Task] = set()  # strong references: the loop only keeps weak ones
     while True:
         raw = await websocket.receive_text()
-        frame = _parse_frame(raw)
-        if isinstance(frame, ApiError):
-            await websocket.send_json({"type": "error", "code": frame.code, "message": frame.message})
+        try:
+            inbound = to_inbound(raw, visitor)
+        except ApiError as error:
+            await websocket.send_json({"type": "error", "code": error.code, "message": error.message})
             continue
-        text, client_msg_id = frame
         # Answer in the background: the socket keeps reading, replies arrive through the bus.
-        task = asyncio.create_task(_receive(websocket, hub, conversation, text, client_msg_id))
+        task = asyncio.create_task(_receive(websocket, hub, conversation, inbound))
         pending.add(task)
         task.add_done_callback(pending.discard)
 
 
-async def _receive(websocket: WebSocket, hub: Hub, conversation, text: str, client_msg_id: str | None) -> None:
+async def _receive(websocket: WebSocket, hub: Hub, conversation: Conversation, inbound: Inbound) -> None:
     try:
-        turn = await hub.receive(conversation, text, client_msg_id=client_msg_id)
+        turn = await hub.receive(conversation, inbound)
         if turn.duplicate:
             # A resend after a reconnect: nothing new is published, so confirm it to this page.
-            for message in (turn.message, *turn.replies):
+            for message in (turn.message, *(sent.message for sent in turn.sent)):
                 await websocket.send_json({"type": "message", "message": message.to_dict()})
     except Exception:
         log.exception("failed to handle a web message in conversation %s", conversation.id)
         # The page keeps the unconfirmed message and resends it with the same client id.
         try:
             error = {"type": "error", "code": "internal_error", "message": "消息发送失败，请重试。"}
-            await websocket.send_json(error | {"client_msg_id": client_msg_id})
+            await websocket.send_json(error | {"client_msg_id": inbound.client_msg_id})
         except (WebSocketDisconnect, RuntimeError):
             pass
 
 
-def _parse_frame(raw: str) -> tuple[str, str | None] | ApiError:
+def to_inbound(raw: str, visitor: str) -> Inbound:
+    """A socket frame (`{"type": "message", "text": …, "client_msg_id": …}`) from the page of `visitor`
+    → the one inbound message; anything else is an ApiError the page shows."""
     if len(raw.encode()) > MAX_FRAME_BYTES:
-        return ApiError(413, "message_too_long", "消息太长了，请精简后再发送。")
+        raise ApiError(413, "message_too_long", "消息太长了，请精简后再发送。")
     try:
         frame = json.loads(raw)
     except ValueError:
-        return ApiError(400, "bad_frame", "消息格式不正确。")
+        raise ApiError(400, "bad_frame", "消息格式不正确。") from None
     if not isinstance(frame, dict) or frame.get("type") != "message" or not isinstance(frame.get("text"), str):
-        return ApiError(400, "bad_frame", "消息格式不正确。")
+        raise ApiError(400, "bad_frame", "消息格式不正确。")
     client_msg_id = frame.get("client_msg_id")
     if client_msg_id is not None and (not isinstance(client_msg_id, str) or len(client_msg_id) > 128):
-        return ApiError(400, "bad_frame", "消息编号格式不正确。")
-    try:
-        return clean_text(frame["text"]), client_msg_id
-    except ApiError as error:
-        return error
+        raise ApiError(400, "bad_frame", "消息编号格式不正确。")
+    text = clean_text(frame["text"])
+    return Inbound(channel=Channel.WEB, citizen=CitizenKey("web", visitor), text=text, client_msg_id=client_msg_id)

@@ -1,6 +1,7 @@
 """The handoff contract: how any channel asks for a person without knowing who serves the queue.
 
-The agent side registers its desk at start (`register_desk`); a channel calls `request_handoff`.
+The service has one `Handoffs`: the agent side registers its desk there at start (`register_desk`);
+a channel calls `request`.
 With an agent on duty the outcome is `queued` (the hub stops asking the bot); with nobody on duty,
 `callback` (a ticket keeps the question and contact). The outcome carries the Chinese text to tell
 the citizen either way.
@@ -8,7 +9,7 @@ the citizen either way.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Outcome = Literal["queued", "callback", "already_waiting", "already_with_agent"]
 
@@ -21,19 +22,18 @@ class HandoffOutcome:
     ticket_id: int | None
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class HandoffDesk(Protocol):
     async def __call__(
         self,
-        app_state: object,
         *,
         conversation_id: str,
         reason: str,
         intent: str | None = None,
-        slots: dict | None = None,
+        slots: dict[str, Any] | None = None,
         contact: str | None = None,
     ) -> HandoffOutcome: ...
 
@@ -42,21 +42,27 @@ class HandoffUnavailable(RuntimeError):
     """No agent side is running in this service: nobody can take the conversation."""
 
 
-def register_desk(app_state: object, desk: HandoffDesk | None) -> None:
-    app_state.handoff_desk = desk  # type: ignore[attr-defined]
+class Handoffs:
+    """The service's one door to a person. Channels get it at start, before the agent side has
+    registered its desk, so the desk is looked up when a citizen asks, not when the channel starts."""
 
+    def __init__(self) -> None:
+        self.desk: HandoffDesk | None = None
 
-async def request_handoff(
-    app_state: object,
-    *,
-    conversation_id: str,
-    reason: str,
-    intent: str | None = None,
-    slots: dict | None = None,
-    contact: str | None = None,
-) -> HandoffOutcome:
-    desk: HandoffDesk | None = getattr(app_state, "handoff_desk", None)
-    if desk is None:
-        raise HandoffUnavailable("no agent desk is registered in this service")
-    return await desk(app_state, conversation_id=conversation_id, reason=reason, intent=intent, slots=slots,
-                      contact=contact)
+    def register_desk(self, desk: HandoffDesk | None) -> None:
+        self.desk = desk
+
+    async def request(
+        self,
+        *,
+        conversation_id: str,
+        reason: str,
+        intent: str | None = None,
+        slots: dict[str, Any] | None = None,
+        contact: str | None = None,
+    ) -> HandoffOutcome:
+        if self.desk is None:
+            raise HandoffUnavailable("no agent desk is registered in this service")
+        return await self.desk(
+            conversation_id=conversation_id, reason=reason, intent=intent, slots=slots, contact=contact
+        )

@@ -18,15 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations.bot_client import BotUnavailable, RasaClient
 from conversations.events import NewMessage, Typing
+from conversations.inbound import Inbound
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
-from conversations.replies import Reply
+from conversations.replies import Reply, reply_of
 from core.bus import EventBus
 from knowledge.answer import Answerer, Status
 from knowledge.search import IndexNotReady, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-Pusher = Callable[[Message], Awaitable[None]]
 FALLBACK_DEADLINE_S = 1.5
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
@@ -37,12 +37,28 @@ def conversation_topic(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
+@dataclass(frozen=True)
+class Sent:
+    """An outgoing message as the hub stored it: the Reply each channel renders in its own way, and
+    the stored message (its id for delivery records, its JSON for the pages and the console)."""
+
+    reply: Reply
+    message: Message
+
+
+Pusher = Callable[[Sent], Awaitable[None]]
+
+
 @dataclass
 class Turn:
     conversation_id: str
-    message: Message
-    replies: list[Message] = field(default_factory=list)
+    message: Message                                   # the citizen's message, as stored
+    sent: list[Sent] = field(default_factory=list)     # what answered it, in order
     duplicate: bool = False
+
+    @property
+    def replies(self) -> list[Reply]:
+        return [sent.reply for sent in self.sent]
 
 
 class Hub:
@@ -82,6 +98,11 @@ class Hub:
             citizen_id = await self._citizen_for(session, kind, value)
             return await self._open_for(session, citizen_id, channel)
 
+    async def conversation_for(self, inbound: Inbound) -> Conversation:
+        """The open conversation an inbound message belongs to: its citizen's, on its channel."""
+        citizen = inbound.citizen
+        return await self.open_conversation(channel=inbound.channel, kind=citizen.kind, value=citizen.value)
+
     async def _citizen_for(self, session: AsyncSession, kind: str, value: str) -> str:
         query = select(Identity.citizen_id).where(Identity.kind == kind, Identity.value == value)
         found = await session.scalar(query)
@@ -95,7 +116,7 @@ class Hub:
             return citizen.id
         except IntegrityError:  # another request created it first
             await session.rollback()
-            return await session.scalar(query)
+            return (await session.execute(query)).scalar_one()
 
     async def _open_for(self, session: AsyncSession, citizen_id: str, channel: str) -> Conversation:
         key = f"{citizen_id}:{channel}"
@@ -109,7 +130,7 @@ class Hub:
             return conversation
         except IntegrityError:
             await session.rollback()
-            return await session.scalar(select(Conversation).where(Conversation.open_key == key))
+            return (await session.execute(select(Conversation).where(Conversation.open_key == key))).scalar_one()
 
     async def history(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[Message]:
         """The newest `limit` messages after `after_id`, oldest first."""
@@ -125,18 +146,14 @@ class Hub:
     # -- messages -------------------------------------------------------------------------------
 
     async def receive(
-        self,
-        conversation: Conversation,
-        text: str,
-        *,
-        client_msg_id: str | None = None,
-        payload: dict | None = None,
-        fixed_replies: list[Reply] | None = None,
+        self, conversation: Conversation, inbound: Inbound, *, fixed_replies: list[Reply] | None = None
     ) -> Turn:
         """Store a citizen message and, in bot mode, answer it. Retries with the same client id are
         stored once; the retry gets the replies of the first attempt. In bot mode `fixed_replies`, if
         given, answer instead of the bot: for input it cannot read (an image, an event); [] for none."""
-        stored, duplicate = await self._store_inbound(conversation, text, client_msg_id, payload or {})
+        if inbound.channel != conversation.channel:
+            raise ValueError(f"a {inbound.channel} message for a {conversation.channel} conversation")
+        stored, duplicate = await self._store_inbound(conversation, inbound)
         if duplicate:
             return Turn(conversation.id, stored, await self._replies_to(stored), duplicate=True)
         await self._publish(stored)
@@ -145,16 +162,16 @@ class Hub:
             handled = await intercept(conversation, stored, status)
             if handled is not None:
                 sent = [
-                    await self.send(conversation.id, conversation.channel, Author.SYSTEM, reply, in_reply_to=stored.id)
+                    await self._post(conversation.id, conversation.channel, Author.SYSTEM, reply, in_reply_to=stored.id)
                     for reply in handled
                 ]
                 return Turn(conversation.id, stored, sent)
         if status != ConversationStatus.BOT:
             return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
         await self._bus.publish(conversation_topic(conversation.id), Typing())
-        replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, text)
+        replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, inbound.text)
         sent = [
-            await self.send(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
+            await self._post(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
             for reply in replies
         ]
         return Turn(conversation.id, stored, sent)
@@ -171,6 +188,18 @@ class Hub:
     ) -> Message:
         """Store and publish an outgoing message. `push` also hands it to the channel's pusher, for
         messages no request is waiting for (an agent's reply, a queue position update)."""
+        return (await self._post(conversation_id, channel, author, reply, in_reply_to=in_reply_to, push=push)).message
+
+    async def _post(
+        self,
+        conversation_id: str,
+        channel: str,
+        author: Author,
+        reply: Reply,
+        *,
+        in_reply_to: int | None = None,
+        push: bool = False,
+    ) -> Sent:
         payload = reply.payload() | ({"in_reply_to": in_reply_to} if in_reply_to else {})
         message = Message(
             conversation_id=conversation_id,
@@ -184,22 +213,21 @@ class Hub:
             session.add(message)
             await session.commit()
         await self._publish(message)
+        sent = Sent(reply, message)
         pusher = self._pushers.get(channel) if push else None
         if pusher is not None:
-            await pusher(message)
-        return message
+            await pusher(sent)
+        return sent
 
-    async def _store_inbound(
-        self, conversation: Conversation, text: str, client_msg_id: str | None, payload: dict
-    ) -> tuple[Message, bool]:
-        if client_msg_id:
-            payload = payload | {"client_msg_id": client_msg_id}
+    async def _store_inbound(self, conversation: Conversation, inbound: Inbound) -> tuple[Message, bool]:
+        client_msg_id = inbound.client_msg_id
+        payload = inbound.payload() | ({"client_msg_id": client_msg_id} if client_msg_id else {})
         message = Message(
             conversation_id=conversation.id,
             channel=conversation.channel,
             direction=Direction.IN,
             author=Author.CITIZEN,
-            text=text,
+            text=inbound.text,
             payload=payload,
             client_msg_id=client_msg_id,
         )
@@ -210,20 +238,21 @@ class Hub:
                 return message, False
             except IntegrityError:
                 await session.rollback()
-                existing = await session.scalar(
+                existing = await session.execute(
                     select(Message).where(
                         Message.conversation_id == conversation.id, Message.client_msg_id == client_msg_id
                     )
                 )
-                return existing, True
+                return existing.scalar_one(), True
 
-    async def _replies_to(self, message: Message) -> list[Message]:
+    async def _replies_to(self, message: Message) -> list[Sent]:
         later = await self.history(message.conversation_id, after_id=message.id, limit=50)
-        return [m for m in later if (m.payload or {}).get("in_reply_to") == message.id]
+        return [Sent(reply_of(m), m) for m in later if m.in_reply_to == message.id]
 
     async def _status(self, conversation_id: str) -> str:
         async with self._sessions() as session:
-            return await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
+            found = await session.execute(select(Conversation.status).where(Conversation.id == conversation_id))
+            return found.scalar_one()
 
     async def _publish(self, message: Message) -> None:
         await self._bus.publish(conversation_topic(message.conversation_id), NewMessage(message=message.to_dict()))

@@ -5,14 +5,13 @@ The schema is owned by Alembic (`migrations/`); `migrate()` brings a database up
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Any, cast
 
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
@@ -38,25 +37,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stored in UTC; SQLite forgets the zone, so it is put back on the way out."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime: use core.db.utcnow()")
         return value.astimezone(timezone.utc) if value is not None else None
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:
     # WAL lets readers run beside the writer; busy_timeout makes concurrent writers wait, not fail.
     if type(dbapi_conn).__module__.startswith(("sqlite3", "aiosqlite")) or "sqlite" in type(dbapi_conn).__module__:
         cur = dbapi_conn.cursor()
@@ -64,6 +63,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed. SQLAlchemy types `execute`'s result as a plain Result,
+    though for such a statement it is a CursorResult, which counts them."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -100,10 +105,3 @@ def migrate(url: str) -> None:
     finally:
         engine.dispose()
 
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

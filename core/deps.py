@@ -1,21 +1,45 @@
-"""Injected dependencies of the ground floor: settings and the event bus."""
+"""Injected dependencies of the ground floor: settings, the database and the event bus."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
 from core.bus import EventBus
+from core.services import Services, services_of
 from core.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+def get_services(connection: HTTPConnection) -> Services:
+    return services_of(connection)
 
 
-def get_bus(request: Request) -> EventBus:
-    return request.app.state.bus
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.get(Settings)
+
+
+def get_sessions(services: ServicesDep) -> async_sessionmaker[AsyncSession]:
+    return services.get(async_sessionmaker)
+
+
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+
+
+async def get_session(sessions: SessionsDep) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+def get_bus(services: ServicesDep) -> EventBus:
+    return services.get(EventBus)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 BusDep = Annotated[EventBus, Depends(get_bus)]

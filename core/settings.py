@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     bot_timeout_s: float = 3.0
 
     knowledge_dir: Path = ROOT / "knowledge" / "articles"
-    index_dir: Path | None = Field(None, description="default: <data_dir>/index")
+    index_dir: Path = Field(
+        default_factory=lambda fields: fields["data_dir"] / "index", description="default: <data_dir>/index"
+    )
     loan_params_path: Path = ROOT / "policy" / "params" / "loan.yml"
     checklists_dir: Path = Field(
         ROOT / "policy" / "checklists", description="eligibility and document checklists, one <case>.yml each"
@@ -170,8 +172,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
-        if self.index_dir is None:
-            self.index_dir = self.data_dir / "index"
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'hpf.db'}"
         self.database_url = normalise_db_url(self.database_url)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from core.deps import SessionsDep, SettingsDep
 from core.errors import INVALID_REQUEST, error_responses
-from knowledge.builder import index_status
-from knowledge.editing import Editor
+from knowledge.builder import IndexWatcher, index_status
+from knowledge.deps import EditorDep, LoadedKBDep, WatcherDep
 from knowledge.schemas import (
     ArticlesOut,
     ArticleVersion,
@@ -35,17 +36,8 @@ ArticleId = Annotated[str, Path(pattern=f"^{ID_FORM.pattern}$", description="文
 Note = Annotated[str | None, Field(None, max_length=500, description="why (kept with the version)")]
 
 
-def get_editor(request: Request) -> Editor:
-    state = request.app.state
-    return Editor(state.sessionmaker, state.settings.loan_params_path.parent)
-
-
-EditorDep = Annotated[Editor, Depends(get_editor)]
-
-
-def _rebuild_soon(request: Request) -> None:
+def _rebuild_soon(watcher: IndexWatcher | None) -> None:
     """This process looks for the change at once; the others at their next tick."""
-    watcher = getattr(request.app.state, "knowledge_watcher", None)
     if watcher is not None:
         watcher.poke()
 
@@ -77,9 +69,9 @@ async def list_articles(me: Admin, editor: EditorDep, include_retired: bool = Fa
 
 @router.post("/articles", status_code=201, response_model=ArticleVersion, summary="Add an article (version 1)",
              responses=error_responses(*CHANGE, {409: ("article_exists", "version_conflict"), 422: INVALID_CODES}))
-async def add_article(me: Admin, editor: EditorDep, body: NewArticle, request: Request) -> dict:
+async def add_article(me: Admin, editor: EditorDep, body: NewArticle, watcher: WatcherDep) -> dict:
     version = await editor.create(body.content, actor=me.actor, note=body.note)
-    _rebuild_soon(request)
+    _rebuild_soon(watcher)
     return version
 
 
@@ -99,11 +91,11 @@ async def show_article(
     }),
 )
 async def edit_article(
-    me: Admin, editor: EditorDep, article_id: ArticleId, body: ArticleEdit, request: Request
+    me: Admin, editor: EditorDep, article_id: ArticleId, body: ArticleEdit, watcher: WatcherDep
 ) -> dict:
     version = await editor.edit(body.content, actor=me.actor, article_id=article_id, base_version=body.base_version,
                                 note=body.note)
-    _rebuild_soon(request)
+    _rebuild_soon(watcher)
     return version
 
 
@@ -111,10 +103,10 @@ async def edit_article(
              summary="Retire: the article leaves the index, its history stays",
              responses=error_responses(*CHANGE, NOT_FOUND, {409: ("already_retired", "version_conflict")}))
 async def retire_article(
-    me: Admin, editor: EditorDep, article_id: ArticleId, body: Retirement, request: Request
+    me: Admin, editor: EditorDep, article_id: ArticleId, body: Retirement, watcher: WatcherDep
 ) -> dict:
     version = await editor.retire(article_id, actor=me.actor, note=body.note)
-    _rebuild_soon(request)
+    _rebuild_soon(watcher)
     return version
 
 
@@ -127,10 +119,10 @@ async def retire_article(
     }),
 )
 async def rollback_article(
-    me: Admin, editor: EditorDep, article_id: ArticleId, body: Rollback, request: Request
+    me: Admin, editor: EditorDep, article_id: ArticleId, body: Rollback, watcher: WatcherDep
 ) -> dict:
     version = await editor.rollback(article_id, to_version=body.to_version, actor=me.actor, note=body.note)
-    _rebuild_soon(request)
+    _rebuild_soon(watcher)
     return version
 
 
@@ -154,15 +146,16 @@ async def article_diff(
             summary="Unanswered and low-confidence questions, grouped, most frequent first",
             responses=error_responses(*ADMIN))
 async def unanswered_report(
-    me: Admin, request: Request, since: datetime | None = None, until: datetime | None = None,
+    me: Admin, sessions: SessionsDep, since: datetime | None = None, until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
-    return await report(request.app.state.sessionmaker, since=since, until=until, limit=limit)
+    return await report(sessions, since=since, until=until, limit=limit)
 
 
 @router.get("/index", response_model=IndexState,
             summary="The served index (exact or approximate, parameters), newest version, build under way",
             responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
-async def index_state(me: Admin, editor: EditorDep, request: Request) -> dict:
-    state = request.app.state
-    return await index_status(state.sessionmaker, editor, getattr(state, "knowledge", None), state.settings.index_dir)
+async def index_state(
+    me: Admin, editor: EditorDep, sessions: SessionsDep, settings: SettingsDep, kb: LoadedKBDep
+) -> dict:
+    return await index_status(sessions, editor, kb, settings.index_dir)

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.deps import SessionsDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.settings import Settings
 from knowledge.answer import Answerer
+from knowledge.deps import KBDep
 from knowledge.schemas import ArticleOut
-from knowledge.search import IndexNotReady, KnowledgeBase
+from knowledge.search import IndexNotReady
 from knowledge.unanswered import SearchObserver, miss_of, record
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
@@ -19,24 +23,16 @@ NOT_READY = {503: ("index_not_ready",)}
 ASKED = (INVALID_REQUEST, NOT_READY, {422: ("empty_query",)})
 
 
-def get_kb(request: Request) -> KnowledgeBase:
-    kb: KnowledgeBase | None = getattr(request.app.state, "knowledge", None)
-    if kb is None or not kb.ready:
-        raise ApiError(503, "index_not_ready", "知识库正在准备中，请稍后再试。")
-    return kb
-
-
-def get_observer(kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> SearchObserver:
+def get_observer(kb: KBDep) -> SearchObserver:
     return SearchObserver(kb)
 
 
-def get_answerer(request: Request, observer: Annotated[SearchObserver, Depends(get_observer)]) -> Answerer:
+def get_answerer(settings: SettingsDep, observer: Annotated[SearchObserver, Depends(get_observer)]) -> Answerer:
     # The answerer searches through the observer (the same one per request), which keeps the best hit
     # for the report of unanswered questions.
-    return Answerer(observer, request.app.state.settings.hotline)
+    return Answerer(observer, settings.hotline)
 
 
-KBDep = Annotated[KnowledgeBase, Depends(get_kb)]
 ObserverDep = Annotated[SearchObserver, Depends(get_observer)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 QueryText = Annotated[str, Query(min_length=1, max_length=MAX_QUERY, description="公民的问题原文")]
@@ -90,14 +86,16 @@ class AnswerRequest(BaseModel):
 
 @router.post("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))
 def answer_posted(
-    request: Request, background: BackgroundTasks, answerer: AnswererDep, observer: ObserverDep, body: AnswerRequest
+    settings: SettingsDep, sessions: SessionsDep, background: BackgroundTasks, answerer: AnswererDep,
+    observer: ObserverDep, body: AnswerRequest,
 ) -> AnswerResponse:
-    return _answer(request, background, answerer, observer, body)
+    return _answer(settings, sessions, background, answerer, observer, body)
 
 
 @router.get("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))
 def answer(
-    request: Request,
+    settings: SettingsDep,
+    sessions: SessionsDep,
     background: BackgroundTasks,
     answerer: AnswererDep,
     observer: ObserverDep,
@@ -108,20 +106,20 @@ def answer(
 ) -> AnswerResponse:
     """The same as `POST /answer`, for a person trying questions by hand; programs use POST."""
     body = AnswerRequest(q=q, intent=intent, confidence=confidence, topic=topic)
-    return _answer(request, background, answerer, observer, body)
+    return _answer(settings, sessions, background, answerer, observer, body)
 
 
 def _answer(
-    request: Request, background: BackgroundTasks, answerer: Answerer, observer: SearchObserver, body: AnswerRequest
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], background: BackgroundTasks, answerer: Answerer,
+    observer: SearchObserver, body: AnswerRequest,
 ) -> AnswerResponse:
     question = _blank_check(body.q)
     intent = body.intent
     result = answerer.answer(question, intent=intent, topic=body.topic or None, intent_confidence=body.confidence)
-    state = request.app.state
-    miss = miss_of(question, result, observer.top(question), low_confidence=state.settings.knowledge_low_confidence,
+    miss = miss_of(question, result, observer.top(question), low_confidence=settings.knowledge_low_confidence,
                    intent=intent)
-    if miss is not None and getattr(state, "sessionmaker", None) is not None:
-        background.add_task(record, state.sessionmaker, miss)  # after the reply is sent
+    if miss is not None:
+        background.add_task(record, sessions, miss)  # after the reply is sent
     return AnswerResponse(**result.to_dict())
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.settings import Settings
 from knowledge.articles import content_hash
 from knowledge.editing import Editor, LiveArticles
@@ -159,7 +159,7 @@ class IndexBuilder:
                 .values(owner=self.owner, until=now + self._lease, acquired_at=now)
             )
             await session.commit()
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def _keep_lease(self) -> None:
         while True:
@@ -170,7 +170,7 @@ class IndexBuilder:
                     .values(until=utcnow() + self._lease)
                 )
                 await session.commit()
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 log.warning("knowledge build lease lost by %s; the build continues and is checked after", self.owner)
                 return
 
@@ -235,10 +235,12 @@ async def index_status(
     manifest = kb.index.manifest if kb is not None and kb.ready else current_manifest(index_dir) or {}
     async with sessions() as session:
         lease = await session.get(BuildLease, INDEX_LEASE)
-    building = lease is not None and lease.until is not None and lease.until > utcnow()
+    building = None
+    if lease is not None and lease.until is not None and lease.until > utcnow():
+        building = {"owner": lease.owner, "until": lease.until.isoformat()}
     return {
         "build": kb.index.build if kb is not None and kb.ready else None,
         "revision": await editor.revision(),
         "manifest": manifest,
-        "building": {"owner": lease.owner, "until": lease.until.isoformat()} if building else None,
+        "building": building,
     }

@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.deps import SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.services import services_of
 from core.settings import Settings
-from policy import checklist_rules
-from policy.checklist_rules import Checklist, ChecklistError, Checklists
+from policy.checklist_rules import Checklist, Checklists
+from policy.deps import ChecklistsDep, checklists_for
 from policy.eligibility import AnswerError, Result, next_step, question_body
 from policy.schemas import ChecklistsOut, ForArticleOut, MatchOut, NextStep
 
@@ -25,31 +25,16 @@ MAX_ANSWERS = 50
 MAX_QUERY = 500
 
 
-def _load(settings: Settings) -> Checklists:
-    return checklist_rules.current(settings.checklists_dir, settings.loan_params_path.parent)
-
-
 @asynccontextmanager
 async def _check_at_start(app: FastAPI) -> AsyncIterator[None]:
     """Refuse to start with a broken rule file rather than tell citizens wrong conditions."""
-    _load(app.state.settings)
+    checklists_for(services_of(app).get(Settings))
     yield
 
 
 router = APIRouter(prefix="/api/v1/checklists", tags=["checklists"], lifespan=_check_at_start)
 
 
-def checklists_dep(settings: SettingsDep) -> Checklists:
-    try:
-        return _load(settings)
-    except ChecklistError as exc:
-        # The file and key are in the log; the citizen hears that the check is unavailable for now.
-        raise ApiError(
-            503, "checklists_unavailable", f"条件自查暂时不可用，请稍后再试或拨打{settings.hotline}咨询。"
-        ) from exc
-
-
-ChecklistsDep = Annotated[Checklists, Depends(checklists_dep)]
 UNAVAILABLE = {503: ("checklists_unavailable",)}
 
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from policy import calculator
 from policy.calculator import HOME_NAMES, Applicant, LoanInputError, MaxLoan, Method, Repayment, money
-from policy.loan_params import Gender, Home, LoanParams, LoanParamsDep, LoanParamsError, RateEntry
+from policy.deps import LoanParamsDep
+from policy.loan_params import Gender, Home, LoanParams, LoanParamsError, RateEntry
 from policy.schemas import LoanParamsOut, MaxAmountOut, RepaymentOut
 
 # Refuse to start rather than serve figures that disagree with the published worked examples.

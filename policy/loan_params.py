@@ -13,11 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from core.errors import ApiError
-from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +204,6 @@ class _Reloader:
 _reloader = _Reloader()
 
 
-def current_params() -> LoanParams:
-    return _reloader.get(get_settings().loan_params_path)
-
-
-def loan_params_dep() -> LoanParams:
-    try:
-        return current_params()
-    except LoanParamsError as exc:
-        raise ApiError(503, "loan_params_unavailable", "贷款参数暂时不可用，无法计算，请稍后再试。") from exc
-
-
-LoanParamsDep = Annotated[LoanParams, Depends(loan_params_dep)]
+def current_params(path: Path) -> LoanParams:
+    """The rules in `path` (the file this service's settings name), re-read when it changes."""
+    return _reloader.get(path)

@@ -8,20 +8,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import availability, startup
 from agent_console.routes import ROUTERS as CONSOLE_ROUTERS
 from agent_console.routes import STATIC_DIR as CONSOLE_STATIC_DIR
+from callout import startup as callout
+from callout.routes import ROUTERS as CALLOUT_ROUTERS
 from channels import app_api, voice, web
 from channels.voice import twilio_voice, webrtc
 from channels.wechat import routes as wechat
 from conversations.bot_client import RasaClient
+from conversations.handoff import Handoffs
 from conversations.hub import Hub
-from core.bus import make_bus
+from core.bus import EventBus, make_bus
 from core.db import make_engine, make_sessionmaker, migrate
 from core.errors import install_error_handlers
 from core.logmask import configure_logging
+from core.services import Services
 from core.settings import Settings, get_settings
 from knowledge import admin_api as knowledge_admin_api
 from knowledge import api as knowledge_api
@@ -30,7 +34,7 @@ from knowledge.encoders import make_encoder
 from knowledge.search import KnowledgeBase
 from knowledge.tokenize import shared_tokenizer
 from policy import checklist_api, loan_api
-from server import health
+from server import health, profile
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,9 @@ def _secrets(settings: Settings) -> list[str]:
     return [secret.get_secret_value() for secret in secrets]
 
 
-async def _load_knowledge(settings: Settings, sessions: async_sessionmaker) -> tuple[KnowledgeBase, IndexWatcher]:
+async def _load_knowledge(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[KnowledgeBase, IndexWatcher]:
     """Import new seed articles, make sure the index matches the live articles, and keep it so."""
     encoder = await run_in_threadpool(make_encoder, settings.embedding_model)
     builder = IndexBuilder.for_settings(settings, sessions, encoder)
@@ -61,24 +67,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(_secrets(settings))
         await run_in_threadpool(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
-        state = app.state
-        state.sessionmaker = make_sessionmaker(engine)
-        state.bus = make_bus(settings.redis_url)
-        state.bot = RasaClient(settings.rasa_url, timeout_s=settings.bot_timeout_s)
-        state.knowledge, state.knowledge_watcher = await _load_knowledge(settings, state.sessionmaker)
-        state.hub = Hub(
-            state.sessionmaker, state.bus, state.bot, state.knowledge, settings.hotline, settings.bot_timeout_s
-        )
-        await voice.start(app)
-        await startup.start(app)  # the console's clock: escalation, duty expiry, queue positions
+        # Every part once, known by its type; routers' own lifespans (WeChat, checklists) run inside
+        # this one and find them here.
+        services = app.state.services = Services()
+        services.provide(Settings, settings)
+        sessions = make_sessionmaker(engine)
+        services.provide(async_sessionmaker, sessions)
+        bus = make_bus(settings.redis_url)
+        services.provide(EventBus, bus)
+        bot = RasaClient(settings.rasa_url, timeout_s=settings.bot_timeout_s)
+        services.provide(RasaClient, bot)
+        knowledge, watcher = await _load_knowledge(settings, sessions)
+        services.provide(KnowledgeBase, knowledge)
+        services.provide(IndexWatcher, watcher)
+        services.provide(Hub, Hub(sessions, bus, bot, knowledge, settings.hotline, settings.bot_timeout_s))
+        services.provide(Handoffs, Handoffs())
+        await voice.start(services)
+        await startup.start(services)  # the console's clock: escalation, duty expiry, queue positions
+        await callout.start(services)  # campaigns: the task queue and its workers, running campaigns resumed
         try:
             yield
         finally:
-            await startup.stop(app)
-            await voice.stop(app)
-            await state.knowledge_watcher.stop()
-            await state.bot.close()
-            await state.bus.close()
+            await callout.stop(services)
+            await startup.stop(services)
+            await voice.stop(services)
+            await watcher.stop()
+            await bot.close()
+            await bus.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -88,13 +103,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         openapi_url="/api/v1/openapi.json",
     )
-    app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice, webrtc):
+    for module in (
+        health, profile, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice, webrtc,
+    ):
         app.include_router(module.router)
     app.include_router(knowledge_admin_api.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     for router in CONSOLE_ROUTERS:
+        app.include_router(router)
+    for router in CALLOUT_ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")

@@ -4,12 +4,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conversations.deps import BotDep
+from core.deps import SessionsDep, SettingsDep
 from core.errors import error_responses
+from knowledge.deps import LoadedKBDep
 
 router = APIRouter(tags=["health"])
 
@@ -41,9 +45,9 @@ class Health(BaseModel):
     index: IndexSummary | None = None  # only while an index is served
 
 
-async def _database_ok(request: Request) -> bool:
+async def _database_ok(sessions: async_sessionmaker[AsyncSession]) -> bool:
     try:
-        async with request.app.state.sessionmaker() as session:
+        async with sessions() as session:
             await session.execute(text("SELECT 1"))
         return True
     except Exception:
@@ -61,20 +65,18 @@ async def _action_server_ok(url: str) -> bool:
 @router.get("/healthz", response_model=Health, responses={
     **error_responses(), 503: {"model": Health, "description": "Service Unavailable: some check failed"},
 })
-async def healthz(request: Request) -> JSONResponse:
-    state = request.app.state
-    kb = getattr(state, "knowledge", None)
+async def healthz(sessions: SessionsDep, bot: BotDep, settings: SettingsDep, kb: LoadedKBDep) -> JSONResponse:
     if kb is not None:
         kb.reload_if_changed()
     checks = {
         "service": True,
-        "database": await _database_ok(request),
-        "rasa": await state.bot.status(),
-        "action_server": await _action_server_ok(state.settings.action_server_url),
+        "database": await _database_ok(sessions),
+        "rasa": await bot.status(),
+        "action_server": await _action_server_ok(settings.action_server_url),
         "index": bool(kb and kb.ready),
     }
     ready = all(checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": checks}
     if kb is not None and kb.ready:
         manifest = kb.index.manifest
         keys = ("encoder", "articles", "chunks", "index_type", "index_params", "learned_ranker", "scope_model",

@@ -10,8 +10,8 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import HTTPConnection
 
+from core.deps import SessionsDep, SettingsDep
 from core.settings import Settings
 
 
@@ -29,9 +29,8 @@ class Staff:
     sessions: async_sessionmaker[AsyncSession]
 
 
-def get_staff(connection: HTTPConnection) -> StaffContext:
-    state = connection.app.state
-    return Staff(settings=state.settings, sessions=state.sessionmaker)
+def get_staff(settings: SettingsDep, sessions: SessionsDep) -> StaffContext:
+    return Staff(settings=settings, sessions=sessions)
 
 
 StaffDep = Annotated[StaffContext, Depends(get_staff)]

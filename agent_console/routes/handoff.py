@@ -1,9 +1,10 @@
 """`POST /api/v1/handoff`: the handoff contract over HTTP, for the bot's `action_handoff`."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_console.context import ConsoleDep
 from agent_console.handoff import request_handoff
 from agent_console.models import Reason
 from core.errors import INVALID_REQUEST, error_responses
@@ -36,9 +37,9 @@ class HandoffOut(BaseModel):
         429: ("too_many_handoffs",),
     }),
 )
-async def handoff(body: HandoffIn, request: Request) -> HandoffOut:
+async def handoff(body: HandoffIn, console: ConsoleDep) -> HandoffOut:
     outcome = await request_handoff(
-        request.app.state, conversation_id=body.conversation_id, reason=body.reason, intent=body.intent,
+        console, conversation_id=body.conversation_id, reason=body.reason, intent=body.intent,
         slots=body.slots, contact=body.contact,
     )
     return HandoffOut(**outcome.to_dict())

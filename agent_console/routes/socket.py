@@ -19,7 +19,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from agent_console import conversations, duty, events, pool
-from agent_console.context import Console, console_of
+from agent_console.context import Console, ConsoleDep
 from agent_console.models import Handoff, HandoffState, ShiftState
 from conversations.events import NewMessage
 from conversations.hub import conversation_topic
@@ -44,8 +44,7 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 @router.websocket("/ws/console")
-async def console_socket(websocket: WebSocket) -> None:
-    console = console_of(websocket.app.state)
+async def console_socket(websocket: WebSocket, console: ConsoleDep) -> None:
     token, from_cookie = auth.token_of(websocket)
     if from_cookie and not _same_origin(websocket):
         await websocket.close(code=4403, reason="cross-origin")
@@ -60,12 +59,18 @@ async def console_socket(websocket: WebSocket) -> None:
 
 
 class LiveConsole:
-    def __init__(self, console: Console, websocket: WebSocket, me: Me, token: str) -> None:
+    def __init__(self, console: Console, websocket: WebSocket, me: Me, token: str | None) -> None:
         self._console, self._ws, self._me, self._token = console, websocket, me, token
         self._outbox: asyncio.Queue[dict] = asyncio.Queue()
         self._following: dict[str, anyio.CancelScope] = {}
         self._on_duty = False
         self._tasks: anyio.abc.TaskGroup | None = None
+
+    @property
+    def _group(self) -> anyio.abc.TaskGroup:
+        if self._tasks is None:
+            raise RuntimeError("the live console's tasks run only inside run()")
+        return self._tasks
 
     @property
     def _sees_pool(self) -> bool:
@@ -85,7 +90,7 @@ class LiveConsole:
 
     async def _until_done(self, part) -> None:
         await part()
-        self._tasks.cancel_scope.cancel()
+        self._group.cancel_scope.cancel()
 
     async def _hello(self) -> None:
         async with self._console.sessions() as session:
@@ -174,7 +179,7 @@ class LiveConsole:
     def _follow(self, conversation_id: str) -> None:
         if conversation_id not in self._following:
             scope = self._following[conversation_id] = anyio.CancelScope()
-            self._tasks.start_soon(self._follow_messages, conversation_id, scope)
+            self._group.start_soon(self._follow_messages, conversation_id, scope)
 
     def _unfollow(self, conversation_id: str) -> None:
         if (scope := self._following.pop(conversation_id, None)) is not None:

@@ -11,21 +11,24 @@ import logging
 import re
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.voice import twiml
 from channels.voice.calls import CallStore
 from channels.voice.handoff import ClaimWatcher
 from channels.voice.models import CallStage, VoiceCall
+from channels.voice.phone_inbound import MENU_QUESTIONS, PHONE_NUMBER, caller_number, citizen_of_call, from_gather
 from channels.voice.speech_text import for_ear
 from channels.voice.twilio_rest import TwilioRest
 from conversations.events import Claimed
-from conversations.handoff import request_handoff
-from conversations.hub import Hub
+from conversations.handoff import Handoffs
+from conversations.hub import Hub, Sent
+from conversations.inbound import CitizenKey, Inbound, Keypress, Speech
 from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Author, Channel, Conversation, ConversationStatus
 from conversations.replies import Reply
-from conversations.text import clean_text
+from core.bus import EventBus
 from core.db import utcnow
 from core.errors import ApiError
 from core.logmask import mask_personal
@@ -36,12 +39,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/voice/twilio"
 _WANTS_PERSON = re.compile(r"人工|真人|接线员|坐席|客服人员|找个人|转接客服")
 _WANTS_SMS = re.compile(r"短信|发给我|发到手机|发送")
-_PHONE_NUMBER = re.compile(r"^\+?\d{5,15}$")
-# What Twilio puts in From when the caller withholds their number (ANONYMOUS, UNKNOWN, RESTRICTED,
-# BLOCKED on a keypad): such callers must not all become one citizen.
-_WITHHELD = frozenset({"+266696687", "+86282452253", "+7378742833", "+2562533"})
 _CALLBACK_DIGITS = re.compile(r"^\d{5,15}$")
-MENU_QUESTIONS = {"2": "我想算一下公积金贷款", "3": "怎么查询公积金业务办理进度"}
 MAX_SMS_LINKS = 3
 
 
@@ -52,17 +50,18 @@ def queue_name(conversation_id: str) -> str:
 
 
 class PhoneLine:
-    def __init__(self, app_state: object, settings: Settings) -> None:
-        self._state = app_state
+    def __init__(
+        self, settings: Settings, *, sessions: async_sessionmaker[AsyncSession], bus: EventBus, hub: Hub,
+        handoffs: Handoffs,
+    ) -> None:
         self._settings = settings
-        self.calls = CallStore(app_state.sessionmaker)
+        self._sessions = sessions
+        self._handoffs = handoffs
+        self.hub = hub
+        self.calls = CallStore(sessions)
         self.rest = TwilioRest(settings)
         self.speaker = twiml.Speaker(settings.twilio_voice)
-        self.watcher = ClaimWatcher(app_state.bus, self._claimed)
-
-    @property
-    def hub(self) -> Hub:
-        return self._state.hub
+        self.watcher = ClaimWatcher(bus, self._claimed)
 
     # -- addresses ----------------------------------------------------------------------------
 
@@ -86,10 +85,8 @@ class PhoneLine:
 
     async def inbound(self, params: dict[str, str]) -> str:
         call_sid = params["CallSid"]
-        caller = params.get("From", "")
-        caller = "" if caller in _WITHHELD else caller  # a placeholder, nobody's number: kept nowhere
-        identity = caller if _PHONE_NUMBER.match(caller) else f"anonymous:{call_sid}"
-        conversation = await self._conversation_for(identity, call_sid)
+        caller = caller_number(params.get("From", ""))
+        conversation = await self._conversation_for(citizen_of_call(caller, call_sid), call_sid)
         call = VoiceCall(
             call_sid=call_sid, conversation_id=conversation.id, caller=caller[:32], called=params.get("To", "")[:32],
             step=0, stage=CallStage.BOT, answered_at=utcnow(), sms_links=[],
@@ -102,25 +99,25 @@ class PhoneLine:
         log.info("call %s from %s answered (conversation %s)", call_sid, mask_personal(caller), conversation.id)
         return greeting
 
-    async def _conversation_for(self, identity: str, call_sid: str) -> Conversation:
+    async def _conversation_for(self, citizen: CitizenKey, call_sid: str) -> Conversation:
         """The caller's conversation for this call: one left open by an earlier call is closed first."""
-        conversation = await self.hub.open_conversation(channel=Channel.PHONE, kind="phone", value=identity)
+        conversation = await self.hub.open_conversation(channel=Channel.PHONE, kind=citizen.kind, value=citizen.value)
         previous = await self.calls.by_conversation(conversation.id)
         if previous is None or previous.call_sid == call_sid or conversation.status != ConversationStatus.BOT:
             return conversation
         await self._close(conversation.id, frozenset({ConversationStatus.BOT}))
-        return await self.hub.open_conversation(channel=Channel.PHONE, kind="phone", value=identity)
+        return await self.hub.open_conversation(channel=Channel.PHONE, kind=citizen.kind, value=citizen.value)
 
     # -- listening ----------------------------------------------------------------------------
 
     async def on_gather(self, call: VoiceCall, params: dict[str, str]) -> VoiceResponse:
-        digits = params.get("Digits", "").strip()
-        speech = _clean(params.get("SpeechResult", ""))
-        if digits:
-            return await self._key(call, digits[0])
-        if speech:
-            return await self._speech(call, speech, _confidence(params.get("Confidence")))
-        return await self._silence(call)
+        # The call's step moved on when this request won it: the request was issued for the one before.
+        inbound = from_gather(params, citizen=citizen_of_call(call.caller, call.call_sid), step=call.step - 1)
+        if inbound is None:
+            return await self._silence(call)
+        if isinstance(inbound.detail, Keypress):
+            return await self._key(call, inbound, inbound.detail.key)
+        return await self._speech(call, inbound)
 
     async def _silence(self, call: VoiceCall) -> VoiceResponse:
         silences = call.silences + 1
@@ -133,7 +130,7 @@ class PhoneLine:
         await self.calls.update(call.call_sid, silences=silences, stage=CallStage.ENDED)
         return self.speaker.goodbye(twiml.GOODBYE_SILENCE)
 
-    async def _key(self, call: VoiceCall, key: str) -> VoiceResponse:
+    async def _key(self, call: VoiceCall, pressed: Inbound, key: str) -> VoiceResponse:
         await self.calls.update(call.call_sid, silences=0)
         if key == "0":
             return await self._to_person(call, said=None)
@@ -143,11 +140,13 @@ class PhoneLine:
             await self.calls.update(call.call_sid, stage=CallStage.BOT, unclear=0)
             return self.speaker.listen(self.action("/gather", call), twiml.MENU_POLICY)
         if key in MENU_QUESTIONS:
-            return await self._ask_bot(call, MENU_QUESTIONS[key], {"dtmf": key})
+            return await self._ask_bot(call, pressed)
         await self.calls.update(call.call_sid, stage=CallStage.MENU)
         return self.speaker.listen(self.action("/gather", call), twiml.MENU)
 
-    async def _speech(self, call: VoiceCall, speech: str, confidence: float | None) -> VoiceResponse:
+    async def _speech(self, call: VoiceCall, said: Inbound) -> VoiceResponse:
+        speech = said.text
+        confidence = said.detail.confidence if isinstance(said.detail, Speech) else None
         minimum = self._settings.twilio_min_speech_confidence
         if confidence is not None and confidence < minimum:
             unclear = call.unclear + 1
@@ -157,19 +156,18 @@ class PhoneLine:
             await self.calls.update(call.call_sid, silences=0, unclear=unclear)
             return self.speaker.listen(self.action("/gather", call), twiml.UNCLEAR)
         if _WANTS_PERSON.search(speech):
-            return await self._to_person(call, said=speech)
+            return await self._to_person(call, said=said)
         if call.sms_links and _WANTS_SMS.search(speech):
             return await self._send_sms(call)
-        return await self._ask_bot(call, speech, {"speech": {"confidence": confidence}})
+        return await self._ask_bot(call, said)
 
-    async def _ask_bot(self, call: VoiceCall, text: str, payload: dict) -> VoiceResponse:
+    async def _ask_bot(self, call: VoiceCall, inbound: Inbound) -> VoiceResponse:
         conversation = await self._conversation(call.conversation_id)
-        turn = await self.hub.receive(conversation, text, client_msg_id=_message_id(call), payload=payload)
+        turn = await self.hub.receive(conversation, inbound)
         if await self._status(call.conversation_id) in (ConversationStatus.WAITING, ConversationStatus.HUMAN):
             # The bot itself handed the conversation to the pool (its handoff action): hold the caller.
-            return await self._hold_in_queue(call, say=" ".join(m.text for m in turn.replies))
-        spoken = [for_ear(Reply.from_payload(m.text, m.payload or {}), self._settings.voice_max_spoken_chars)
-                  for m in turn.replies]
+            return await self._hold_in_queue(call, say=" ".join(reply.text for reply in turn.replies))
+        spoken = [for_ear(reply, self._settings.voice_max_spoken_chars) for reply in turn.replies]
         links = [link for reply in spoken for link in reply.links][:MAX_SMS_LINKS]
         prompts = [reply.text for reply in spoken]
         if links:
@@ -185,7 +183,7 @@ class PhoneLine:
             f"{link.get('title', '')} {self._absolute(link.get('url', ''))}" for link in call.sms_links
         )
         try:
-            if not _PHONE_NUMBER.match(call.caller):
+            if not PHONE_NUMBER.match(call.caller):
                 raise ValueError("the caller's number is unknown")
             await self.rest.send_sms(to=call.caller, from_=call.called, body=body)
             said = twiml.SMS_SENT
@@ -200,11 +198,11 @@ class PhoneLine:
 
     # -- agents ---------------------------------------------------------------------------------
 
-    async def _to_person(self, call: VoiceCall, said: str | None) -> VoiceResponse:
+    async def _to_person(self, call: VoiceCall, said: Inbound | None) -> VoiceResponse:
         await self.watcher.start(call.call_sid, call.conversation_id)
         try:
-            outcome = await request_handoff(
-                self._state, conversation_id=call.conversation_id, reason="citizen_request",
+            outcome = await self._handoffs.request(
+                conversation_id=call.conversation_id, reason="citizen_request",
                 contact=call.caller or None, intent="ask_human",
             )
         except Exception:
@@ -216,7 +214,7 @@ class PhoneLine:
             return await self._leave_message(call, for_ear(outcome.message).text, ticket_id=outcome.ticket_id)
         if said:  # stored for the agent's transcript; the bot is paused now, so it stays silent
             conversation = await self._conversation(call.conversation_id)
-            await self.hub.receive(conversation, said, client_msg_id=_message_id(call), payload={"speech": {}})
+            await self.hub.receive(conversation, said)
         await self.calls.update(
             call.call_sid, queue_position=outcome.position, estimated_wait_s=outcome.estimated_wait_s
         )
@@ -228,6 +226,17 @@ class PhoneLine:
         else:
             say = twiml.TRANSFERRING + twiml.queue_update(outcome.position, outcome.estimated_wait_s)
         return await self._hold_in_queue(call, say=say)
+
+    async def take_over(self, *, call_sid: str, conversation_id: str, caller: str, called: str) -> VoiceResponse:
+        """An outbound call (a campaign's) whose person asked for an agent: from here on the line carries
+        it as if they had called in and asked for a person (the queue, the claim, the callback)."""
+        call = VoiceCall(call_sid=call_sid, conversation_id=conversation_id, caller=caller[:32], called=called[:32],
+                         step=0, stage=CallStage.BOT, answered_at=utcnow(), sms_links=[])
+        await self.calls.create(call)  # False for a replay: the call is already the line's
+        taken = await self.calls.get(call_sid)
+        if taken is None:
+            raise LookupError(f"call {call_sid} could not be taken over")
+        return await self._to_person(taken, said=None)
 
     async def _hold_in_queue(self, call: VoiceCall, say: str) -> VoiceResponse:
         await self.calls.update(call.call_sid, stage=CallStage.QUEUED, sms_links=[])
@@ -366,12 +375,12 @@ class PhoneLine:
             await self._close(call.conversation_id, frozenset({ConversationStatus.BOT, ConversationStatus.WAITING}))
         return stored
 
-    async def push(self, message) -> None:
+    async def push(self, sent: Sent) -> None:
         """The hub's pusher for phone conversations: queue position updates reach the wait URL."""
-        queue = (message.payload or {}).get("queue")
+        queue = sent.reply.meta.get("queue")
         if not isinstance(queue, dict):
             return
-        call = await self.calls.by_conversation(message.conversation_id)
+        call = await self.calls.by_conversation(sent.message.conversation_id)
         if call is not None and call.stage == CallStage.QUEUED:
             await self.calls.update(
                 call.call_sid, queue_position=_int(queue.get("position")),
@@ -381,15 +390,15 @@ class PhoneLine:
     # -- conversation helpers -------------------------------------------------------------------
 
     async def _conversation(self, conversation_id: str) -> Conversation:
-        async with self._state.sessionmaker() as session:
-            return await session.get(Conversation, conversation_id)
+        async with self._sessions() as session:
+            return await session.get_one(Conversation, conversation_id)
 
     async def _status(self, conversation_id: str) -> str | None:
-        async with self._state.sessionmaker() as session:
+        async with self._sessions() as session:
             return await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
 
     async def _close(self, conversation_id: str, expected: frozenset[ConversationStatus]) -> None:
-        async with self._state.sessionmaker() as session:
+        async with self._sessions() as session:
             try:
                 await transition(session, conversation_id, ConversationStatus.CLOSED, expected=expected)
                 await session.commit()
@@ -397,28 +406,7 @@ class PhoneLine:
                 log.info("conversation left open at the end of a call: %s", exc)
 
 
-def _message_id(call: VoiceCall) -> str:
-    # The step just taken: a hub-level guard too, should the same turn ever be delivered twice.
-    return f"twilio:{call.call_sid}:{call.step - 1}"
-
-
-def _clean(speech: str) -> str:
-    try:
-        return clean_text(speech)
-    except ApiError:
-        return ""
-
-
-def _confidence(raw: str | None) -> float | None:
-    """Twilio's recogniser confidence; 0 or missing means it gave none, which is not "unsure"."""
-    try:
-        value = float(raw) if raw else 0.0
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
-def _int(raw: object) -> int | None:
+def _int(raw: str | float | None) -> int | None:
     try:
         return int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):

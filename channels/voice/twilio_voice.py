@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -21,6 +21,7 @@ from channels.voice.models import VoiceCall
 from channels.voice.phone_line import PREFIX, PhoneLine
 from channels.voice.twilio_security import twilio_params
 from channels.voice.twiml import TwiML
+from core.deps import ServicesDep
 from core.errors import INVALID_REQUEST, error_responses
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,11 @@ WEBHOOK_ERRORS = error_responses(SIGNED, route_answers_json=False)
 STEPPED_ERRORS = error_responses(SIGNED, INVALID_REQUEST, route_answers_json=False)  # `s`, the step, is a number
 
 
-def _line(request: Request) -> PhoneLine:
-    return request.app.state.phone
+def get_phone_line(services: ServicesDep) -> PhoneLine:
+    return services.get(PhoneLine)
+
+
+LineDep = Annotated[PhoneLine, Depends(get_phone_line)]
 
 
 def _xml(body: VoiceResponse | str) -> Response:
@@ -69,6 +73,8 @@ async def _stepped(line: PhoneLine, params: dict[str, str], step: int, handler: 
             first = await line.calls.answer_of(call_sid, wait_s=5) if call.step == step + 1 else call.last_twiml
             return first or line.speaker.goodbye(twiml.CALL_ENDED)
         call = await line.calls.get(call_sid)
+        if call is None:  # won the step of a call whose record is gone: start it over, as above
+            return twiml.redirect(line.url("/inbound"))
         response = await handler(call, params)
         await line.calls.update(call_sid, last_twiml=str(response))
         return response
@@ -77,35 +83,30 @@ async def _stepped(line: PhoneLine, params: dict[str, str], step: int, handler: 
 
 
 @router.post("/inbound", response_class=TwiML, responses=WEBHOOK_ERRORS, summary="Answer an incoming call")
-async def inbound(request: Request, params: Params) -> Response:
-    line = _line(request)
+async def inbound(line: LineDep, params: Params) -> Response:
     if not params.get("CallSid"):
         return _xml(line.speaker.goodbye(twiml.CALL_ENDED))
     return await _answer(line, lambda: line.inbound(params))
 
 
 @router.post("/gather", response_class=TwiML, responses=STEPPED_ERRORS, summary="A spoken question, a key, or silence")
-async def gather(request: Request, params: Params, step: Step) -> Response:
-    line = _line(request)
+async def gather(line: LineDep, params: Params, step: Step) -> Response:
     return await _stepped(line, params, step, line.on_gather)
 
 
 @router.post("/wait", response_class=TwiML, responses=WEBHOOK_ERRORS,
              summary="Hold audio and position updates while queued")
-async def wait(request: Request, params: Params) -> Response:
-    line = _line(request)
+async def wait(line: LineDep, params: Params) -> Response:
     return await _answer(line, lambda: line.on_wait(params))
 
 
 @router.post("/dequeued", response_class=TwiML, responses=STEPPED_ERRORS, summary="The caller left the queue")
-async def dequeued(request: Request, params: Params, step: Step) -> Response:
-    line = _line(request)
+async def dequeued(line: LineDep, params: Params, step: Step) -> Response:
     return await _stepped(line, params, step, line.on_dequeued)
 
 
 @router.post("/connect", response_class=TwiML, responses=WEBHOOK_ERRORS, summary="Connect a claimed call to its agent")
-async def connect(request: Request, params: Params) -> Response:
-    line = _line(request)
+async def connect(line: LineDep, params: Params) -> Response:
 
     async def work() -> VoiceResponse:
         call = await line.calls.get(params.get("CallSid", ""))
@@ -115,42 +116,37 @@ async def connect(request: Request, params: Params) -> Response:
 
 
 @router.post("/after-agent", response_class=TwiML, responses=STEPPED_ERRORS, summary="The agent's leg ended")
-async def after_agent(request: Request, params: Params, step: Step) -> Response:
-    line = _line(request)
+async def after_agent(line: LineDep, params: Params, step: Step) -> Response:
     return await _stepped(line, params, step, line.on_after_agent)
 
 
 @router.post("/recorded", response_class=TwiML, responses=STEPPED_ERRORS,
              summary="A message for a callback was recorded")
-async def recorded(request: Request, params: Params, step: Step) -> Response:
-    line = _line(request)
+async def recorded(line: LineDep, params: Params, step: Step) -> Response:
     return await _stepped(line, params, step, line.on_recorded)
 
 
 @router.post("/callback-number", response_class=TwiML, responses=STEPPED_ERRORS, summary="The number to call back")
-async def callback_number(request: Request, params: Params, step: Step) -> Response:
-    line = _line(request)
+async def callback_number(line: LineDep, params: Params, step: Step) -> Response:
     return await _stepped(line, params, step, line.on_callback_number)
 
 
 @router.post("/rescue", response_class=TwiML, responses=WEBHOOK_ERRORS, summary="After a failure: 0 for a person")
-async def rescue(request: Request, params: Params) -> Response:
-    line = _line(request)
+async def rescue(line: LineDep, params: Params) -> Response:
     return await _answer(line, lambda: line.on_rescue(params))
 
 
 @router.post("/agent", response_class=TwiML, responses=WEBHOOK_ERRORS,
              summary="The console's browser phone takes a claimed caller")
-async def agent_leg(request: Request, params: Params) -> Response:
-    line = _line(request)
+async def agent_leg(line: LineDep, params: Params) -> Response:
     return await _answer(line, lambda: line.on_agent_leg(params))
 
 
 @router.post("/status", status_code=204, response_class=Response,
              summary="Call status callback (answered, completed, duration)",
              responses=error_responses(SIGNED, INVALID_REQUEST, {404: ("unknown_call",)}))
-async def status(request: Request, params: Params) -> Response:
-    await _line(request).on_status(params)
+async def status(line: LineDep, params: Params) -> Response:
+    await line.on_status(params)
     return Response(status_code=204)
 
 

@@ -21,7 +21,7 @@ import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AUDIO_PTIME, MediaStreamError, MediaStreamTrack
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,8 +34,10 @@ from channels.voice.twiml import UNCLEAR
 from channels.voice.vad import EndOfUtterance, Utterance, VadConfig
 from channels.web import TOKEN_PURPOSE
 from conversations.hub import Hub
+from conversations.inbound import CitizenKey, Inbound, Voice
 from conversations.models import Channel, Conversation
-from conversations.replies import Reply
+from conversations.text import clean_text
+from core.deps import ServicesDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.settings import Settings
 from core.signing import unsign
@@ -156,12 +158,25 @@ def resample(pcm: bytes, rate: int, target: int) -> bytes:
     return b"".join(out)
 
 
+def from_transcript(transcript: str, *, citizen: CitizenKey, engine: str) -> Inbound | None:
+    """What the recogniser made of one utterance → the one inbound message; None when it heard no
+    words. A transcript no message may be (over the length limit) is an ApiError."""
+    try:
+        text = clean_text(transcript)
+    except ApiError as error:
+        if error.code == "empty_message":
+            return None
+        raise
+    return Inbound(channel=Channel.WEBRTC, citizen=citizen, text=text, detail=Voice(engine))
+
+
 class VoiceSession:
     """One WebRTC call with one citizen."""
 
-    def __init__(self, calls: VoiceCalls, conversation: Conversation) -> None:
+    def __init__(self, calls: VoiceCalls, conversation: Conversation, citizen: CitizenKey) -> None:
         self.id = uuid.uuid4().hex
         self.conversation = conversation
+        self.citizen = citizen
         self._calls = calls
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.speech = SpeechTrack()
@@ -217,6 +232,8 @@ class VoiceSession:
         try:
             while True:
                 frame = await track.recv()
+                if not isinstance(frame, av.AudioFrame):  # an audio track sends audio frames only
+                    continue
                 now = time.monotonic()
                 for mono in resampler.resample(frame):
                     utterance = detector.feed(mono.to_ndarray().tobytes(), now)
@@ -241,29 +258,29 @@ class VoiceSession:
 
     async def _answer(self, utterance: Utterance) -> None:
         timing = TurnTiming(speech_end=utterance.speech_end_at, detected=utterance.detected_at)
-        recognizer = self._calls.recognizer
-        text = (await run_in_threadpool(recognizer.transcribe, utterance.pcm)).strip()
+        recognizer, _ = self._calls.engines()
+        transcript = await run_in_threadpool(recognizer.transcribe, utterance.pcm)
         timing.recognized = time.monotonic()
-        timing.text = text
-        if not text:
+        inbound = from_transcript(transcript, citizen=self.citizen, engine=recognizer.name)
+        timing.text = inbound.text if inbound is not None else ""
+        if inbound is None:
             self._event(type="unheard")
             await self._speak([UNCLEAR], timing)
             return
-        self._event(type="heard", text=text)
-        voice = {"voice": {"engine": recognizer.name}}
-        turn = await self._calls.hub.receive(self.conversation, text, payload=voice)
+        self._event(type="heard", text=inbound.text)
+        turn = await self._calls.hub.receive(self.conversation, inbound)
         timing.answered = time.monotonic()
         sentences: list[str] = []
-        for message in turn.replies:
-            self._event(type="answer", text=message.text)
-            sentences += for_ear(Reply.from_payload(message.text, message.payload or {})).sentences
+        for reply in turn.replies:
+            self._event(type="answer", text=reply.text)
+            sentences += for_ear(reply).sentences
         await self._speak(sentences, timing)
         self.timings.append(timing)
 
     async def _speak(self, sentences: list[str], timing: TurnTiming) -> None:
         """Synthesise piece by piece: the first clause plays while the rest is still being made, and
         nothing else is started until its first frame is out (spawning espeak-ng costs the loop time)."""
-        synthesizer = self._calls.synthesizer
+        _, synthesizer = self._calls.engines()
         for index, piece in enumerate(_first_clause_apart(sentences)):
             pcm, rate = await synthesizer.synthesize(piece)
             started = self.speech.play(resample(pcm, rate, OUT_RATE))
@@ -293,9 +310,9 @@ class VoiceSession:
 class VoiceCalls:
     """The voice calls of this service instance, and the engines they share."""
 
-    def __init__(self, state: object, settings: Settings) -> None:
-        self._state = state
+    def __init__(self, settings: Settings, hub: Hub) -> None:
         self._settings = settings
+        self.hub = hub
         self.sessions: dict[str, VoiceSession] = {}
         self.vad = VadConfig(
             threshold_db=settings.voice_vad_threshold_db,
@@ -306,10 +323,6 @@ class VoiceCalls:
         self.recognizer: SpeechRecognizer | None = None
         self.synthesizer: SpeechSynthesizer | None = None
         self.problem = NOT_SET_UP
-
-    @property
-    def hub(self) -> Hub:
-        return self._state.hub
 
     async def load_engines(self) -> None:
         """Load the configured engines; a missing or broken one turns voice input off, with a reason."""
@@ -328,12 +341,17 @@ class VoiceCalls:
     def ready(self) -> bool:
         return self.recognizer is not None and self.synthesizer is not None
 
-    async def open(self, conversation: Conversation, offer_sdp: str) -> tuple[str, str]:
+    def engines(self) -> tuple[SpeechRecognizer, SpeechSynthesizer]:
+        if self.recognizer is None or self.synthesizer is None:
+            raise ApiError(503, "voice_not_set_up", self.problem)
+        return self.recognizer, self.synthesizer
+
+    async def open(self, conversation: Conversation, citizen: CitizenKey, offer_sdp: str) -> tuple[str, str]:
         if not self.ready:
             raise ApiError(503, "voice_not_set_up", self.problem)
         if len(self.sessions) >= self._settings.voice_max_calls:
             raise ApiError(503, "voice_busy", "语音通话线路繁忙，请稍后再试，或用文字提问。")
-        session = VoiceSession(self, conversation)
+        session = VoiceSession(self, conversation, citizen)
         self.sessions[session.id] = session
         try:
             answer = await asyncio.wait_for(session.start(offer_sdp), SETUP_TIMEOUT_S)
@@ -390,8 +408,11 @@ class VoiceStatus(BaseModel):
     message: str
 
 
-def _calls(request: Request) -> VoiceCalls:
-    return request.app.state.voice
+def get_voice_calls(services: ServicesDep) -> VoiceCalls:
+    return services.get(VoiceCalls)
+
+
+VoiceCallsDep = Annotated[VoiceCalls, Depends(get_voice_calls)]
 
 
 # Opening a call: the offer's SDP, and the recogniser and synthesiser it needs.
@@ -399,41 +420,40 @@ OFFER_ERRORS = (INVALID_REQUEST, {422: ("invalid_sdp",), 503: ("voice_not_set_up
 
 
 @router.get("/status", response_model=VoiceStatus, responses=error_responses())
-async def status(request: Request) -> VoiceStatus:
+async def status(calls: VoiceCallsDep) -> VoiceStatus:
     """Whether voice input is set up here (the talk button shows the message when it is not)."""
-    calls = _calls(request)
     return VoiceStatus(speech_input=calls.ready, message="" if calls.ready else calls.problem)
 
 
 @router.post("/web/offer", response_model=AnswerOut,
              responses=error_responses(*OFFER_ERRORS, {401: ("invalid_token",)}))
-async def web_offer(body: WebOfferIn, request: Request) -> AnswerOut:
+async def web_offer(body: WebOfferIn, calls: VoiceCallsDep, settings: SettingsDep) -> AnswerOut:
     """The chat page's talk button: the same citizen as the page's visitor token."""
-    visitor = unsign(request.app.state.settings.session_secret.get_secret_value(), TOKEN_PURPOSE, body.visitor_token)
+    visitor = unsign(settings.session_secret.get_secret_value(), TOKEN_PURPOSE, body.visitor_token)
     if visitor is None:
         raise ApiError(401, "invalid_token", "会话凭证无效，请刷新页面重新开始。")
-    return await _open(request, "web", visitor, body.sdp)
+    return await _open(calls, "web", visitor, body.sdp)
 
 
 @router.post("/app/offer", response_model=AnswerOut, responses=error_responses(*OFFER_ERRORS, CITIZEN_ERRORS))
-async def app_offer(body: AppOfferIn, request: Request, credential: CredentialDep) -> AnswerOut:
+async def app_offer(body: AppOfferIn, calls: VoiceCallsDep, credential: CredentialDep) -> AnswerOut:
     """The app's voice call for one of its users (the same credentials as the app's messages)."""
-    return await _open(request, "app", citizen_of(credential, body.user_id), body.sdp)
+    return await _open(calls, "app", citizen_of(credential, body.user_id), body.sdp)
 
 
-async def _open(request: Request, kind: str, value: str, sdp: str) -> AnswerOut:
-    calls = _calls(request)
+async def _open(calls: VoiceCalls, kind: str, value: str, sdp: str) -> AnswerOut:
     if not calls.ready:  # say so before creating anything
         raise ApiError(503, "voice_not_set_up", calls.problem)
     if not _looks_like_sdp(sdp):
         raise ApiError(422, "invalid_sdp", BAD_SDP)
+    citizen = CitizenKey(kind, value)
     conversation = await calls.hub.open_conversation(channel=Channel.WEBRTC, kind=kind, value=value)
-    call_id, answer = await calls.open(conversation, sdp)
+    call_id, answer = await calls.open(conversation, citizen, sdp)
     return AnswerOut(call_id=call_id, conversation_id=conversation.id, sdp=answer)
 
 
 @router.delete("/calls/{call_id}", status_code=204, response_class=Response,
                responses=error_responses(INVALID_REQUEST, {404: ("unknown_call",)}))
-async def hang_up(call_id: Annotated[str, Path(max_length=64)], request: Request) -> Response:
-    await _calls(request).hang_up(call_id)
+async def hang_up(call_id: Annotated[str, Path(max_length=64)], calls: VoiceCallsDep) -> Response:
+    await calls.hang_up(call_id)
     return Response(status_code=204)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from core.errors import INVALID_REQUEST, error_responses
+from knowledge.deps import LoadedKBDep
 from knowledge.search import IndexNotReady
 
 router = APIRouter(prefix="/wechat/articles", tags=["wechat"])
@@ -29,9 +30,9 @@ _STYLE = (
               "content": {"text/html": {"schema": {"type": "string"}}}},
     },
 )
-async def article_page(article_id: str, request: Request) -> HTMLResponse:
+async def article_page(article_id: str, kb: LoadedKBDep) -> HTMLResponse:
     try:
-        article = request.app.state.knowledge.article(article_id)
+        article = kb.article(article_id) if kb is not None else None
     except IndexNotReady:
         article = None
     if article is None:

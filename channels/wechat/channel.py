@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.wechat.api import Closer, WeChatApi, build_api
@@ -21,8 +21,12 @@ from channels.wechat.menu import Menu, load_menu
 from channels.wechat.outbox import Outbox
 from channels.wechat.render import Renderer
 from channels.wechat.turns import Turns
+from conversations.hub import Hub
 from conversations.models import Channel
+from core.bus import EventBus
+from core.deps import ServicesDep
 from core.errors import ApiError
+from core.services import Services, services_of
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,15 +57,16 @@ def _mode(settings: Settings) -> str:
     return Mode.COMPATIBLE if settings.wechat_aes_key.get_secret_value() else Mode.PLAIN
 
 
-def start(app: FastAPI) -> WeChat:
-    state = app.state
-    settings: Settings = state.settings
-    sessions = state.sessionmaker
+def start(services: Services) -> WeChat:
+    settings, hub = services.get(Settings), services.get(Hub)
+    sessions = services.get(async_sessionmaker)
     api, closers = build_api(settings, sessions)
     menu = load_menu(settings.wechat_menu_file, None)
     renderer = Renderer(settings.public_base_url)
     background = Background()
-    outbox = Outbox(api=api, sessions=sessions, hub=state.hub, bus=state.bus, renderer=renderer, background=background)
+    outbox = Outbox(
+        api=api, sessions=sessions, hub=hub, bus=services.get(EventBus), renderer=renderer, background=background
+    )
     edge = Edge(
         token=settings.wechat_token.get_secret_value(),
         aes_key=settings.wechat_aes_key.get_secret_value(),
@@ -69,7 +74,7 @@ def start(app: FastAPI) -> WeChat:
         mode=_mode(settings),
     )
     turns = Turns(
-        hub=state.hub,
+        hub=hub,
         sessions=sessions,
         outbox=outbox,
         renderer=renderer,
@@ -85,14 +90,14 @@ def start(app: FastAPI) -> WeChat:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the app's own lifespan (FastAPI nests router lifespans), so the hub exists."""
-    settings: Settings = app.state.settings
+    services = services_of(app)
+    settings = services.get(Settings)
     if not settings.wechat_token.get_secret_value():
-        app.state.wechat = None
-        yield
+        yield  # no WeChat here: its routes answer wechat_disabled
         return
-    wechat = start(app)
-    app.state.wechat = wechat
-    app.state.hub.register_pusher(Channel.WECHAT, wechat.outbox.push)
+    wechat = start(services)
+    services.provide(WeChat, wechat)
+    services.get(Hub).register_pusher(Channel.WECHAT, wechat.outbox.push)
     log.info("WeChat channel on (%s mode)", _mode(settings))
     housekeeping = asyncio.create_task(_housekeeping(wechat.turns))
     try:
@@ -115,8 +120,8 @@ async def _housekeeping(turns: Turns) -> None:
         await asyncio.sleep(HOUSEKEEPING_S)
 
 
-def get_wechat(request: Request) -> WeChat:
-    wechat = getattr(request.app.state, "wechat", None)
+def get_wechat(services: ServicesDep) -> WeChat:
+    wechat = services.find(WeChat)
     if wechat is None:
         raise ApiError(404, "wechat_disabled", "微信公众号渠道未开启。")
     return wechat

@@ -15,8 +15,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 TOP_BUTTONS, SUB_BUTTONS = 3, 5
 TOP_NAME_BYTES, SUB_NAME_BYTES, KEY_BYTES, URL_BYTES = 16, 60, 128, 1024
@@ -118,12 +122,10 @@ def _bytes(text: str) -> int:
 
 # -- command line ------------------------------------------------------------------------------
 
-async def _publish(menu: Menu) -> int:
+async def _publish(menu: Menu, settings: Settings) -> int:
     from channels.wechat.api import WeChatError, build_api
     from core.db import make_engine, make_sessionmaker, migrate
-    from core.settings import get_settings
 
-    settings = get_settings()
     if not (settings.wechat_appid and settings.wechat_secret.get_secret_value()):
         print("error: set WECHAT_APPID and WECHAT_SECRET (see .env.example)", file=sys.stderr)
         return 2
@@ -152,15 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, default=ROOT / "channels" / "wechat" / "menu.yml", help="menu YAML")
     parser.add_argument("--dry-run", action="store_true", help="check the file and print WeChat's JSON; send nothing")
     args = parser.parse_args(argv)
+    settings = get_settings()
     try:
-        menu = load_menu(args.file, get_settings().public_base_url)
+        menu = load_menu(args.file, settings.public_base_url)
     except MenuError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
         print(json.dumps(menu.wechat, ensure_ascii=False, indent=2))
         return 0
-    return asyncio.run(_publish(menu))
+    return asyncio.run(_publish(menu, settings))
 
 
 if __name__ == "__main__":

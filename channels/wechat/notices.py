@@ -2,7 +2,7 @@
 sends these outside the 48-hour window, to followers only. Every notice is recorded with WeChat's
 verdict: accepted (and later, through WeChat's job-finished event, delivered or not) or its errcode.
 
-    record = await send_template_notice(app.state.wechat, openid=…, template_id=…,
+    record = await send_template_notice(services.get(WeChat), openid=…, template_id=…,
                                         data={"first": "您的公积金贷款本月还款日为…", "keyword1": "…"},
                                         url="/wechat/articles/loan-repayment")
 """

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.errors import install_error_handlers
+from core.services import Services
 from core.settings import Settings
 from policy import checklist_api
 from tests.checklists.helpers import CHECKLISTS_DIR
@@ -15,7 +16,8 @@ from tests.checklists.helpers import CHECKLISTS_DIR
 
 def make_app(settings: Settings) -> FastAPI:
     app = FastAPI()
-    app.state.settings = settings
+    services = app.state.services = Services()  # what the service's lifespan provides, settings only
+    services.provide(Settings, settings)
     install_error_handlers(app)
     app.include_router(checklist_api.router)
     return app

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, select
@@ -25,6 +24,7 @@ from staff import accounts
 from staff.audit import SYSTEM
 from staff.auth import Me
 from staff.models import Agent, AuditEntry, Role
+from tests.messages import said
 
 # Hashing with the production cost for every test agent would take minutes; verification reads the cost
 # from the hash itself, so accounts made with this one log in just as fast.
@@ -42,10 +42,6 @@ class World:
     rasa: FakeRasa
     agents: dict[str, Me] = field(default_factory=dict)
 
-    @property
-    def app_state(self) -> SimpleNamespace:
-        return SimpleNamespace(console=self.console)
-
     async def agent(self, name: str, *, role: Role = Role.AGENT, capacity: int = 3, skills: list[str] | None = None,
                     on_duty: bool = True) -> Me:
         made = await accounts.create(self.console, username=name, password=PASSWORD, role=role, capacity=capacity,
@@ -58,12 +54,12 @@ class World:
 
     async def citizen(self, user: str, text: str = "我要转人工", *, channel: str = "app") -> Conversation:
         conversation = await self.hub.open_conversation(channel=channel, kind=channel, value=user)
-        await self.hub.receive(conversation, text)
+        await self.hub.receive(conversation, said(conversation, text))
         return conversation
 
     async def ask_for_person(self, user: str, reason: str = "citizen_request", **extra) -> tuple[str, HandoffOutcome]:
         conversation = await self.citizen(user, extra.pop("text", "我要转人工"))
-        outcome = await request_handoff(self.app_state, conversation_id=conversation.id, reason=reason, **extra)
+        outcome = await request_handoff(self.console, conversation_id=conversation.id, reason=reason, **extra)
         return conversation.id, outcome
 
     async def status(self, conversation_id: str) -> str:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import create_engine, update
 
 from core.db import utcnow
-from core.settings import normalise_db_url
+from core.services import services_of
+from core.settings import Settings, normalise_db_url
 from staff.models import ConsoleSession
 from tests.console.helpers import PASSWORD
 
@@ -53,7 +54,7 @@ def waiting_conversation(client, reason: str = "citizen_request") -> str:
 
 
 def database_url(client) -> str:
-    return normalise_db_url(client.app.state.settings.database_url, sync=True)
+    return normalise_db_url(services_of(client.app).get(Settings).database_url, sync=True)
 
 
 # -- accounts and logins -----------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def test_login_gives_a_strict_httponly_cookie_and_a_bearer_token(app_client, mak
 
 def test_wrong_passwords_are_refused_and_then_locked_out(app_client, make_agent):
     name, _ = make_agent(on_duty=False)
-    attempts = app_client.app.state.settings.console_login_attempts
+    attempts = services_of(app_client.app).get(Settings).console_login_attempts
     for _ in range(attempts):
         wrong = app_client.post("/api/v1/console/login", json={"username": name, "password": "not-it"})
         assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"

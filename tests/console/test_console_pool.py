@@ -173,10 +173,10 @@ async def test_asking_again_while_waiting_or_served_changes_nothing(world):
     conversation_id, _ = await world.ask_for_person("twice")
     from agent_console.handoff import request_handoff
 
-    repeat = await request_handoff(world.app_state, conversation_id=conversation_id, reason="citizen_request")
+    repeat = await request_handoff(world.console, conversation_id=conversation_id, reason="citizen_request")
     assert repeat.outcome == "already_waiting" and repeat.position == 1
     await claims.claim(world.console, me, conversation_id)
-    served = await request_handoff(world.app_state, conversation_id=conversation_id, reason="citizen_request")
+    served = await request_handoff(world.console, conversation_id=conversation_id, reason="citizen_request")
     assert served.outcome == "already_with_agent"
     async with world.console.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Handoff)) == 1
@@ -186,11 +186,11 @@ async def test_unknown_reason_or_conversation_is_refused(world):
     from agent_console.handoff import HandoffRefused, request_handoff
 
     with pytest.raises(HandoffRefused) as unknown:
-        await request_handoff(world.app_state, conversation_id="0" * 32, reason="citizen_request")
+        await request_handoff(world.console, conversation_id="0" * 32, reason="citizen_request")
     assert unknown.value.status == 404
     conversation = await world.citizen("odd")
     with pytest.raises(HandoffRefused) as odd:
-        await request_handoff(world.app_state, conversation_id=conversation.id, reason="bored")
+        await request_handoff(world.console, conversation_id=conversation.id, reason="bored")
     assert odd.value.status == 422
 
 

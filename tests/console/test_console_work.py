@@ -12,12 +12,13 @@ from conversations.models import Author, ConversationStatus
 from core.errors import ApiError
 from staff.models import AuditEntry
 from tests.console.helpers import collect
+from tests.messages import said
 
 
 async def test_the_packet_has_transcript_intent_slots_channel_identity_history_and_reason(world):
     me = await world.agent("reader")
     earlier = await world.hub.open_conversation(channel="web", kind="app", value="packet-citizen")
-    await world.hub.receive(earlier, "上次的问题")
+    await world.hub.receive(earlier, said(earlier, "上次的问题"))
     conversation_id, _ = await world.ask_for_person(
         "packet-citizen", reason="failed_understanding", text="怎么还贷", intent="ask_loan",
         slots={"loan_years": 20.0, "home_kind": "首套", "requested_slot": "x", "empty": None},
@@ -70,9 +71,9 @@ async def test_handback_resumes_the_bot_asks_for_a_rating_and_stores_the_answer(
     me = await world.agent("finisher")
     conversation_id, _ = await world.ask_for_person("rater")
     conversation = await world.hub.open_conversation(channel="app", kind="app", value="rater")
-    waiting_turn = await world.hub.receive(conversation, "有人吗")
+    waiting_turn = await world.hub.receive(conversation, said(conversation, "有人吗"))
     await claims.claim(world.console, me, conversation_id)
-    human_turn = await world.hub.receive(conversation, "我的贷款批了吗")
+    human_turn = await world.hub.receive(conversation, said(conversation, "我的贷款批了吗"))
     assert waiting_turn.replies == [] and human_turn.replies == []
     assert [r["message"] for r in world.rasa.received] == ["我要转人工"], "the bot heard nothing while paused"
 
@@ -83,10 +84,10 @@ async def test_handback_resumes_the_bot_asks_for_a_rating_and_stores_the_answer(
     assert request.author == Author.SYSTEM and request.payload["rating_request"] == {"conversation_id": conversation_id}
     assert sorted(b["payload"] for b in request.payload["buttons"]) == ["1", "2", "3", "4", "5"]
 
-    rated = await world.hub.receive(conversation, "４")  # a full-width digit from a phone keyboard
+    rated = await world.hub.receive(conversation, said(conversation, "４"))  # a full-width digit from a phone keyboard
     assert [r.text for r in rated.replies] == ["感谢您的评价（4分）！还有其他问题可以继续问我。"]
     assert "４" not in [r["message"] for r in world.rasa.received]
-    again = await world.hub.receive(conversation, "5")
+    again = await world.hub.receive(conversation, said(conversation, "5"))
     assert [r.text for r in again.replies] == ["收到：5"], "rated once: later numbers are the bot's again"
     async with world.console.sessions() as session:
         assert await session.scalar(select(Handoff.rating).where(Handoff.conversation_id == conversation_id)) == 4
@@ -158,7 +159,7 @@ async def test_nobody_on_duty_makes_a_callback_ticket_with_question_contact_and_
     assert outcome.outcome == "callback" and outcome.ticket_id is not None
     assert "联系您" in outcome.message and outcome.position is None
     assert await world.status(conversation_id) == ConversationStatus.BOT, "the bot keeps serving"
-    repeat = await request_handoff(world.app_state, conversation_id=conversation_id, reason="citizen_request")
+    repeat = await request_handoff(world.console, conversation_id=conversation_id, reason="citizen_request")
     assert repeat.ticket_id == outcome.ticket_id, "one open ticket per conversation"
     async with world.console.sessions() as session:
         ticket = await session.get(CallbackTicket, outcome.ticket_id)
@@ -188,10 +189,10 @@ async def test_a_waiting_citizen_can_leave_a_message_instead(world):
     conversation_id, _ = await world.ask_for_person("leaver", text="公积金账户被封存了怎么办")
     conversation = await world.hub.open_conversation(channel="app", kind="app", value="leaver")
     async with world.bus.subscribe(events.POOL) as pool_events:
-        turn = await world.hub.receive(conversation, "留言")
+        turn = await world.hub.receive(conversation, said(conversation, "留言"))
         removed = [e for e in await collect(pool_events, 0.2) if e.type == "pool.removed"]
-    (reply,) = turn.replies
-    assert reply.author == Author.SYSTEM and "已为您登记留言" in reply.text
+    (sent,) = turn.sent
+    assert sent.message.author == Author.SYSTEM and "已为您登记留言" in sent.reply.text
     assert [(e.conversation_id, e.reason) for e in removed] == [(conversation_id, "left")]
     assert await world.status(conversation_id) == ConversationStatus.BOT
     assert (conversation_id, {"event": "resume"}) in world.rasa.events
@@ -206,14 +207,14 @@ async def test_a_flood_of_handoff_requests_is_refused_without_losing_anything(wo
     await world.agent("flood-guard")
     conversation = await world.citizen("flooder")
     for _ in range(world.console.settings.console_handoff_limit):
-        outcome = await request_handoff(world.app_state, conversation_id=conversation.id, reason="citizen_request")
+        outcome = await request_handoff(world.console, conversation_id=conversation.id, reason="citizen_request")
         assert outcome.outcome == "queued"
-        await world.hub.receive(conversation, "留言")  # leaves the queue, so the next request is a new one
+        await world.hub.receive(conversation, said(conversation, "留言"))  # leaves the queue, so the next request is a new one
     with pytest.raises(HandoffRefused) as refused:
-        await request_handoff(world.app_state, conversation_id=conversation.id, reason="citizen_request")
+        await request_handoff(world.console, conversation_id=conversation.id, reason="citizen_request")
     assert (refused.value.status, refused.value.code) == (429, "too_many_handoffs")
     other = await world.citizen("calm")
-    assert (await request_handoff(world.app_state, conversation_id=other.id, reason="citizen_request")).outcome == "queued"
+    assert (await request_handoff(world.console, conversation_id=other.id, reason="citizen_request")).outcome == "queued"
     assert [m.text for m in await world.hub.history(conversation.id) if m.author == Author.CITIZEN].count("留言") == 3
 
 

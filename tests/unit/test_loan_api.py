@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.errors import install_error_handlers
-from core.settings import get_settings
+from core.services import Services
+from core.settings import Settings
 from policy import loan_api
 from tests.conftest import ROOT
 
@@ -41,17 +42,18 @@ def write_params(path: Path, **changes) -> None:
 
 
 @pytest.fixture
-def params_file(tmp_path, monkeypatch) -> Path:
+def params_file(tmp_path) -> Path:
     path = tmp_path / "loan.yml"
     path.write_bytes(SHIPPED.read_bytes())
     write_params(path, **PINNED)
-    monkeypatch.setattr(get_settings(), "loan_params_path", path)
     return path
 
 
 @pytest.fixture
 def client(params_file) -> TestClient:
     app = FastAPI()
+    services = app.state.services = Services()  # what the service's lifespan provides, settings only
+    services.provide(Settings, Settings(loan_params_path=params_file))
     install_error_handlers(app)
     app.include_router(loan_api.router)
     return TestClient(app, raise_server_exceptions=False)

@@ -8,7 +8,9 @@ from pathlib import Path
 import aioice.ice
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from core.services import services_of
 from core.settings import Settings
 from server.app import create_app
 from tests.voice.phone_fakes import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, ContractPool, FakeTwilio, ScriptedRasa, desk
@@ -50,7 +52,7 @@ def app_client(rasa, fake_twilio, tmp_path_factory, voice_index_dir) -> Iterator
 @pytest.fixture
 def pool(app_client) -> Iterator[ContractPool]:
     """The agent desk behind the handoff contract, played by a fake for this test."""
-    fake = ContractPool()
+    fake = ContractPool(services_of(app_client.app).get(async_sessionmaker))
     with desk(app_client, fake.request_handoff):
         yield fake
 

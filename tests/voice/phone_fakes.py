@@ -9,14 +9,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from conversations.handoff import HandoffOutcome, register_desk
+from conversations.handoff import HandoffDesk, HandoffOutcome, Handoffs
 from conversations.lifecycle import transition
 from conversations.models import Conversation, ConversationStatus
+from core.services import services_of
 from fakes.rasa import FakeRasa, ThreadServer
 from server.stack import free_port
 
@@ -94,13 +96,14 @@ class ContractPool:
     """The agent pool as the handoff contract describes `request_handoff`: "queued" moves the
     conversation to waiting; "callback" creates a ticket and leaves it with the bot."""
 
+    sessions: async_sessionmaker[AsyncSession]
     on_duty: bool = True
     requests: list[dict] = field(default_factory=list)
     tickets: list[dict] = field(default_factory=list)
 
-    async def request_handoff(self, app_state, *, conversation_id, reason, intent=None, slots=None, contact=None):
+    async def request_handoff(self, *, conversation_id, reason, intent=None, slots=None, contact=None):
         self.requests.append({"conversation_id": conversation_id, "reason": reason, "contact": contact})
-        async with app_state.sessionmaker() as session:
+        async with self.sessions() as session:
             status = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
             if status == ConversationStatus.WAITING:
                 return HandoffOutcome("already_waiting", 1, 60, None, "您已在排队，请稍候。")
@@ -148,12 +151,12 @@ class TwilioCaller:
 
 
 @contextmanager
-def desk(app_client, handler) -> Iterator[None]:
+def desk(app_client, handler: HandoffDesk | None) -> Iterator[None]:
     """`handler` serves the service's requests for a person for a while (None: no agent side)."""
-    state = app_client.app.state
-    original = state.handoff_desk
-    register_desk(state, handler)
+    handoffs = services_of(app_client.app).get(Handoffs)
+    original = handoffs.desk
+    handoffs.register_desk(handler)
     try:
         yield
     finally:
-        register_desk(state, original)
+        handoffs.register_desk(original)

@@ -10,7 +10,10 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from channels.voice.phone_line import PhoneLine
+from conversations.hub import Hub
 from conversations.models import Author
+from core.services import services_of
 from server.app import create_app
 from tests.voice.conftest import phone_settings
 from tests.voice.phone_fakes import TwilioCaller
@@ -48,7 +51,7 @@ def test_a_whole_call_from_greeting_to_a_callback_ticket(live_client, pool, fake
         answers.append(said)
     assert "租房" in answers[0] and "利率" in answers[1]
 
-    conversation_id = live_client.portal.call(live_client.app.state.phone.calls.get, caller.call_sid).conversation_id
+    conversation_id = live_client.portal.call(services_of(live_client.app).get(PhoneLine).calls.get, caller.call_sid).conversation_id
     if "请按一" in answers[1]:  # the answer had a link: take the SMS
         sent = len(fake_twilio.messages)
         root = parse(caller.post(next_url(root), {"Digits": "1"}))
@@ -62,9 +65,9 @@ def test_a_whole_call_from_greeting_to_a_callback_ticket(live_client, pool, fake
     assert pool.tickets == [{"conversation_id": conversation_id, "contact": caller.caller}]
     assert caller.call("/voice/twilio/status", {"CallStatus": "completed", "CallDuration": "140"}).status_code == 204
 
-    history = live_client.portal.call(live_client.app.state.hub.history, conversation_id)
+    history = live_client.portal.call(services_of(live_client.app).get(Hub).history, conversation_id)
     authors = [m.author for m in history]
     assert authors[:2] == [Author.CITIZEN, Author.BOT] and authors[-1] == Author.SYSTEM
     assert caller.caller in history[-1].text
-    call = live_client.portal.call(live_client.app.state.phone.calls.get, caller.call_sid)
+    call = live_client.portal.call(services_of(live_client.app).get(PhoneLine).calls.get, caller.call_sid)
     assert (call.status, call.duration_s, call.stage) == ("completed", 140, "ended")

@@ -8,11 +8,16 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from channels.voice.models import VoiceCall, VoiceCallEvent
+from channels.voice.phone_line import PhoneLine
 from conversations.events import Claimed
+from conversations.hub import Hub
 from conversations.models import Author, Channel, Conversation, Identity
 from conversations.replies import Reply
+from core.bus import EventBus
+from core.services import services_of
 from tests.voice.phone_fakes import PUBLIC_BASE, TwilioCaller, desk, sign
 from tests.voice.twiml_helpers import gather, next_url, parse, spoken
 
@@ -35,14 +40,14 @@ def run(client, fn, *args):
 
 def call_row(client, call_sid: str) -> VoiceCall | None:
     async def load():
-        async with client.app.state.sessionmaker() as session:
+        async with services_of(client.app).get(async_sessionmaker)() as session:
             return await session.get(VoiceCall, call_sid)
 
     return run(client, load)
 
 
 def messages(client, conversation_id: str):
-    return run(client, client.app.state.hub.history, conversation_id)
+    return run(client, services_of(client.app).get(Hub).history, conversation_id)
 
 
 def answer(caller: TwilioCaller):
@@ -68,7 +73,7 @@ def test_greeting_listens_for_mandarin_speech_and_keys_with_barge_in(caller, app
     assert call.caller == caller.caller and call.answered_at is not None
 
     async def linked():
-        async with app_client.app.state.sessionmaker() as session:
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
             conversation = await session.get(Conversation, call.conversation_id)
             identity = await session.scalar(select(Identity).where(Identity.citizen_id == conversation.citizen_id))
             return conversation, identity
@@ -88,7 +93,7 @@ def test_each_call_is_its_own_conversation_linked_to_the_number(app_client, rasa
     assert one.conversation_id != two.conversation_id
 
     async def citizens():
-        async with app_client.app.state.sessionmaker() as session:
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
             a = await session.get(Conversation, one.conversation_id)
             b = await session.get(Conversation, two.conversation_id)
             return a.citizen_id, b.citizen_id, a.status
@@ -125,7 +130,7 @@ def test_a_spoken_question_is_answered_for_the_ear_and_offered_by_sms(caller, ap
 def test_sms_refused_by_twilio_is_apologised_for(app_client, rasa, fake_twilio, monkeypatch, caller):
     root = answer(caller)
     root = parse(caller.post(next_url(root), {"SpeechResult": LINK_QUESTION}))
-    rest = app_client.app.state.phone.rest
+    rest = services_of(app_client.app).get(PhoneLine).rest
     monkeypatch.setattr(rest._client, "password", "wrong-token")
     monkeypatch.setattr(rest._client, "auth", (rest._client.username, "wrong-token"))
     refused = fake_twilio.refused
@@ -252,7 +257,7 @@ def test_a_failing_webhook_apologises_and_offers_a_person(caller, app_client, mo
     async def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(app_client.app.state.hub, "receive", broken)
+    monkeypatch.setattr(services_of(app_client.app).get(Hub), "receive", broken)
     root = parse(caller.post(next_url(root), {"SpeechResult": "公积金余额怎么查"}))
     assert "抱歉" in spoken(root) and "人工服务请按零" in spoken(root)
     assert next_url(root) == f"{PUBLIC_BASE}/voice/twilio/rescue"
@@ -272,7 +277,7 @@ def test_status_callbacks_are_stored_once_and_close_the_conversation(caller, app
     assert call.stage == "ended"
 
     async def state():
-        async with app_client.app.state.sessionmaker() as session:
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
             events = await session.scalar(
                 select(func.count()).select_from(VoiceCallEvent).where(VoiceCallEvent.call_sid == caller.call_sid)
             )
@@ -305,12 +310,12 @@ def test_queue_position_pushes_reach_the_wait_url(caller, app_client, pool):
     wait = parse(caller.post(enqueue.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "5"}))
     assert "前面还有两位" in spoken(wait) and "三分钟" in spoken(wait) and wait.find("Play") is not None
     update = Reply(text="您前面还有0位", meta={"queue": {"position": 1, "estimated_wait_s": 30}})
-    run(app_client, lambda: app_client.app.state.hub.send(call.conversation_id, Channel.PHONE, Author.SYSTEM, update,
+    run(app_client, lambda: services_of(app_client.app).get(Hub).send(call.conversation_id, Channel.PHONE, Author.SYSTEM, update,
                                                           push=True))
     wait = parse(caller.post(enqueue.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "35"}))
     assert "下一位就是您" in spoken(wait) and "一分钟" in spoken(wait)
     caller.call("/voice/twilio/status", {"CallStatus": "completed", "CallDuration": "60"})
-    assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
+    assert not services_of(app_client.app).get(PhoneLine).watcher.watching(caller.call_sid)
 
 
 def test_a_claimed_call_is_pulled_from_the_queue_to_the_agent(caller, app_client, pool, fake_twilio):
@@ -323,7 +328,7 @@ def test_a_claimed_call_is_pulled_from_the_queue_to_the_agent(caller, app_client
     said = [m.text for m in messages(app_client, conversation_id) if m.author == Author.CITIZEN]
     assert said == ["我要转人工"]  # kept for the agent's transcript; the paused bot did not answer
 
-    bus = app_client.app.state.bus
+    bus = services_of(app_client.app).get(EventBus)
     claimed = Claimed(agent_id=7, agent_name="王芳")
     run(app_client, bus.publish, f"conversation:{conversation_id}", claimed)
     deadline = time.monotonic() + 5
@@ -331,7 +336,7 @@ def test_a_claimed_call_is_pulled_from_the_queue_to_the_agent(caller, app_client
         time.sleep(0.05)
     update = [u for u in fake_twilio.call_updates if u["call_sid"] == caller.call_sid][-1]
     assert update["Url"] == f"{PUBLIC_BASE}/voice/twilio/connect" and update["Method"] == "POST"
-    assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
+    assert not services_of(app_client.app).get(PhoneLine).watcher.watching(caller.call_sid)
 
     root = parse(caller.post(update["Url"]))
     dial = root.find("Dial")
@@ -346,7 +351,7 @@ def test_a_claimed_call_is_pulled_from_the_queue_to_the_agent(caller, app_client
 def test_an_agent_phone_number_in_the_claim_is_dialled(caller, app_client, pool):
     root = answer(caller)
     root = parse(caller.post(next_url(root), {"Digits": "0"}))
-    run(app_client, app_client.app.state.phone._claimed, caller.call_sid,
+    run(app_client, services_of(app_client.app).get(PhoneLine)._claimed, caller.call_sid,
         Claimed(agent_id=9, agent_name="李强", agent_phone="+863101234567"))
     root = parse(caller.post(root.find("Enqueue").get("action"), {"QueueResult": "leave"}))
     assert root.find("Dial").find("Number").text == "+863101234567"
@@ -364,7 +369,7 @@ def test_the_console_browser_phone_takes_the_caller_from_the_conversation_queue(
         from conversations.lifecycle import transition
         from conversations.models import ConversationStatus
 
-        async with app_client.app.state.sessionmaker() as session:
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
             await transition(session, conversation_id, ConversationStatus.HUMAN)
             await session.commit()
 
@@ -401,7 +406,7 @@ def test_without_the_agent_pool_the_caller_can_still_leave_a_message(caller, app
     with desk(app_client, None):  # no agent side in this service
         root = parse(caller.post(next_url(root), {"Digits": "0"}))
     assert "暂时无法转接" in spoken(root) and root.find("Record") is not None
-    assert not app_client.app.state.phone.watcher.watching(caller.call_sid)
+    assert not services_of(app_client.app).get(PhoneLine).watcher.watching(caller.call_sid)
 
 
 def test_callers_who_withhold_their_number_are_not_one_citizen(app_client, fake_twilio, rasa):
@@ -412,7 +417,7 @@ def test_callers_who_withhold_their_number_are_not_one_citizen(app_client, fake_
     conversation_ids = [call_row(app_client, c.call_sid).conversation_id for c in calls]
 
     async def citizens():
-        async with app_client.app.state.sessionmaker() as session:
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
             return {(await session.get(Conversation, cid)).citizen_id for cid in conversation_ids}
 
     assert len(run(app_client, citizens)) == 2

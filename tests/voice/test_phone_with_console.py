@@ -9,10 +9,13 @@ import uuid
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console import claims, duty
-from agent_console.context import console_of
+from agent_console.context import Console
 from agent_console.models import CallbackTicket
+from channels.voice.phone_line import PhoneLine
+from core.services import services_of
 from staff import accounts, passwords
 from staff.audit import SYSTEM
 from staff.auth import Me
@@ -37,10 +40,10 @@ def test_nobody_on_duty_makes_a_real_callback_ticket_for_the_caller(app_client):
     root = parse(caller.post(next_url(root), {"SpeechResult": "公积金贷款怎么申请", "Confidence": "0.9"}))
     root = parse(caller.post(next_url(root), {"Digits": "0"}))
     assert root.find("Record") is not None
-    call = app_client.portal.call(app_client.app.state.phone.calls.get, caller.call_sid)
+    call = app_client.portal.call(services_of(app_client.app).get(PhoneLine).calls.get, caller.call_sid)
 
     async def ticket():
-        async with app_client.app.state.sessionmaker() as session:
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
             return await session.scalar(select(CallbackTicket).where(CallbackTicket.id == call.ticket_id))
 
     found = app_client.portal.call(ticket)
@@ -49,7 +52,7 @@ def test_nobody_on_duty_makes_a_real_callback_ticket_for_the_caller(app_client):
 
 
 def test_an_agent_who_grabs_the_waiting_caller_is_dialled(app_client, fake_twilio):
-    console = app_client.portal.call(console_of, app_client.app.state)
+    console = services_of(app_client.app).get(Console)
 
     async def agent_on_duty():
         made = await accounts.create(console, username=f"phone-{uuid.uuid4().hex[:6]}", password="secret-pass-1",
@@ -66,7 +69,7 @@ def test_an_agent_who_grabs_the_waiting_caller_is_dialled(app_client, fake_twili
     root = parse(caller.post(next_url(root), {"Digits": "0"}))
     enqueue = root.find("Enqueue")
     assert enqueue is not None, spoken(root)
-    call = app_client.portal.call(app_client.app.state.phone.calls.get, caller.call_sid)
+    call = app_client.portal.call(services_of(app_client.app).get(PhoneLine).calls.get, caller.call_sid)
 
     app_client.portal.call(claims.claim, console, me, call.conversation_id)
     deadline = time.monotonic() + 5

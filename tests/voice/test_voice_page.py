@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from channels.voice.webrtc import VoiceCalls
+from core.services import services_of
 from core.settings import Settings
 from fakes.browser import CHROMIUM, CHROMIUM_ARGS
 from fakes.rasa import FakeRasa
@@ -90,11 +92,11 @@ def talk_button_explains_and_text_works(page: Page) -> None:
 
 def test_the_talk_button_opens_a_voice_call_that_is_answered_aloud(service: Service, microphone_file):
     engine = ScriptedRecognizer()
-    service.app.state.voice.recognizer = engine
+    services_of(service.app).get(VoiceCalls).recognizer = engine
     try:
         in_chromium(service.url, microphone_file, lambda page: talk_and_hang_up(page, service, engine))
     finally:
-        service.app.state.voice.recognizer = None
+        services_of(service.app).get(VoiceCalls).recognizer = None
 
 
 def talk_and_hang_up(page: Page, service: Service, engine: ScriptedRecognizer) -> None:
@@ -107,7 +109,7 @@ def talk_and_hang_up(page: Page, service: Service, engine: ScriptedRecognizer) -
     talk.click()  # hang up
     expect(talk).to_have_attribute("aria-pressed", "false")
     for _ in range(50):
-        if not service.app.state.voice.sessions:
+        if not services_of(service.app).get(VoiceCalls).sessions:
             break
         page.wait_for_timeout(100)
-    assert not service.app.state.voice.sessions
+    assert not services_of(service.app).get(VoiceCalls).sessions

@@ -17,7 +17,10 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from channels.voice.webrtc import VoiceCalls
+from conversations.hub import Hub
 from conversations.models import Author
+from core.services import services_of
 from core.settings import Settings
 from fakes.rasa import FakeRasa
 from tests.credentials import APP_API_KEY, APP_HEADERS
@@ -105,7 +108,7 @@ def service(loopback_ice, tmp_path_factory, voice_index_dir):
 @pytest.fixture
 def recognizer(service):
     engine = ScriptedRecognizer()
-    voice = service.app.state.voice
+    voice = services_of(service.app).get(VoiceCalls)
     voice.recognizer = engine
     yield engine
     voice.recognizer = None
@@ -163,7 +166,7 @@ async def test_a_spoken_question_is_answered_aloud_on_the_same_call(service, rec
     assert service.rasa.received[-1]["message"] == QUESTION
     assert stored(service, answer["conversation_id"]) == [(Author.CITIZEN, QUESTION), (Author.BOT, f"收到：{QUESTION}")]
     assert any('"heard"' in e for e in events) and any('"answer"' in e for e in events)
-    assert await wait_for(lambda: not service.app.state.voice.sessions, 10)
+    assert await wait_for(lambda: not services_of(service.app).get(VoiceCalls).sessions, 10)
 
 
 async def test_a_peer_that_hangs_up_mid_answer_leaves_nothing_behind(service, recognizer):
@@ -171,12 +174,12 @@ async def test_a_peer_that_hangs_up_mid_answer_leaves_nothing_behind(service, re
     microphone, ear = Microphone(espeak("请详细介绍一下")), Ear()
     async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
         pc, answer, _, listening = await call(http, microphone, ear)
-        session = service.app.state.voice.sessions[answer["call_id"]]
+        session = services_of(service.app).get(VoiceCalls).sessions[answer["call_id"]]
         assert await wait_for(lambda: microphone.speech_ended_at and ear.voiced_after(microphone.speech_ended_at), 20)
         assert session.speech.playing  # still talking
         await pc.close()
         await asyncio.gather(*listening, return_exceptions=True)
-    assert await wait_for(lambda: answer["call_id"] not in service.app.state.voice.sessions, 15)
+    assert await wait_for(lambda: answer["call_id"] not in services_of(service.app).get(VoiceCalls).sessions, 15)
     assert await wait_for(lambda: session.tasks == 0, 5)
     assert session.pc.connectionState == "closed" and session.speech.readyState == "ended"
 
@@ -199,7 +202,7 @@ async def test_offers_that_are_not_sdp_are_refused_and_leave_nothing(service, re
         response = await http.post("/api/v1/voice/app/offer", json={"user_id": "bad id", "sdp": "v=0", "type": "offer"},
                                    headers=APP_HEADERS)
         assert response.status_code == 422 and response.json()["code"] == "invalid_request"
-    assert not service.app.state.voice.sessions
+    assert not services_of(service.app).get(VoiceCalls).sessions
 
 
 async def test_without_a_recognition_model_voice_input_says_it_is_not_set_up(service):
@@ -215,7 +218,7 @@ async def test_without_a_recognition_model_voice_input_says_it_is_not_set_up(ser
 
 
 def stored(service: Service, conversation_id: str) -> list[tuple[str, str]]:
-    database = service.app.state.settings.database_url.split("///", 1)[1]
+    database = services_of(service.app).get(Settings).database_url.split("///", 1)[1]
     with sqlite3.connect(database) as db:
         rows = db.execute(
             "SELECT author, text FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
@@ -227,14 +230,14 @@ async def test_a_turn_that_fails_in_the_service_is_apologised_for_aloud(service,
     async def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(service.app.state.hub, "receive", broken)
+    monkeypatch.setattr(services_of(service.app).get(Hub), "receive", broken)
     microphone, ear = Microphone(espeak(QUESTION)), Ear()
     async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
         pc, answer, events, listening = await call(http, microphone, ear)
         try:
             assert await wait_for(lambda: microphone.speech_ended_at and len(ear.voiced_after(microphone.speech_ended_at)) > 25, 20)
             assert any('"error"' in e for e in events)
-            assert answer["call_id"] in service.app.state.voice.sessions  # the call goes on
+            assert answer["call_id"] in services_of(service.app).get(VoiceCalls).sessions  # the call goes on
         finally:
             await pc.close()
             await asyncio.gather(*listening, return_exceptions=True)

@@ -8,9 +8,10 @@ import uuid
 from sqlalchemy import select
 
 from agent_console import claims, conversations, duty
-from agent_console.context import console_of
+from agent_console.context import Console
 from agent_console.handoff import request_handoff
 from agent_console.models import Handoff
+from core.services import services_of
 from fakes import wechat as wx
 from staff import accounts
 from staff.audit import SYSTEM
@@ -19,8 +20,7 @@ from staff.models import Role
 
 
 def test_queue_agent_and_rating_on_wechat(service, wechat, rasa, openid):
-    state = service.app.state
-    console = console_of(state)
+    console = services_of(service.app).get(Console)
 
     async def agent_on_duty() -> Me:
         made = await accounts.create(console, username=f"wx-{uuid.uuid4().hex[:8]}", password="secret-pass-1",
@@ -31,16 +31,16 @@ def test_queue_agent_and_rating_on_wechat(service, wechat, rasa, openid):
         return me
 
     async def conversation_id() -> str:
-        return (await state.hub.open_conversation(channel="wechat", kind="wechat", value=openid)).id
+        return (await console.hub.open_conversation(channel="wechat", kind="wechat", value=openid)).id
 
     async def rating_of(cid: str) -> int | None:
-        async with state.sessionmaker() as session:
+        async with console.sessions() as session:
             return await session.scalar(select(Handoff.rating).where(Handoff.conversation_id == cid))
 
     wechat.post(service.wechat_url, wx.text(openid, "我要转人工"))
     me, cid = service.run(agent_on_duty()), service.run(conversation_id())
     outcome = service.run(
-        request_handoff(state, conversation_id=cid, reason="citizen_request", intent="ask_human", slots={})
+        request_handoff(console, conversation_id=cid, reason="citizen_request", intent="ask_human", slots={})
     )
     assert outcome.outcome == "queued"
     asked = len(rasa.received)

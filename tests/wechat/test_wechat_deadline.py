@@ -7,9 +7,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from channels.wechat.channel import WeChat
 from channels.wechat.models import PushedTurn
 from core.db import utcnow
+from core.services import services_of
 from fakes import wechat as wx
 from tests.wechat.conftest import LiveService, new_fake, service_settings
 
@@ -111,12 +114,12 @@ def test_retry_after_a_lost_passive_answer_gets_the_same_answer_once(two_process
 
 def test_pushed_marks_are_kept_only_as_long_as_retries_matter(service):
     async def scenario() -> tuple[bool, bool]:
-        async with service.app.state.sessionmaker() as session:
+        async with services_of(service.app).get(async_sessionmaker)() as session:
             session.add_all([PushedTurn(client_msg_id="old-mark", created_at=utcnow() - timedelta(days=2)),
                              PushedTurn(client_msg_id="new-mark")])
             await session.commit()
-        await service.app.state.wechat.turns.forget_pushed()
-        async with service.app.state.sessionmaker() as session:
+        await services_of(service.app).get(WeChat).turns.forget_pushed()
+        async with services_of(service.app).get(async_sessionmaker)() as session:
             return (await session.get(PushedTurn, "old-mark")) is None, (await session.get(PushedTurn, "new-mark")) is not None
 
     assert service.run(scenario()) == (True, True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from conversations.hub import Hub
 from conversations.models import Channel
+from core.services import services_of
 from fakes import wechat as wx
 
 MODES = ["plain", "safe", "compatible"]
@@ -12,7 +14,7 @@ MODES = ["plain", "safe", "compatible"]
 
 def history(service, openid: str) -> list:
     async def read():
-        hub = service.app.state.hub
+        hub = services_of(service.app).get(Hub)
         conversation = await hub.open_conversation(channel=Channel.WECHAT, kind="wechat", value=openid)
         return await hub.history(conversation.id)
 

@@ -3,16 +3,20 @@ updated when WeChat reports the delivery."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from channels.wechat.channel import WeChat
 from channels.wechat.models import WeChatDelivery
 from channels.wechat.notices import NoWeChatIdentity, send_template_notice
+from conversations.hub import Hub
+from core.services import services_of
 from fakes import wechat as wx
 
 DATA = {"first": "您的公积金贷款本月还款日为25日。", "keyword1": "3,215.60元", "remark": {"value": "请按时还款", "color": "#173177"}}
 
 
 def notice(service, **kwargs):
-    return service.run(send_template_notice(service.app.state.wechat, **({"template_id": "TPL_REPAYMENT", "data": DATA} | kwargs)))
+    return service.run(send_template_notice(services_of(service.app).get(WeChat), **({"template_id": "TPL_REPAYMENT", "data": DATA} | kwargs)))
 
 
 def test_notice_is_sent_with_an_absolute_link_and_recorded(service, wechat, openid):
@@ -39,7 +43,7 @@ def test_a_citizen_is_reached_by_citizen_id(service, wechat, openid):
     wechat.post(service.wechat_url, wx.text(openid, "你好"))
 
     async def citizen():
-        return (await service.app.state.hub.open_conversation(channel="wechat", kind="wechat", value=openid)).citizen_id
+        return (await services_of(service.app).get(Hub).open_conversation(channel="wechat", kind="wechat", value=openid)).citizen_id
 
     assert notice(service, citizen_id=service.run(citizen())).status == "sent"
     with pytest.raises(NoWeChatIdentity):
@@ -54,7 +58,7 @@ def test_wechats_delivery_report_updates_the_record(service, wechat, openid, sta
     assert wechat.post(service.wechat_url, report, mode="safe").shown is None
 
     async def reread():
-        async with service.app.state.sessionmaker() as session:
+        async with services_of(service.app).get(async_sessionmaker)() as session:
             return await session.get(WeChatDelivery, record.id)
 
     updated = service.run(reread())

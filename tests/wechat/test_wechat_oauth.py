@@ -7,8 +7,11 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from conversations.hub import Hub
 from conversations.models import Channel, Conversation
+from core.services import services_of
 from fakes import wechat as wx
 
 
@@ -46,9 +49,9 @@ def test_citizen_from_wechat_continues_on_the_web_as_the_same_citizen(service, w
     web = httpx.post(f"{service.url}/api/v1/web/session", json={"visitor_token": values["token"]}).json()
 
     async def citizens():
-        hub = service.app.state.hub
+        hub = services_of(service.app).get(Hub)
         wechat_side = await hub.open_conversation(channel=Channel.WECHAT, kind="wechat", value=openid)
-        async with service.app.state.sessionmaker() as session:
+        async with services_of(service.app).get(async_sessionmaker)() as session:
             web_side = await session.get(Conversation, web["conversation_id"])
         return wechat_side.citizen_id, web_side.citizen_id, web_side.channel
 

@@ -13,9 +13,11 @@ import pytest
 
 from channels.wechat.api import WeChatApi
 from channels.wechat.tokens import DatabaseTokens, RedisTokens, Token
+from conversations.hub import Hub
 from conversations.models import Author
 from conversations.replies import Reply
 from core.db import make_engine, make_sessionmaker, migrate, utcnow
+from core.services import services_of
 from core.settings import ROOT
 from fakes import wechat as wx
 from tests.databases import postgres_database, reset_postgres
@@ -147,7 +149,7 @@ def test_two_real_processes_refresh_once(tmp_path, slow_tokens):
 
 def push_from_agent(service, openid: str, text_: str) -> None:
     async def push():
-        hub = service.app.state.hub
+        hub = services_of(service.app).get(Hub)
         conversation = await hub.open_conversation(channel="wechat", kind="wechat", value=openid)
         await hub.send(conversation.id, "wechat", Author.AGENT, Reply(text_), push=True)
 
