@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from conversations.deps import HubDep
 from conversations.events import NewMessage
 from conversations.hub import conversation_topic
+from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Channel
 from conversations.schemas import MessageOut
 from conversations.text import clean_text
@@ -129,14 +130,10 @@ class PushesOut(BaseModel):
     messages: list[MessageOut]
 
 
-def _reply_out(message) -> ReplyOut:
-    payload = message.payload or {}
-    return ReplyOut(
-        text=message.text,
-        buttons=payload.get("buttons", []),
-        links=payload.get("links", []),
-        sources=payload.get("sources", []),
-    )
+def to_inbound(body: AppMessageIn, user: str) -> Inbound:
+    """The app's JSON body → the one inbound message; `user` is the citizen the credential speaks for."""
+    text = clean_text(body.text)
+    return Inbound(channel=Channel.APP, citizen=CitizenKey("app", user), text=text, client_msg_id=body.client_msg_id)
 
 
 @router.post("/session", response_model=SessionOut,
@@ -159,14 +156,13 @@ async def open_session(
     INVALID_REQUEST, CITIZEN_ERRORS, {422: ("empty_message", "message_too_long")}
 ))
 async def post_message(body: AppMessageIn, hub: HubDep, credential: CredentialDep) -> AppMessageOut:
-    user = citizen_of(credential, body.user_id)
-    text = clean_text(body.text)
-    conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
-    turn = await hub.receive(conversation, text, client_msg_id=body.client_msg_id)
+    inbound = to_inbound(body, citizen_of(credential, body.user_id))
+    conversation = await hub.conversation_for(inbound)
+    turn = await hub.receive(conversation, inbound)
     return AppMessageOut(
         conversation_id=turn.conversation_id,
         message_id=turn.message.id,
-        replies=[_reply_out(m) for m in turn.replies],
+        replies=[ReplyOut(**reply.to_api()) for reply in turn.replies],
     )
 
 

@@ -102,6 +102,11 @@ class Message(Base):
     client_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def in_reply_to(self) -> int | None:
+        """The citizen message a reply answers (replies of one turn share it)."""
+        return (self.payload or {}).get("in_reply_to")
+
     def to_dict(self) -> dict:
         return {
             "id": self.id,

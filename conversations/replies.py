@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conversations.models import Message
 
 
 @dataclass
@@ -18,15 +22,6 @@ class Reply:
     def to_api(self) -> dict:
         return {"text": self.text, "buttons": self.buttons, "links": self.links, "sources": self.sources}
 
-    @classmethod
-    def from_payload(cls, text: str, payload: dict) -> Reply:
-        return cls(
-            text=text,
-            buttons=list(payload.get("buttons") or []),
-            links=list(payload.get("links") or []),
-            sources=list(payload.get("sources") or []),
-        )
-
     def as_plain_text(self) -> str:
         """For channels without buttons: numbered choices and links written out."""
         lines = [self.text]
@@ -34,6 +29,24 @@ class Reply:
         lines += [f"{link['title']}：{link['url']}" for link in self.links]
         lines += [f"来源：《{s['title']}》" for s in self.sources]
         return "\n".join(line for line in lines if line)
+
+
+# A stored payload's keys that are not the reply's meta: its lists, and the message's place in the
+# conversation (which the hub adds when it stores it).
+_NOT_META = frozenset({"buttons", "links", "sources", "in_reply_to", "client_msg_id"})
+
+
+def reply_of(message: Message) -> Reply:
+    """The one way back from a stored message to the Reply it was sent as (for a retry's replies and
+    for reading back what the citizen was offered); the rest of the payload returns as `meta`."""
+    payload = message.payload or {}
+    return Reply(
+        text=message.text,
+        buttons=list(payload.get("buttons") or []),
+        links=list(payload.get("links") or []),
+        sources=list(payload.get("sources") or []),
+        meta={key: value for key, value in payload.items() if key not in _NOT_META},
+    )
 
 
 def _clean_list(items: object, keys: tuple[str, ...]) -> list[dict]:

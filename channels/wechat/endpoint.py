@@ -72,10 +72,10 @@ async def _answer(wechat: WeChat, message: BaseMessage, started: float) -> list[
     if isinstance(message, events.TemplateSendJobFinishEvent):
         await record_job_finished(wechat.sessions, msgid=message.id, status=message.status or "")
         return []
-    inbound = to_inbound(message, wechat.texts, wechat.menu)
-    if inbound is None:
+    incoming = to_inbound(message, wechat.texts, wechat.menu)
+    if incoming is None:
         return []
-    return await wechat.turns.answer(inbound, started)
+    return await wechat.turns.answer(incoming, started)
 
 
 def _wait_began(sent_at: int) -> float:

@@ -1,4 +1,5 @@
-"""WeChat messages and events → what the hub stores, and whether the assistant answers it.
+"""WeChat messages and events → the one inbound message the hub stores, and whether the assistant
+answers it.
 
 Text, and voice that WeChat transcribed, go to the assistant. What it cannot read (images,
 locations, links, videos, untranscribed voice, unknown types) is stored for the agents and answered
@@ -7,24 +8,29 @@ with a polite note of what the account can do; events get the answers WeChat use
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from wechatpy import events, messages
 from wechatpy.messages import BaseMessage
 
 from channels.wechat.menu import Menu
+from conversations.inbound import CitizenKey, Inbound, WeChatDetail
+from conversations.models import Channel
 from conversations.replies import Reply
 from conversations.text import clean_text
 from core.errors import ApiError
 
 
 @dataclass(frozen=True)
-class Inbound:
-    openid: str
-    client_msg_id: str
-    text: str                               # what the conversation records from the citizen
-    payload: dict = field(default_factory=dict)
-    fixed: list[Reply] | None = None        # None: the assistant answers `text`; else these (maybe none)
+class Incoming:
+    """A WeChat message or event as the conversation records it, and who answers it."""
+
+    inbound: Inbound
+    fixed: list[Reply] | None = None        # None: the assistant answers the text; else these (maybe none)
+
+    @property
+    def openid(self) -> str:
+        return self.inbound.citizen.value
 
 
 class Texts:
@@ -58,74 +64,76 @@ def client_msg_id(message: BaseMessage) -> str:
     return f"{message.id}:{message.source}:{message.time}"
 
 
-def to_inbound(message: BaseMessage, texts: Texts, menu: Menu) -> Inbound | None:
+def to_inbound(message: BaseMessage, texts: Texts, menu: Menu) -> Incoming | None:
     """None for what is not part of the conversation (periodic location reports, job reports)."""
     if isinstance(message, events.BaseEvent):
         return _event(message, texts, menu)
     raw_type = str(message._data.get("MsgType", "unknown"))[:20]
     if raw_type == "event":
         return None  # an event wechatpy does not know: nothing the citizen said, nothing to answer
-    base = {"openid": message.source, "client_msg_id": client_msg_id(message)}
-    kind = {"wechat": {"type": message.type}}
+    kind = WeChatDetail(type=message.type)
     if isinstance(message, messages.TextMessage):
         try:
-            return Inbound(**base, text=clean_text(message.content or ""))
+            return Incoming(_inbound(message, clean_text(message.content or "")))
         except ApiError as error:  # empty or too long: say so, as the web page would
             label = "[超长消息]" if error.code == "message_too_long" else "[空消息]"
-            return Inbound(**base, text=label, payload=kind, fixed=[Reply(error.message)])
+            return Incoming(_inbound(message, label, kind), fixed=[Reply(error.message)])
     if isinstance(message, messages.VoiceMessage):
         heard = (message.recognition or "").strip()
         if heard:
-            return Inbound(**base, text=heard, payload={"wechat": {"type": "voice", "recognition": True}})
-        return Inbound(**base, text="[语音]", payload=kind, fixed=[Reply(texts.voice_unclear)])
+            return Incoming(_inbound(message, heard, WeChatDetail(type="voice", recognition=True)))
+        return Incoming(_inbound(message, "[语音]", kind), fixed=[Reply(texts.voice_unclear)])
     unreadable = _unreadable(message)
     if unreadable is not None:
-        label, details = unreadable
-        payload = {"wechat": {"type": message.type, **details}}
-        return Inbound(**base, text=f"[{label}]", payload=payload, fixed=[Reply(texts.cannot_read.format(what=label))])
+        label, detail = unreadable
+        return Incoming(_inbound(message, f"[{label}]", detail), fixed=[Reply(texts.cannot_read.format(what=label))])
     polite = Reply(texts.cannot_read.format(what="这类消息"))
-    return Inbound(**base, text="[消息]", payload={"wechat": {"type": raw_type}}, fixed=[polite])
+    return Incoming(_inbound(message, "[消息]", WeChatDetail(type=raw_type)), fixed=[polite])
 
 
-def _unreadable(message: BaseMessage) -> tuple[str, dict] | None:
+def _inbound(message: BaseMessage, text: str, detail: WeChatDetail | None = None) -> Inbound:
+    citizen = CitizenKey(Channel.WECHAT, message.source)
+    return Inbound(
+        channel=Channel.WECHAT, citizen=citizen, text=text, client_msg_id=client_msg_id(message), detail=detail
+    )
+
+
+def _unreadable(message: BaseMessage) -> tuple[str, WeChatDetail] | None:
     """A label and what agents may want to open later."""
     if isinstance(message, messages.ImageMessage):
-        return "图片", {"url": message.image, "media_id": message.media_id}
+        return "图片", WeChatDetail(type=message.type, url=message.image, media_id=message.media_id)
     if isinstance(message, messages.LocationMessage):
-        return "位置", {"label": message.label, "lat": message.location_x, "lng": message.location_y}
+        location = {"label": message.label, "lat": message.location_x, "lng": message.location_y}
+        return "位置", WeChatDetail(type=message.type, **location)
     if isinstance(message, messages.LinkMessage):
-        return "链接", {"title": message.title, "url": message.url}
+        return "链接", WeChatDetail(type=message.type, title=message.title, url=message.url)
     if isinstance(message, (messages.VideoMessage, messages.ShortVideoMessage)):
-        return "视频", {"media_id": message.media_id}
+        return "视频", WeChatDetail(type=message.type, media_id=message.media_id)
     return None
 
 
-def _event(event: events.BaseEvent, texts: Texts, menu: Menu) -> Inbound | None:
-    base = {"openid": event.source, "client_msg_id": client_msg_id(event)}
-    payload = {"wechat": {"type": "event", "event": event.event}}
+def _event(event: events.BaseEvent, texts: Texts, menu: Menu) -> Incoming | None:
+    detail = WeChatDetail(type="event", event=event.event)
     if isinstance(event, (events.SubscribeEvent, events.SubscribeScanEvent)):
         scene = getattr(event, "scene_id", None) or getattr(event, "key", None)
-        if scene:
-            payload["wechat"]["scene"] = scene
-        return Inbound(**base, text="（关注了公众号）", payload=payload, fixed=[Reply(texts.welcome)])
+        detail = replace(detail, scene=scene or None)
+        return Incoming(_inbound(event, "（关注了公众号）", detail), fixed=[Reply(texts.welcome)])
     if isinstance(event, events.UnsubscribeEvent):
-        return Inbound(**base, text="（取消关注了公众号）", payload=payload, fixed=[])
+        return Incoming(_inbound(event, "（取消关注了公众号）", detail), fixed=[])
     if isinstance(event, events.ScanEvent):
-        payload["wechat"]["scene"] = event.scene_id
-        return Inbound(**base, text="（扫描了二维码）", payload=payload, fixed=[Reply(texts.welcome_back)])
+        detail = replace(detail, scene=event.scene_id)
+        return Incoming(_inbound(event, "（扫描了二维码）", detail), fixed=[Reply(texts.welcome_back)])
     if isinstance(event, events.ClickEvent):
-        return _click(event, base, payload, texts, menu)
+        return _click(event, replace(detail, key=event.key), texts, menu)
     if isinstance(event, events.ViewEvent):
-        payload["wechat"]["url"] = event.url
-        return Inbound(**base, text="（打开了菜单链接）", payload=payload, fixed=[])
+        return Incoming(_inbound(event, "（打开了菜单链接）", replace(detail, url=event.url)), fixed=[])
     return None
 
 
-def _click(event: events.ClickEvent, base: dict, payload: dict, texts: Texts, menu: Menu) -> Inbound:
+def _click(event: events.ClickEvent, detail: WeChatDetail, texts: Texts, menu: Menu) -> Incoming:
     action = menu.clicks.get(event.key or "")
-    payload["wechat"]["key"] = event.key
     if action is None:
-        return Inbound(**base, text="（点击了菜单）", payload=payload, fixed=[Reply(texts.menu_unknown)])
+        return Incoming(_inbound(event, "（点击了菜单）", detail), fixed=[Reply(texts.menu_unknown)])
     if action.say is not None:
-        return Inbound(**base, text=action.say, payload=payload)
-    return Inbound(**base, text=f"（点击菜单：{action.name}）", payload=payload, fixed=[Reply(action.reply or "")])
+        return Incoming(_inbound(event, action.say, detail))
+    return Incoming(_inbound(event, f"（点击菜单：{action.name}）", detail), fixed=[Reply(action.reply or "")])

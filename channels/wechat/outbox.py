@@ -17,7 +17,7 @@ from channels.wechat.background import Background
 from channels.wechat.models import DeliveryKind, DeliveryStatus, WeChatDelivery
 from channels.wechat.render import NewsOut, Out, Renderer, TextOut
 from conversations.events import DeliveryFailed
-from conversations.hub import Hub, conversation_topic
+from conversations.hub import Hub, Sent, conversation_topic
 from conversations.models import Author, Channel, Conversation, Identity, Message
 from conversations.replies import Reply
 from core.bus import EventBus
@@ -48,17 +48,18 @@ class Outbox:
         self._background = background
         self._order: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def push(self, message: Message) -> None:
+    async def push(self, sent: Sent) -> None:
         """The hub's pusher for WeChat: returns at once; delivery follows in order."""
-        self._background.spawn(self._push(message), name=f"wechat-push-{message.id}")
+        self._background.spawn(self._push(sent), name=f"wechat-push-{sent.message.id}")
 
-    async def _push(self, message: Message) -> None:
+    async def _push(self, sent: Sent) -> None:
+        message = sent.message
         openid = await self._openid_for(message.conversation_id)
         if openid is None:
             log.warning("wechat: conversation %s has no WeChat identity; message %s not pushed",
                         message.conversation_id, message.id)
             return
-        outs = self._renderer.render([Reply.from_payload(message.text, message.payload or {})])
+        outs = self._renderer.render([sent.reply])
         refused = await self.deliver(openid, outs, message_id=message.id)
         if refused == OUT_OF_WINDOW and message.author == Author.AGENT:
             await self._tell_agent_unreachable(message)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from html import escape
 
 from conversations.models import Direction, Message
-from conversations.replies import Reply
+from conversations.replies import Reply, reply_of
 
 # WeChat refuses text over 2048 bytes (UTF-8; a Chinese character is 3). Keep a margin.
 TEXT_LIMIT_BYTES = 2000
@@ -152,13 +152,9 @@ def choices_before(recent: list[Message]) -> list[dict]:
     if not recent or recent[-1].direction != Direction.OUT:
         return []
     last = recent[-1]
-    turn = _in_reply_to(last)
-    group = [m for m in recent if turn and m.direction == Direction.OUT and _in_reply_to(m) == turn]
-    return [b for m in (group or [last]) for b in (m.payload or {}).get("buttons", [])]
-
-
-def _in_reply_to(message: Message) -> int | None:
-    return (message.payload or {}).get("in_reply_to")
+    turn = last.in_reply_to
+    group = [m for m in recent if turn and m.direction == Direction.OUT and m.in_reply_to == turn]
+    return [b for m in (group or [last]) for b in reply_of(m).buttons]
 
 
 def looks_like_choice(text: str) -> bool:

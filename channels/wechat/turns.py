@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -21,14 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.wechat.background import Background
-from channels.wechat.inbound import Inbound
+from channels.wechat.inbound import Incoming
 from channels.wechat.models import PushedTurn
 from channels.wechat.outbox import Outbox
 from channels.wechat.render import Out, Renderer, looks_like_choice, pick_choice
 from conversations.hub import Hub, Turn
-from conversations.models import Channel, Message
-from conversations.replies import Reply
-from core.db import utcnow
+from conversations.inbound import Choice, Inbound
+from core.db import rowcount, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,13 @@ class Turns:
         self._background = background
         self._budget = budget_s
 
-    async def answer(self, inbound: Inbound, started: float) -> list[Out]:
+    async def answer(self, incoming: Incoming, started: float) -> list[Out]:
         """What to reply passively: one message, or nothing (the answer is pushed, or there is none).
         `started` (time.monotonic()) is when WeChat's wait began; the budget counts from there."""
-        conversation = await self._hub.open_conversation(channel=Channel.WECHAT, kind="wechat", value=inbound.openid)
-        text, payload = await self._with_choice(conversation.id, inbound)
+        conversation = await self._hub.conversation_for(incoming.inbound)
+        inbound = await self._with_choice(conversation.id, incoming)
         work = self._background.spawn(
-            self._hub.receive(
-                conversation, text, client_msg_id=inbound.client_msg_id, payload=payload, fixed_replies=inbound.fixed
-            ),
+            self._hub.receive(conversation, inbound, fixed_replies=incoming.fixed),
             name=f"wechat-turn-{conversation.id}",
         )
         remaining = self._budget - (time.monotonic() - started)
@@ -70,39 +68,42 @@ class Turns:
             turn = await asyncio.wait_for(asyncio.shield(work), timeout=max(remaining, 0.01))
         except asyncio.TimeoutError:
             await self._mark_pushed(inbound.client_msg_id)
-            self._background.spawn(self._push_when_ready(work, inbound.openid), name=f"wechat-late-{conversation.id}")
+            self._background.spawn(
+                self._push_when_ready(work, incoming.openid), name=f"wechat-late-{conversation.id}"
+            )
             return []
         if turn.duplicate and await self._was_pushed(inbound.client_msg_id):
             return []
-        outs = self._renderer.render([_reply(m) for m in turn.replies])
+        outs = self._renderer.render(turn.replies)
         if len(outs) <= 1:
             return outs
         # A passive reply is one message; several go in order by push.
         if not turn.duplicate:
             await self._mark_pushed(inbound.client_msg_id)
-            self._background.spawn(self._send(inbound.openid, outs, turn), name=f"wechat-parts-{conversation.id}")
+            self._background.spawn(self._send(incoming.openid, outs, turn), name=f"wechat-parts-{conversation.id}")
         return []
 
-    async def _with_choice(self, conversation_id: str, inbound: Inbound) -> tuple[str, dict]:
+    async def _with_choice(self, conversation_id: str, incoming: Incoming) -> Inbound:
         """A digit after numbered choices stands for that choice's button."""
-        if inbound.fixed is not None or not looks_like_choice(inbound.text):
-            return inbound.text, inbound.payload
+        inbound = incoming.inbound
+        if incoming.fixed is not None or not looks_like_choice(inbound.text):
+            return inbound
         recent = await self._hub.history(conversation_id, limit=RECENT_FOR_CHOICES)
         picked = pick_choice(inbound.text, recent)
         if picked is None:
-            return inbound.text, inbound.payload
+            return inbound
         number, button = picked
-        return button["payload"], inbound.payload | {"choice": {"number": number, "title": button["title"]}}
+        return replace(inbound, text=button["payload"], choice=Choice(number, button["title"]))
 
     async def _push_when_ready(self, work: asyncio.Task, openid: str) -> None:
         turn: Turn = await work
         if turn.duplicate:
             return  # the first attempt delivers its own answer
-        outs = self._renderer.render([_reply(m) for m in turn.replies])
+        outs = self._renderer.render(turn.replies)
         await self._send(openid, outs, turn)
 
     async def _send(self, openid: str, outs: list[Out], turn: Turn) -> None:
-        first = turn.replies[0].id if turn.replies else None
+        first = turn.sent[0].message.id if turn.sent else None
         await self._outbox.deliver(openid, outs, message_id=first)
 
     async def _mark_pushed(self, client_msg_id: str) -> None:
@@ -122,8 +123,4 @@ class Turns:
         async with self._sessions() as session:
             result = await session.execute(delete(PushedTurn).where(PushedTurn.created_at < utcnow() - older_than))
             await session.commit()
-            return result.rowcount
-
-
-def _reply(message: Message) -> Reply:
-    return Reply.from_payload(message.text, message.payload or {})
+            return rowcount(result)

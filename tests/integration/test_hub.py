@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from conversations.bot_client import RasaClient
-from conversations.hub import Hub, conversation_topic
+from conversations.hub import Hub, Sent, conversation_topic
 from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Message
 from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from fakes.rasa import FakeRasa
+from tests.messages import said
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ async def test_concurrent_first_messages_create_one_citizen_and_conversation(hub
 async def test_message_and_reply_are_stored_in_order_with_sender_id(hub_parts):
     hub, _, _, rasa = hub_parts
     conversation = await hub.open_conversation(channel="app", kind="app", value="c2")
-    turn = await hub.receive(conversation, "租房提取要什么材料")
+    turn = await hub.receive(conversation, said(conversation, "租房提取要什么材料"))
     assert [m.text for m in turn.replies] == ["收到：租房提取要什么材料"]
     assert rasa.received[-1]["sender"] == conversation.id
     assert rasa.received[-1]["metadata"] == {"channel": "app"}
@@ -73,10 +74,11 @@ async def test_message_and_reply_are_stored_in_order_with_sender_id(hub_parts):
 async def test_retry_with_same_client_id_is_stored_once_and_gets_first_replies(hub_parts):
     hub, sessions, _, rasa = hub_parts
     conversation = await hub.open_conversation(channel="web", kind="web", value="v1")
-    first = await hub.receive(conversation, "你好", client_msg_id="m-1")
-    retry = await hub.receive(conversation, "你好", client_msg_id="m-1")
+    first = await hub.receive(conversation, said(conversation, "你好", client_msg_id="m-1"))
+    retry = await hub.receive(conversation, said(conversation, "你好", client_msg_id="m-1"))
     assert retry.duplicate and retry.message.id == first.message.id
-    assert [m.id for m in retry.replies] == [m.id for m in first.replies]
+    assert [s.message.id for s in retry.sent] == [s.message.id for s in first.sent]
+    assert retry.replies == first.replies, "the retry gets the same replies, read back from storage"
     assert len(rasa.received) == 1
     assert await count(sessions, Message) == 2
 
@@ -86,22 +88,22 @@ async def test_slow_bot_still_answers_before_deadline_and_keeps_message(hub_part
     rasa.delay = 5.0
     conversation = await hub.open_conversation(channel="app", kind="app", value="c3")
     started = time.monotonic()
-    turn = await hub.receive(conversation, "租房提取需要带什么材料")
+    turn = await hub.receive(conversation, said(conversation, "租房提取需要带什么材料"))
     assert time.monotonic() - started < 3.5  # bot deadline 1 s + knowledge fallback at most 1.5 s
     assert turn.message.id is not None
     (reply,) = turn.replies
-    assert reply.payload["fallback"] == "knowledge"
-    assert reply.payload["sources"], "the knowledge-base fallback names its source"
+    assert reply.meta["fallback"] == "knowledge"
+    assert reply.sources, "the knowledge-base fallback names its source"
 
 
 async def test_unknown_question_with_bot_down_is_an_honest_apology(hub_parts):
     hub, _, _, rasa = hub_parts
     rasa.delay = 5.0
     conversation = await hub.open_conversation(channel="app", kind="app", value="c4")
-    turn = await hub.receive(conversation, "qwzx plmk 啊啊")
+    turn = await hub.receive(conversation, said(conversation, "qwzx plmk 啊啊"))
     (reply,) = turn.replies
-    assert reply.payload["fallback"] == "unavailable" and "12329" in reply.text
-    assert reply.payload["sources"] == []
+    assert reply.meta["fallback"] == "unavailable" and "12329" in reply.text
+    assert reply.sources == []
 
 
 async def test_bot_stays_silent_while_a_human_owns_the_conversation(hub_parts):
@@ -112,7 +114,7 @@ async def test_bot_stays_silent_while_a_human_owns_the_conversation(hub_parts):
             update(Conversation).where(Conversation.id == conversation.id).values(status=ConversationStatus.HUMAN)
         )
         await session.commit()
-    turn = await hub.receive(conversation, "还在吗")
+    turn = await hub.receive(conversation, said(conversation, "还在吗"))
     assert turn.replies == [] and rasa.received == []
     assert [m.text for m in await hub.history(conversation.id)] == ["还在吗"]
 
@@ -130,7 +132,7 @@ async def test_untrusted_text_is_stored_verbatim(hub_parts):
     hub, _, _, _ = hub_parts
     conversation = await hub.open_conversation(channel="app", kind="app", value="c7")
     nasty = "<script>alert(1)</script> 😀 ' OR 1=1; --"
-    await hub.receive(conversation, nasty)
+    await hub.receive(conversation, said(conversation, nasty))
     assert (await hub.history(conversation.id))[0].text == nasty
 
 
@@ -138,12 +140,12 @@ async def test_pusher_delivers_only_messages_sent_outside_a_request(hub_parts):
     hub, _, _, _ = hub_parts
     pushed: list[str] = []
 
-    async def pusher(message: Message) -> None:
-        pushed.append(message.text)
+    async def pusher(sent: Sent) -> None:
+        pushed.append(sent.reply.text)
 
     hub.register_pusher("wechat", pusher)
     conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="openid-1")
-    await hub.receive(conversation, "你好")  # the bot's reply travels in the response, not as a push
+    await hub.receive(conversation, said(conversation, "你好"))  # the bot's reply travels in the response, not as a push
     await hub.send(conversation.id, "wechat", Author.AGENT, Reply(text="我是人工客服"), push=True)
     assert pushed == ["我是人工客服"]
 

@@ -12,6 +12,7 @@ from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker, migrate
 from fakes.rasa import FakeRasa
+from tests.messages import said
 
 
 @pytest.fixture
@@ -29,21 +30,22 @@ async def hub(tmp_path):
 async def test_fixed_replies_answer_instead_of_the_bot(hub):
     hub, rasa = hub
     conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="o-1")
-    turn = await hub.receive(conversation, "[图片]", client_msg_id="m-1", fixed_replies=[Reply("看不懂图片")])
-    assert [m.text for m in turn.replies] == ["看不懂图片"] and turn.replies[0].author == Author.BOT
+    picture = said(conversation, "[图片]", client_msg_id="m-1")
+    turn = await hub.receive(conversation, picture, fixed_replies=[Reply("看不懂图片")])
+    assert turn.replies == [Reply("看不懂图片")] and turn.sent[0].message.author == Author.BOT
     assert rasa.received == []
-    retry = await hub.receive(conversation, "[图片]", client_msg_id="m-1", fixed_replies=[Reply("看不懂图片")])
-    assert retry.duplicate and [m.id for m in retry.replies] == [m.id for m in turn.replies]
+    retry = await hub.receive(conversation, picture, fixed_replies=[Reply("看不懂图片")])
+    assert retry.duplicate and [s.message.id for s in retry.sent] == [s.message.id for s in turn.sent]
 
 
 async def test_no_fixed_reply_means_silence_and_agents_own_their_conversations(hub):
     hub, rasa = hub
     conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="o-2")
-    assert (await hub.receive(conversation, "（取消关注）", fixed_replies=[])).replies == []
+    assert (await hub.receive(conversation, said(conversation, "（取消关注）"), fixed_replies=[])).replies == []
     async with hub._sessions() as session:
         await transition(session, conversation.id, ConversationStatus.WAITING)
         await transition(session, conversation.id, ConversationStatus.HUMAN)
         await session.commit()
-    turn = await hub.receive(conversation, "[图片]", fixed_replies=[Reply("看不懂图片")])
+    turn = await hub.receive(conversation, said(conversation, "[图片]"), fixed_replies=[Reply("看不懂图片")])
     assert turn.replies == [] and rasa.received == []
     assert [m.text for m in await hub.history(conversation.id)] == ["（取消关注）", "[图片]"]
