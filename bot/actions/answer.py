@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import service
-from .replies import FAILED_TURNS, SERVICE_DOWN, not_understood, reply
+from .replies import FAILED_TURNS, not_understood, reply, service_down
 
 TOPIC = "topic"
 ASK_AGENT_TO_CHECK = {"title": "请人工帮我查", "payload": "转人工"}
@@ -49,7 +49,7 @@ class ActionAnswer(Action):
             if intent == "out_of_scope":  # no need for the knowledge base to say no
                 dispatcher.utter_message(response="utter_out_of_scope")
                 return []
-            return await not_understood(dispatcher, tracker, SERVICE_DOWN)
+            return await not_understood(dispatcher, tracker, service_down())
 
         status, text = result.get("status"), result.get("text")
         # A decline after a guess the NLU itself doubted ("asdf 啊啊") is still a misunderstanding.

@@ -19,7 +19,7 @@ from . import service
 from .answer import TOPIC
 from .checklist_answers import is_cancel, read_answer, read_choice
 from .forms import QUESTION_INTENTS, REQUESTED_SLOT
-from .replies import HOTLINE, reply
+from .replies import call_hotline, reply
 
 FORM = "checklist_form"
 CASE, ANSWERS, QUESTION, STEP = "checklist_case", "checklist_answers", "checklist_question", "checklist_step"
@@ -28,7 +28,6 @@ PICK = "pick_case"  # the question "which business?", answered in the bot before
 
 CANCELLED_TEXT = "好的，这次先不查了。想了解哪项业务的条件，随时可以问我。"
 PICK_TEXT = "您想看哪项业务的办理条件？点一项，或直接说业务名称（比如“租房提取”）。"
-SERVICE_DOWN = f"抱歉，条件自查暂时连不上，这次没法帮您查。请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。"
 YES_NO_BUTTONS = ({"title": "是", "payload": "是"}, {"title": "否", "payload": "否"})
 HINTS = {
     "yes_no": "请回答“是”或“否”。不想查了可以说“算了”。",
@@ -63,7 +62,7 @@ class ValidateChecklistForm(Action):
                 return await self._pick(dispatcher, tracker, question, text)
             return await self._answer(dispatcher, tracker, question, text)
         except service.ServiceError:
-            reply(dispatcher, SERVICE_DOWN)
+            reply(dispatcher, f"抱歉，条件自查暂时连不上，这次没法帮您查。请稍后再试，或{call_hotline()}")
             return [SlotSet(STEP, FAILED)]
 
     async def _start(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:

@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import numbers, service
-from .replies import HOTLINE, reply
+from .replies import call_hotline, reply
 
 REQUESTED_SLOT = "requested_slot"
 # Intents that are questions in their own right: answered by rules, then the form resumes.
@@ -156,7 +156,7 @@ class FormSubmit(Action, ABC):
             reply(dispatcher, f"{exc.message}请重新告诉我。")
             return [*cleared(slots_to_ask_again(exc, self.api_fields)), FollowupAction(self.form)]
         except service.ServiceError:
-            reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。")
+            reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或{call_hotline()}")
             return cleared(self.slots)
         text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
         reply(dispatcher, text, buttons=self.buttons(tracker, result))

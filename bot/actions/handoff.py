@@ -14,10 +14,10 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import service
-from .replies import AGENTS_UNKNOWN, ESCALATE_AFTER, FAILED_TURNS, HOTLINE, reply
+from .profile import hotline
+from .replies import ESCALATE_AFTER, FAILED_TURNS, agents_unknown, reply
 
 COMPLAINT_OPENING = "很抱歉给您带来了不好的体验。"
-COMPLAINT_CLOSING = f"投诉和建议也可以拨打 {HOTLINE} 反映。"
 LEAVE_MESSAGE_BUTTON = {"title": "不等了，留言", "payload": "留言"}
 WITH_AGENTS = ("queued", "already_waiting", "already_with_agent")
 # Questions only the citizen's own account can answer: an agent looks them up.
@@ -85,10 +85,10 @@ class ActionHandoff(Action):
             reply(dispatcher, opening + refused.message)
             return [SlotSet(FAILED_TURNS, 0.0)]
         except service.ServiceError:
-            closing = COMPLAINT_CLOSING if reason == "complaint" else ""
-            reply(dispatcher, opening + AGENTS_UNKNOWN + closing)
+            closing = f"投诉和建议也可以拨打 {hotline()} 反映。" if reason == "complaint" else ""
+            reply(dispatcher, opening + agents_unknown() + closing)
             return [SlotSet(FAILED_TURNS, 0.0)]
-        message = str(result.get("message") or AGENTS_UNKNOWN)
+        message = str(result.get("message") or agents_unknown())
         if result.get("outcome") in WITH_AGENTS:
             buttons = [LEAVE_MESSAGE_BUTTON] if result.get("outcome") != "already_with_agent" else []
             reply(dispatcher, opening + message, buttons=buttons)

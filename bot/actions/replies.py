@@ -8,21 +8,30 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import service
+from .profile import hotline
 
-HOTLINE = "12329"
 FAILED_TURNS = "failed_turns"
 # After this many misunderstood turns in a row the assistant offers a person.
 ESCALATE_AFTER = 2
 
-NOT_FOUND = (
-    "抱歉，这个问题我暂时答不上来，不想给您不准确的信息。"
-    f"您可以换个说法再问，或拨打住房公积金服务热线 {HOTLINE} 咨询。"
-)
-SERVICE_DOWN = (
-    "抱歉，知识库暂时连不上，我现在没法给您准确的答案。"
-    f"请稍后再试，或拨打住房公积金服务热线 {HOTLINE} 咨询。"
-)
-AGENTS_UNKNOWN = f"暂时无法确认人工客服是否在线，您可以拨打住房公积金服务热线 {HOTLINE} 咨询。"
+
+# The texts that name the hotline are made when said: the number is the service's (profile.py).
+def call_hotline() -> str:
+    return f"拨打住房公积金服务热线 {hotline()} 咨询。"
+
+
+def not_found() -> str:
+    return f"抱歉，这个问题我暂时答不上来，不想给您不准确的信息。您可以换个说法再问，或{call_hotline()}"
+
+
+def service_down() -> str:
+    return f"抱歉，知识库暂时连不上，我现在没法给您准确的答案。请稍后再试，或{call_hotline()}"
+
+
+def agents_unknown() -> str:
+    return f"暂时无法确认人工客服是否在线，您可以{call_hotline()}"
+
+
 OFFER_PERSON_BUTTONS = ({"title": "转人工", "payload": "转人工"}, {"title": "不用了", "payload": "不用了"})
 
 
@@ -48,9 +57,9 @@ async def agents_message() -> str:
     try:
         info = await service.agents()
     except service.ServiceError:
-        return AGENTS_UNKNOWN
+        return agents_unknown()
     message = info.get("message")
-    return message if isinstance(message, str) and message.strip() else AGENTS_UNKNOWN
+    return message if isinstance(message, str) and message.strip() else agents_unknown()
 
 
 async def not_understood(
@@ -62,5 +71,5 @@ async def not_understood(
         availability = await agents_message()
         reply(dispatcher, f"抱歉，我还是没能帮上您。{availability}", buttons=OFFER_PERSON_BUTTONS)
     else:
-        reply(dispatcher, explanation or NOT_FOUND)
+        reply(dispatcher, explanation or not_found())
     return [SlotSet(FAILED_TURNS, float(failures))]

@@ -1,5 +1,5 @@
-"""Client of the service's HTTP APIs: knowledge answers, loan calculators, eligibility checks, agent availability
-and handoff.
+"""Client of the service's HTTP APIs: knowledge answers, loan calculators, eligibility checks, agent availability,
+handoff and the centre's profile.
 
 Actions stay thin: every fact and every calculation comes from the service. A slow or absent
 service must not hang the conversation, so each call gives up after 2.5 seconds.
@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT = aiohttp.ClientTimeout(total=2.5)
+# The profile is asked for before the first reply of a session: a silent service costs little there.
+PROFILE_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
 MAX_QUESTION = 500  # the knowledge API's limit on `q`
 
 
@@ -49,10 +51,12 @@ def _base_url() -> str:
     return os.environ.get("HPF_SERVICE_URL", DEFAULT_URL).rstrip("/")
 
 
-async def _call(method: str, path: str, *, body: dict | None = None) -> dict:
+async def _call(
+    method: str, path: str, *, body: dict | None = None, timeout: aiohttp.ClientTimeout = TIMEOUT
+) -> dict:
     url = _base_url() + path
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
             async with session.request(method, url, json=body) as response:
                 data = await response.json(content_type=None)
                 status = response.status
@@ -91,6 +95,11 @@ async def handoff(body: dict) -> dict:
     """`{"outcome": "queued"|"callback"|"already_waiting"|"already_with_agent", "position",
     "estimated_wait_s", "ticket_id", "message"}`: a person for the citizen, or a callback ticket."""
     return await _call("POST", "/api/v1/handoff", body=body)
+
+
+async def profile() -> dict:
+    """`{"hotline", "centre_name", "city"}`: the centre's constants, as the service is configured."""
+    return await _call("GET", "/api/v1/service/profile", timeout=PROFILE_TIMEOUT)
 
 
 async def agents() -> dict:

@@ -2,7 +2,7 @@
 says them, and nothing that only makes sense on a screen (links, Markdown, tables, symbols).
 
 Both phone synthesis (Twilio's zh-CN voices) and espeak-ng read digit strings their own way
-(espeak reads 12329 as 一万两千三百二十九), so the text is spelled out here, once, for every engine.
+(espeak reads a hotline such as 12345 as 一万两千三百四十五), so the text is spelled out here, once, for every engine.
 """
 from __future__ import annotations
 

@@ -226,6 +226,7 @@ def test_page_is_served_with_charset(client):
     response = client.get("/")
     assert response.status_code == 200
     assert "charset=utf-8" in response.text.lower().replace('"', "").replace(" ", "")
+    assert "{{hotline}}" not in response.text and 'href="tel:12329"' in response.text, "HOTLINE, filled in"
 
 
 def test_web_chat_round_trip_and_history_after_reconnect(client):

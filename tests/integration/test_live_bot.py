@@ -28,6 +28,15 @@ def test_greeting_is_answered_without_sources(ask):
     assert replies and all(r["sources"] == [] for r in replies)
 
 
+def test_the_bot_says_the_centre_and_hotline_the_service_is_configured_with(ask, live_service):
+    """The domain's fixed replies fill {centre_name} and {hotline} from slots the session start sets from
+    GET /api/v1/service/profile: the bot types neither."""
+    profile = httpx.get(f"{live_service.base_url}/api/v1/service/profile").json()
+    text = all_text(ask("你是机器人吗", new_user()))
+    assert profile["centre_name"] in text and profile["hotline"] in text, text
+    assert "{" not in text and "None" not in text, text
+
+
 @pytest.mark.parametrize(
     ("question", "article"),
     [
