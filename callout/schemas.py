@@ -116,3 +116,41 @@ class SuppressionImport(BaseModel):
     added: int
     already: int
     rejected: list[dict]
+
+
+class RecipientOut(BaseModel):
+    id: int
+    row: int
+    phone: str = Field(description="masked")
+    name: str
+    state: str
+    outcome: str | None
+    attempts: int
+    fallback: str | None
+    updated_at: str | None
+
+
+class RecipientPage(BaseModel):
+    total: int
+    recipients: list[RecipientOut]
+
+
+class AttemptOut(BaseModel):
+    seq: int
+    channel: str
+    counted: bool
+    status: str
+    answered_by: str | None
+    outcome: str | None
+    error_code: int | None
+    error: str | None
+    heard: int
+    duration_s: int | None
+    claimed_at: str | None
+    answered_at: str | None
+    ended_at: str | None
+
+
+class RecipientDetail(RecipientOut):
+    variables: dict[str, str]
+    tries: list[AttemptOut]

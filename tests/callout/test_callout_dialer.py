@@ -79,6 +79,23 @@ async def test_a_campaign_runs_to_the_end_with_every_outcome(line):
     assert call["MachineDetection"] == "DetectMessageEnd" and call["AsyncAmd"] == "true"
     assert call["From"] == "+861088880000" and "initiated" in call["StatusCallbackEvent"]
 
+    # The drill-down and the export show every person and every try, numbers masked.
+    busy = (await line.api.get(f"/api/v1/campaigns/{campaign_id}/recipients?outcome=busy", headers=preparer)).json()
+    assert busy["total"] == 2 and busy["recipients"][0]["phone"] == "139****0002"
+    detail = (await line.api.get(f"/api/v1/campaigns/{campaign_id}/recipients/{busy['recipients'][0]['id']}",
+                                 headers=preparer)).json()
+    assert [(t["channel"], t["outcome"]) for t in detail["tries"]] == [("voice", "busy"), ("voice", "busy"),
+                                                                      ("sms", "answered")]
+    assert detail["fallback"] == "sms_sent"
+    missing = await line.api.get(f"/api/v1/campaigns/{campaign_id}/recipients/9999", headers=preparer)
+    assert missing.status_code == 404 and missing.json()["code"] == "recipient_not_found"
+    export = await line.api.get(f"/api/v1/campaigns/{campaign_id}/export.csv", headers=preparer)
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    lines = export.text.lstrip("\ufeff").splitlines()
+    assert len(lines) == 13 and lines[0].startswith("row,phone,name,state,outcome")
+    assert "139****0002,市民2,done,busy,2,sms_sent" in export.text and "+86" not in export.text
+    assert (await line.api.get("/api/v1/campaigns/999/export.csv", headers=preparer)).status_code == 404
+
 
 async def test_pace_and_cap(line):
     preparer, approver = await staff(line)
@@ -138,7 +155,9 @@ async def test_a_misconfigured_account_pauses_the_campaign(line):
     counts = shown["counts"]
     # Calls already on their way when the refusal came are placed; nobody else is claimed.
     assert shown["status"] == "paused" and counts["retry"] == 1 and counts["pending"] + counts["calling"] == 2
-    assert counts["pending"] >= 1
+    tries = len(await rows(line, Attempt, campaign_id=campaign_id))
+    assert await line.dialer.dispatch(campaign_id) is None
+    assert len(await rows(line, Attempt, campaign_id=campaign_id)) == tries
     entries = await rows(line, AuditEntry, action="campaign_pause")
     assert entries[0].actor == "system" and entries[0].detail["code"] == 21210
 
