@@ -189,7 +189,8 @@ class Clock:
 
     async def _tell(self, conversation_id: str, position: int, wait: int | None) -> None:
         async with self._console.sessions() as session:
-            channel = await session.scalar(select(Conversation.channel).where(Conversation.id == conversation_id))
+            found = await session.execute(select(Conversation.channel).where(Conversation.id == conversation_id))
+            channel = found.scalar_one()
         text = queued_message(position, wait, again=True)
         meta = {"queue": {"position": position, "estimated_wait_s": wait}}
         await self._console.hub.send(conversation_id, channel, Author.SYSTEM,

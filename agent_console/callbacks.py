@@ -42,8 +42,8 @@ async def open_ticket(
             await session.commit()
         except IntegrityError:  # one open ticket per conversation: a repeat request adds nothing
             await session.rollback()
-            ticket = await session.scalar(select(CallbackTicket).where(CallbackTicket.open_key == conversation.id))
-            return ticket, promise
+            found = await session.execute(select(CallbackTicket).where(CallbackTicket.open_key == conversation.id))
+            return found.scalar_one(), promise
     await console.bus.publish(events.POOL, events.TicketsChanged(ticket=pool.ticket_item(ticket)))
     return ticket, promise
 

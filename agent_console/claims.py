@@ -26,7 +26,7 @@ from agent_console.pool import open_handoff
 from conversations.models import Author, Conversation, ConversationStatus
 from conversations.replies import Reply
 from core.bus import Outbox
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.errors import ApiError
 from core.states import IllegalTransition
 from staff import audit
@@ -52,9 +52,9 @@ async def _lock_agent_with_room(session: AsyncSession, agent_id: int, *, pushed:
     locked = await session.execute(
         update(Agent).where(Agent.id == agent_id, Agent.active.is_(True)).values(last_assigned_at=utcnow())
     )
-    if locked.rowcount != 1:
+    if rowcount(locked) != 1:
         raise ApiError(404, "agent_not_found", "该客服账号不存在或已停用。")
-    agent = await session.get(Agent, agent_id, populate_existing=True)
+    agent = await session.get_one(Agent, agent_id, populate_existing=True)
     duty = await session.scalar(select(Shift.state).where(Shift.open_key == agent_id))
     if duty != ShiftState.ON_DUTY:
         who = "对方" if pushed else "您"

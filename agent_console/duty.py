@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console import events
 from agent_console.context import Console
 from agent_console.models import OPEN_SHIFT_STATES, ConsolePolicy, Shift, ShiftState
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.errors import ApiError
 from staff import audit
 from staff.auth import Me
@@ -109,7 +109,7 @@ async def _extend(
         update(Shift).where(Shift.id == current.id, Shift.state.in_([ShiftState.ON_DUTY, ShiftState.ON_BREAK]))
         .values(ends_at=ends_at, minutes=current.minutes + minutes)
     )
-    if changed.rowcount != 1:
+    if rowcount(changed) != 1:
         raise ApiError(409, "duty_changed", "上班状态已变化，请刷新。")
     audit.record(session, me.actor, "duty_extend", f"agent:{me.id}", minutes=minutes)
     await session.commit()
@@ -126,7 +126,7 @@ async def set_break(console: Console, me: Me, on_break: bool) -> dict:
         changed = await session.execute(
             update(Shift).where(Shift.open_key == me.id, Shift.state == source).values(state=target)
         )
-        if changed.rowcount != 1:
+        if rowcount(changed) != 1:
             raise ApiError(409, "duty_state", "当前不在岗，无法小休。" if on_break else "当前不在小休状态。")
         audit.record(session, me.actor, "break_start" if on_break else "break_end", f"agent:{me.id}")
         await session.commit()
@@ -145,7 +145,7 @@ async def end(console: Console, agent_id: int, actor: audit.Actor, reason: str, 
         changed = await session.execute(
             query.values(state=ShiftState.ENDED, open_key=None, ended_at=utcnow(), end_reason=reason)
         )
-        if changed.rowcount != 1:
+        if rowcount(changed) != 1:
             return False
         audit.record(session, actor, "duty_end", f"agent:{agent_id}", reason=reason)
         await session.commit()
@@ -169,12 +169,12 @@ async def decide(console: Console, me: Me, shift_id: int, approve: bool) -> dict
             update(Shift).where(Shift.id == shift_id, Shift.state == ShiftState.PENDING)
             .values(decided_by=me.id, **values)
         )
-        if changed.rowcount != 1:
+        if rowcount(changed) != 1:
             raise ApiError(409, "shift_decided", "该申请已处理。")
         audit.record(session, me.actor, "duty_approve" if approve else "duty_reject", f"agent:{shift.agent_id}",
                      shift_id=shift_id)
         await session.commit()
-        shift = await session.get(Shift, shift_id, populate_existing=True)
+        shift = await session.get_one(Shift, shift_id, populate_existing=True)
     await _publish(console, shift.agent_id, shift if approve else None, None if approve else "rejected")
     return shift_dict(shift)
 

@@ -21,7 +21,7 @@ from conversations.lifecycle import transition
 from conversations.models import ConversationStatus
 from core import states
 from core.bus import Outbox
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from staff import audit
 from staff.models import Agent
 
@@ -61,7 +61,7 @@ async def _move(
     if held_by is not None:
         conditions.append(Handoff.agent_id == held_by)
     result = await session.execute(update(Handoff).where(*conditions).values(**changes))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         found = await session.scalar(select(Handoff.state).where(Handoff.id == handoff.id))
         raise IllegalTransition(handoff.id, target, allowed, found)
 
@@ -146,7 +146,7 @@ async def return_to_pool(
     await _end_assignments(session, handoff, "transferred" if reason == "transfer" else "returned")
     action = "transfer" if reason == "transfer" else "return"
     audit.record(session, actor, action, _target(handoff), skill=skill or "", note=note or "", reason=reason)
-    back = await session.get(Handoff, handoff.id, populate_existing=True)
+    back = await session.get_one(Handoff, handoff.id, populate_existing=True)
     released = events.Released(conversation_id=handoff.conversation_id, reason=reason)
     return (
         Outbox()
@@ -212,7 +212,7 @@ async def rate(session: AsyncSession, handoff_id: int, score: int) -> Outbox | N
         update(Handoff).where(Handoff.id == handoff_id, Handoff.rated_at.is_(None))
         .values(rating=score, rated_at=utcnow())
     )
-    if stored.rowcount != 1:
+    if rowcount(stored) != 1:
         return None
     return Outbox().add(events.SUPERVISORS, events.StatsChanged())
 
@@ -222,7 +222,7 @@ async def mark_escalated(session: AsyncSession, handoff_id: int) -> bool:
     changed = await session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.escalated_at.is_(None)).values(escalated_at=utcnow())
     )
-    return changed.rowcount == 1
+    return rowcount(changed) == 1
 
 
 async def mark_position_told(session: AsyncSession, handoff_id: int, told: int | None, position: int) -> bool:
@@ -232,7 +232,7 @@ async def mark_position_told(session: AsyncSession, handoff_id: int, told: int |
         update(Handoff).where(Handoff.id == handoff_id, Handoff.state == H.WAITING, told_now)
         .values(notified_position=position)
     )
-    return changed.rowcount == 1
+    return rowcount(changed) == 1
 
 
 async def mark_resumed(session: AsyncSession, handoff_id: int) -> None:

@@ -5,6 +5,7 @@ Order: priority first (complaints, then citizens handed back recently), then old
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,7 +99,7 @@ async def waiting_order(session: AsyncSession) -> list[tuple[int, str, int | Non
         .where(Handoff.state == HandoffState.WAITING)
         .order_by(*ORDER)
     )
-    return [tuple(row) for row in rows.all()]
+    return [(handoff_id, conversation_id, told) for handoff_id, conversation_id, told in rows.all()]
 
 
 async def typical_times(session: AsyncSession) -> tuple[float, float]:
@@ -125,8 +126,8 @@ async def typical_times(session: AsyncSession) -> tuple[float, float]:
     return max(grab_s, 5.0), max(handle_s, 30.0)
 
 
-def _median_span(spans: list[tuple[datetime, datetime]]) -> float:
-    ordered = sorted((end - start).total_seconds() for start, end in spans)
+def _median_span(spans: Sequence[tuple[datetime, datetime | None]]) -> float:
+    ordered = sorted((end - start).total_seconds() for start, end in spans if end is not None)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 

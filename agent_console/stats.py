@@ -86,9 +86,10 @@ async def per_agent(session: AsyncSession, since: datetime, until: datetime) -> 
                 f["_handling"].append((ended - started).total_seconds())
             elif end == "transferred":
                 f["transfers"] += 1
-    ratings = dict((await session.execute(
+    ratings: dict[int, float] = dict((await session.execute(
         select(Handoff.agent_id, func.avg(Handoff.rating))
-        .where(Handoff.rated_at >= since, Handoff.rated_at < until, Handoff.rating.is_not(None))
+        .where(Handoff.rated_at >= since, Handoff.rated_at < until, Handoff.rating.is_not(None),
+               Handoff.agent_id.is_not(None))  # a rating is of an agent's service
         .group_by(Handoff.agent_id)
     )).all())
     names = dict((await session.execute(select(Agent.id, Agent.display_name))).all())

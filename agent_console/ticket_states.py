@@ -12,7 +12,7 @@ from agent_console import events, pool
 from agent_console.models import CallbackTicket, TicketState
 from core import states
 from core.bus import Outbox
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from staff import audit
 
 T = TicketState
@@ -48,10 +48,10 @@ async def _move(
     if held_by is not None:
         conditions.append(CallbackTicket.agent_id == held_by)
     result = await session.execute(update(CallbackTicket).where(*conditions).values(**changes))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         found = await session.scalar(select(CallbackTicket.state).where(CallbackTicket.id == ticket_id))
         raise IllegalTransition(ticket_id, target, allowed, found)
-    return await session.get(CallbackTicket, ticket_id, populate_existing=True)
+    return await session.get_one(CallbackTicket, ticket_id, populate_existing=True)
 
 
 def _changed(ticket: CallbackTicket, *, by: str | None = None) -> Outbox:

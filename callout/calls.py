@@ -32,6 +32,7 @@ from conversations.inbound import CitizenKey, Inbound, Speech
 from conversations.models import Author, Channel, ConversationStatus
 from conversations.replies import Reply
 from conversations.text import clean_text
+from core.db import rowcount
 from core.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class OutboundCalls:
                 .values(step=step + 1, last_twiml=None).execution_options(synchronize_session=False)
             )
             await session.commit()
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def remember(self, attempt_id: int, twiml_text: str) -> None:
         """The step's answer, for a replay of the same request."""
@@ -258,11 +259,11 @@ class OutboundCalls:
 
     async def _campaign(self, campaign_id: int) -> Campaign:
         async with self._sessions() as session:
-            return await session.get(Campaign, campaign_id)
+            return await session.get_one(Campaign, campaign_id)
 
     async def _recipient(self, recipient_id: int) -> Recipient:
         async with self._sessions() as session:
-            return await session.get(Recipient, recipient_id)
+            return await session.get_one(Recipient, recipient_id)
 
     async def _update(self, attempt_id: int, **values: object) -> None:
         async with self._sessions() as session:
@@ -292,7 +293,7 @@ def _confidence(raw: str | None) -> float | None:
     return value if value > 0 else None
 
 
-def _int(raw: object) -> int | None:
+def _int(raw: str | float | None) -> int | None:
     try:
         return int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):

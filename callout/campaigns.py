@@ -18,6 +18,7 @@ from callout.models import Campaign, CampaignStatus, Outcome, Recipient, Recipie
 from callout.provider import missing_settings
 from callout.schedule import LOCAL, parse_days, parse_windows, plan_of
 from callout.schemas import CampaignSpec
+from core.db import rowcount
 from core.errors import ApiError
 from staff import audit
 from staff.auth import Me
@@ -30,7 +31,7 @@ ALLOWED: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     S.COMPLETED: frozenset({S.RUNNING}),
     S.CANCELLED: frozenset({S.DRAFT, S.APPROVED, S.RUNNING, S.PAUSED}),
 }
-STATE_NAMES = {S.DRAFT: "待审批", S.APPROVED: "已审批", S.RUNNING: "进行中", S.PAUSED: "已暂停",
+STATE_NAMES: dict[str, str] = {S.DRAFT: "待审批", S.APPROVED: "已审批", S.RUNNING: "进行中", S.PAUSED: "已暂停",
                S.COMPLETED: "已完成", S.CANCELLED: "已取消"}
 INSERT_CHUNK = 2000
 
@@ -38,7 +39,7 @@ INSERT_CHUNK = 2000
 class IllegalCampaignTransition(ApiError):
     def __init__(self, campaign_id: int, target: CampaignStatus, expected: frozenset, found: str | None) -> None:
         wanted = "、".join(STATE_NAMES[s] for s in sorted(expected))
-        shown = STATE_NAMES.get(found, found or "不存在")
+        shown = STATE_NAMES.get(found, found) if found is not None else "不存在"
         super().__init__(409, "campaign_state", f"外呼任务当前为“{shown}”，只有“{wanted}”的任务可以这样操作。",
                          expected=sorted(expected), found=found)
         self.campaign_id, self.target = campaign_id, target
@@ -56,7 +57,7 @@ async def transition(
         .values(status=target, **(values or {}))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         found = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
         raise IllegalCampaignTransition(campaign_id, target, allowed, found)
 
@@ -122,7 +123,7 @@ async def _settle_suppressed(session: AsyncSession, campaign_id: int) -> int:
         .values(state=RecipientState.DONE, outcome=Outcome.SUPPRESSED)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 # -- the lifecycle -------------------------------------------------------------------------------------
@@ -218,7 +219,8 @@ async def counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:
         .group_by(Recipient.fallback)
     )
     for fallback, count in fallbacks.all():
-        result[fallback] = count
+        if fallback is not None:  # as the query asks
+            result[fallback] = count
     return result
 
 

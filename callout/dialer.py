@@ -19,7 +19,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Row, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -210,7 +209,9 @@ class Dialer:
             await session.commit()
         return Claim(attempt_id, person.id, campaign.id, person.phone)
 
-    async def _next_person(self, session: AsyncSession, campaign: Campaign, now: datetime) -> Row[Any] | None:
+    async def _next_person(
+        self, session: AsyncSession, campaign: Campaign, now: datetime
+    ) -> Row[int, str, int, str, datetime] | None:
         """The longest-due person not on the list: a retry or a first call, whichever is due first. One
         indexed range per state (campaign, state, next_attempt_at), so a claim costs the same with 100
         or 100,000 people waiting."""

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from callout.context import Callout
 from callout.dialer import Dialer
 from callout.models import Campaign, CampaignStatus
+from callout.schedule import plan_of
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,15 @@ class CalloutQueue:
         for campaign_id in await self._running():
             self.dispatch(campaign_id)
 
-    async def _running(self) -> list[int]:
+    async def _running(self, *, open_now: bool = False) -> list[int]:
+        """The running campaigns; with `open_now`, only those inside a calling window now (the others
+        already have a dispatcher waiting for their next window: the sweep need not add one a minute)."""
         assert self._callout is not None
         async with self._callout.sessions() as session:
-            query = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
-            return list((await session.scalars(query)).all())
+            query = select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
+            running = list((await session.scalars(query)).all())
+        now = self._callout.clock.now()
+        return [c.id for c in running if not open_now or plan_of(c, self._callout.settings).is_open(now)]
 
     # -- the tasks (Huey's worker threads) ----------------------------------------------------------
 
@@ -101,16 +106,21 @@ class CalloutQueue:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return future.result(timeout=TASK_TIMEOUT_S)
 
+    def _bound_dialer(self) -> Dialer:
+        if self._dialer is None:
+            raise RuntimeError("the callout queue runs tasks only once bound to an engine (CalloutQueue.bind)")
+        return self._dialer
+
     def _run_dispatch(self, campaign_id: int) -> None:
-        again = self._await(self._dialer.dispatch(campaign_id))
+        again = self._await(self._bound_dialer().dispatch(campaign_id))
         if again is not None:
             self.dispatch(campaign_id, eta=again)
 
     def _run_fallback(self, recipient_id: int) -> None:
-        self._await(self._dialer.send_fallback(recipient_id))
+        self._await(self._bound_dialer().send_fallback(recipient_id))
 
     def _run_sweep(self) -> None:
-        for campaign_id in self._await(self._running()):
+        for campaign_id in self._await(self._running(open_now=True)):
             self.dispatch(campaign_id)
 
     # -- workers inside this process ----------------------------------------------------------------

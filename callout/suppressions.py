@@ -45,7 +45,8 @@ async def add(
             await session.flush()
         except IntegrityError:
             await session.rollback()
-            return await session.scalar(select(Suppression).where(Suppression.phone == phone)), False
+            found = await session.execute(select(Suppression).where(Suppression.phone == phone))
+            return found.scalar_one(), False
         await _settle_waiting(session, [phone])
         audit.record(session, actor, "suppression_add", f"phone:{phones.mask(phone)}", source=source)
         await session.commit()

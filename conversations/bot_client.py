@@ -1,6 +1,8 @@
 """Client of the Rasa server's REST webhook; the conversation id is Rasa's sender id."""
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from conversations.replies import Reply, from_rasa
@@ -15,7 +17,7 @@ class RasaClient:
         self._base = base_url.rstrip("/")
         self._http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=64))
 
-    async def send(self, conversation_id: str, text: str, metadata: dict | None = None) -> list[Reply]:
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
         try:
             response = await self._http.post(f"{self._base}/webhooks/rest/webhook", json=body)
@@ -27,7 +29,7 @@ class RasaClient:
             raise BotUnavailable("unexpected webhook response")
         return [reply for reply in map(from_rasa, messages) if reply is not None]
 
-    async def append_event(self, conversation_id: str, event: dict) -> None:
+    async def append_event(self, conversation_id: str, event: dict[str, Any]) -> None:
         """Add an event to the tracker (used to pause and resume the bot around a handoff)."""
         try:
             response = await self._http.post(
@@ -37,7 +39,7 @@ class RasaClient:
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc)) from exc
 
-    async def tracker(self, conversation_id: str, timeout_s: float = 2.0) -> dict:
+    async def tracker(self, conversation_id: str, timeout_s: float = 2.0) -> dict[str, Any]:
         """The conversation's tracker (slots, latest intent, paused), as Rasa's HTTP API returns it."""
         try:
             response = await self._http.get(f"{self._base}/conversations/{conversation_id}/tracker", timeout=timeout_s)

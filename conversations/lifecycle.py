@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.models import Conversation, ConversationStatus
 from core import states
+from core.db import rowcount
 
 S = ConversationStatus
 ALLOWED: dict[ConversationStatus, frozenset[ConversationStatus]] = {
@@ -48,6 +49,6 @@ async def transition(
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         found = await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
         raise IllegalTransition(conversation_id, target, allowed, found)

@@ -14,9 +14,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.events import Event, WireError
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class Outbox:
 
 class LocalBus:
     def __init__(self) -> None:
-        self._queues: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._queues: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
 
     async def publish(self, topic: str, event: Event) -> None:
         queues = self._queues.get(topic)
@@ -62,7 +65,7 @@ class LocalBus:
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Event]]:
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[Event] = asyncio.Queue()
         for topic in topics:
             self._queues[topic].add(queue)
         try:
@@ -77,7 +80,7 @@ class LocalBus:
         self._queues.clear()
 
 
-async def _drain(queue: asyncio.Queue) -> AsyncIterator[Event]:
+async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
     while True:
         yield await queue.get()
 
@@ -100,10 +103,10 @@ class RedisBus:
             yield self._listen(pubsub)
         finally:
             await pubsub.unsubscribe()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis leaves PubSub.aclose unannotated
 
     @staticmethod
-    async def _listen(pubsub) -> AsyncIterator[Event]:
+    async def _listen(pubsub: PubSub) -> AsyncIterator[Event]:
         async for message in pubsub.listen():
             if message.get("type") != "message":
                 continue

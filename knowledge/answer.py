@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
-from knowledge.scope import ScopeResult, Verdict
-from knowledge.search import Hit, KnowledgeBase
+from knowledge.index import LoadedIndex
+from knowledge.scope import Scope, ScopeResult, Verdict
+from knowledge.search import Hit, Weights
 
 # Thresholds, tuned on the development split of bench/data/questions.yml to keep confidently
 # wrong answers under 2% (bench/retrieval.py prints the outcome on the test split).
@@ -67,8 +69,28 @@ class Answer:
         return asdict(self)
 
 
+class Searchable(Protocol):
+    """What the answerer reads: the knowledge base, or a SearchObserver in front of it."""
+
+    @property
+    def index(self) -> LoadedIndex: ...
+
+    @property
+    def scope(self) -> Scope: ...
+
+    def article(self, article_id: str) -> dict | None: ...
+
+    def not_ours(self, question: str) -> float | None: ...
+
+    def search(
+        self, query: str, k: int = 5, weights: Weights | None = None, boost: dict[str, float] | None = None
+    ) -> list[Hit]: ...
+
+    def best_section(self, article_id: str, query: str) -> Hit | None: ...
+
+
 class Answerer:
-    def __init__(self, kb: KnowledgeBase, hotline: str) -> None:
+    def __init__(self, kb: Searchable, hotline: str) -> None:
         self._kb = kb
         self._hotline = hotline
 

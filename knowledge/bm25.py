@@ -32,9 +32,9 @@ class BM25:
         avg = float(lengths.mean()) if n_docs else 1.0
         df = np.bincount(np.array(cols, dtype=np.int64), minlength=len(vocabulary))
         idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        tf = np.array(tfs, dtype=np.float32)
+        freq = np.array(tfs, dtype=np.float32)
         norm = k1 * (1 - b + b * lengths[np.array(rows, dtype=np.int64)] / max(avg, 1e-6))
-        values = idf[np.array(cols, dtype=np.int64)] * tf * (k1 + 1) / (tf + norm)
+        values = idf[np.array(cols, dtype=np.int64)] * freq * (k1 + 1) / (freq + norm)
         weights = sparse.csc_matrix((values, (rows, cols)), shape=(n_docs, len(vocabulary)), dtype=np.float32)
         return cls(weights, vocabulary)
 

@@ -58,7 +58,10 @@ class SentenceTransformerEncoder:
 
         self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self.name = f"st:{Path(path).resolve().name}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:  # a model without a pooling layer says nothing of its output
+            raise ValueError(f"EMBEDDING_MODEL={path} 的模型没有给出向量维度（缺少 pooling 层？），无法使用")
+        self.dim = dim
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

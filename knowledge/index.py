@@ -107,7 +107,10 @@ class VectorPolicy:
         """An empty index for `size` vectors, its type name and its parameters (for the manifest)."""
         if size < self.threshold:
             return faiss.IndexFlatIP(dim), "flat-ip", {"threshold": self.threshold}
-        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        # faiss's stubs ask for a ScalarQuantizer here; the constructor takes its quantizer type (an int).
+        index = faiss.IndexHNSWSQ(
+            dim, faiss.ScalarQuantizer.QT_8bit, self.hnsw_m, faiss.METRIC_INNER_PRODUCT  # type: ignore[arg-type]
+        )
         index.hnsw.efConstruction = self.ef_construction
         index.hnsw.efSearch = self.ef_search
         params = {"threshold": self.threshold, "m": self.hnsw_m, "ef_construction": self.ef_construction,

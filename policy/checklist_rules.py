@@ -355,8 +355,8 @@ class _Reloader:
         self._result: Checklists | ChecklistError | None = None
 
     @staticmethod
-    def _fingerprint(*directories: Path) -> tuple:
-        entries = []
+    def _fingerprint(*directories: Path) -> tuple[tuple[str, int | None, int | None], ...]:
+        entries: list[tuple[str, int | None, int | None]] = []
         for directory in directories:
             for path in sorted(directory.glob("*.yml")):
                 try:

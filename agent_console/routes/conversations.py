@@ -90,7 +90,7 @@ async def transfer(
         taken = await claims.transfer_to_agent(console, me, conversation_id, body.to_agent_id, body.note)
         return {"conversation_id": conversation_id, "to_agent_id": taken.agent_id}
     await claims.return_to_pool(console, conversation_id, from_agent=me.id, actor=me.actor, reason="transfer",
-                                skill=body.to_skill.strip(), note=body.note)
+                                skill=(body.to_skill or "").strip(), note=body.note)
     return {"conversation_id": conversation_id, "to_skill": body.to_skill}
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.voice.models import VoiceCall, VoiceCallEvent
-from core.db import utcnow
+from core.db import rowcount, utcnow
 
 ANSWERED = frozenset({"in-progress", "answered"})
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -61,7 +61,7 @@ class CallStore:
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def update(self, call_sid: str, **values: object) -> None:
         async with self._sessions() as session:

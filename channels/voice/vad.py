@@ -91,7 +91,8 @@ class EndOfUtterance:
             return None
         voiced = self._is_speech(db)
         if not self._in_speech:
-            return self._idle(frame, voiced, db, now)
+            self._idle(frame, voiced, db, now)
+            return None
         self._frames.append(frame)
         self._levels.append(db)
         if voiced:

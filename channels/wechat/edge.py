@@ -72,6 +72,7 @@ class Edge:
         self._check_signature(request, params.get("signature", ""), timestamp, nonce)
         body = await _read_limited(request)
         encrypted = params.get("encrypt_type", "raw") == "aes"
+        xml: str | None
         if encrypted:
             xml = self._decrypt(request, body, params.get("msg_signature", ""), timestamp, nonce)
         elif self._mode == Mode.SAFE:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.wechat.models import WeChatToken
-from core.db import utcnow
+from core.db import rowcount, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class DatabaseTokens:
                 .values(lease_owner=owner, lease_until=now + LEASE)
             )
             await session.commit()
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     async def _ensure_row(self, session: AsyncSession) -> None:
         if await session.scalar(select(WeChatToken.appid).where(WeChatToken.appid == self._appid)):

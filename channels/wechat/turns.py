@@ -106,7 +106,9 @@ class Turns:
         first = turn.sent[0].message.id if turn.sent else None
         await self._outbox.deliver(openid, outs, message_id=first)
 
-    async def _mark_pushed(self, client_msg_id: str) -> None:
+    async def _mark_pushed(self, client_msg_id: str | None) -> None:
+        if client_msg_id is None:  # without an id the hub cannot spot a retry either: nothing to remember
+            return
         async with self._sessions() as session:
             session.add(PushedTurn(client_msg_id=client_msg_id))
             try:
@@ -114,7 +116,9 @@ class Turns:
             except IntegrityError:  # already marked by an earlier attempt
                 await session.rollback()
 
-    async def _was_pushed(self, client_msg_id: str) -> bool:
+    async def _was_pushed(self, client_msg_id: str | None) -> bool:
+        if client_msg_id is None:
+            return False
         async with self._sessions() as session:
             return await session.get(PushedTurn, client_msg_id) is not None
 
