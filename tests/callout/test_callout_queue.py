@@ -12,7 +12,7 @@ from callout.startup import build
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from staff.models import Role
-from tests.callout.helpers import Line, campaign_app, client, login, people, phone_settings
+from tests.callout.helpers import Line, campaign_app, client, local, login, people, phone_settings
 
 
 async def wait_for(check, timeout: float = 20.0) -> None:
@@ -58,3 +58,18 @@ async def test_the_queue_runs_a_campaign_to_completion(database_url, tmp_path, f
     finally:
         await queue.stop_workers()
         await engine.dispose()
+
+
+async def test_the_minute_sweep_wakes_only_campaigns_inside_their_window(line):
+    """A campaign outside its window already has a dispatcher scheduled for the next one: the sweep
+    adds none (else a night would pile up hundreds of dispatchers for the morning)."""
+    preparer = await login(line.callout, "planner", Role.CAMPAIGNER)
+    approver = await login(line.callout, "lead", Role.SUPERVISOR)
+    body = {"name": "测试", "message": "{name}您好。", "recipients": people(2), "window": {"start": "09:00", "end": "20:00"}}
+    campaign_id = await line.campaign(body, preparer=preparer, approver=approver)
+    queue = CalloutQueue(line.callout.settings)
+    queue.bind(line.callout, asyncio.get_running_loop())
+    assert await queue._running(open_now=True) == [campaign_id]
+    line.clock.at = local(2026, 12, 7, 21, 0)
+    assert await queue._running(open_now=True) == []
+    assert await queue._running() == [campaign_id]  # at start every running campaign gets a dispatcher
