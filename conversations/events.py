@@ -2,7 +2,7 @@
 poll, the phone line and the consoles following the conversation listen to."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from core.events import Event
 
@@ -11,7 +11,7 @@ class NewMessage(Event):
     """A message was stored (`message` is `Message.to_dict()`)."""
 
     type: ClassVar[str] = "message"
-    message: dict
+    message: dict[str, Any]
 
 
 class Typing(Event):
@@ -42,5 +42,5 @@ class DeliveryFailed(Event):
     channel: str
     message_id: int
     errcode: int
-    reachable: list[dict]
+    reachable: list[dict[str, Any]]
     notice_id: int

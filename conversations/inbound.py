@@ -6,6 +6,7 @@ always held, so stored rows, the pages and the console read old and new messages
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from conversations.models import Channel
 
@@ -25,7 +26,7 @@ class Speech:
 
     confidence: float | None = None
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {"speech": {"confidence": self.confidence}}
 
 
@@ -35,7 +36,7 @@ class Keypress:
 
     key: str
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {"dtmf": self.key}
 
 
@@ -45,7 +46,7 @@ class Voice:
 
     engine: str
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {"voice": {"engine": self.engine}}
 
 
@@ -66,7 +67,7 @@ class WeChatDetail:
     lat: float | None = None
     lng: float | None = None
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         details: dict[str, object] = {"type": self.type}
         if self.recognition:
             details["recognition"] = True
@@ -98,7 +99,7 @@ class Inbound:
     detail: Detail | None = None
     choice: Choice | None = None
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         """The stored message's JSON (the hub adds the client id)."""
         payload = self.detail.payload() if self.detail is not None else {}
         if self.choice is not None:

@@ -7,6 +7,8 @@ gets an `IllegalTransition` naming the states expected and the state found. A ha
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +26,10 @@ ALLOWED: dict[ConversationStatus, frozenset[ConversationStatus]] = {
 
 
 class IllegalTransition(states.IllegalTransition):
-    def __init__(self, conversation_id: str, target: ConversationStatus, expected: frozenset, found: str | None):
+    def __init__(
+        self, conversation_id: str, target: ConversationStatus, expected: frozenset[ConversationStatus],
+        found: str | None,
+    ) -> None:
         self.conversation_id = conversation_id
         super().__init__(f"conversation {conversation_id}", target, expected, found)
 
@@ -35,7 +40,7 @@ async def transition(
     target: ConversationStatus,
     *,
     expected: frozenset[ConversationStatus] | None = None,
-    values: dict | None = None,
+    values: dict[str, Any] | None = None,
 ) -> None:
     """Move the conversation to `target` if it is in one of `expected` (default: every state allowed
     before `target`). Extra column `values` are written in the same statement. Caller commits."""

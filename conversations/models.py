@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -97,7 +98,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(4))
     author: Mapped[str] = mapped_column(String(10))
     text: Mapped[str] = mapped_column(Text, default="")
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Set by clients that retry (web page reconnects, WeChat MsgId): the same id is stored once.
     client_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -107,7 +108,7 @@ class Message(Base):
         """The citizen message a reply answers (replies of one turn share it)."""
         return (self.payload or {}).get("in_reply_to")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "conversation_id": self.conversation_id,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conversations.models import Message
@@ -11,15 +11,15 @@ if TYPE_CHECKING:
 @dataclass
 class Reply:
     text: str
-    buttons: list[dict] = field(default_factory=list)  # {"title", "payload"}
-    links: list[dict] = field(default_factory=list)    # {"title", "url"}
-    sources: list[dict] = field(default_factory=list)  # {"article_id", "title"}
-    meta: dict = field(default_factory=dict)           # e.g. {"fallback": "knowledge"}
+    buttons: list[dict[str, Any]] = field(default_factory=list)  # {"title", "payload"}
+    links: list[dict[str, Any]] = field(default_factory=list)    # {"title", "url"}
+    sources: list[dict[str, Any]] = field(default_factory=list)  # {"article_id", "title"}
+    meta: dict[str, Any] = field(default_factory=dict)           # e.g. {"fallback": "knowledge"}
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {"buttons": self.buttons, "links": self.links, "sources": self.sources, **self.meta}
 
-    def to_api(self) -> dict:
+    def to_api(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": self.buttons, "links": self.links, "sources": self.sources}
 
     def as_plain_text(self) -> str:
@@ -49,7 +49,7 @@ def reply_of(message: Message) -> Reply:
     )
 
 
-def _clean_list(items: object, keys: tuple[str, ...]) -> list[dict]:
+def _clean_list(items: object, keys: tuple[str, ...]) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         return []
     return [
@@ -59,7 +59,7 @@ def _clean_list(items: object, keys: tuple[str, ...]) -> list[dict]:
     ]
 
 
-def from_rasa(message: dict) -> Reply | None:
+def from_rasa(message: dict[str, Any]) -> Reply | None:
     """One message of Rasa's REST channel → a Reply. Custom JSON carries text, buttons, links, sources."""
     custom = message.get("custom")
     source = custom if isinstance(custom, dict) and custom.get("text") else message
