@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.agent_console.helpers import PASSWORD, add_agent_sync
 from tests.browser.conftest import DESKTOP
-from tests.console.helpers import PASSWORD, add_agent_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 

@@ -12,8 +12,8 @@ from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from fakes.twilio import FakeTwilio
 from staff import passwords
+from tests.agent_console.helpers import CHEAP_HASHER
 from tests.callout.helpers import FrozenClock, Line, RecordingQueue, campaign_app, client, local, phone_settings
-from tests.console.helpers import CHEAP_HASHER
 from tests.databases import postgres_database
 
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from core.settings import Settings
 from server.app import create_app
 from staff import passwords
+from tests.agent_console.helpers import CHEAP_HASHER
 from tests.callout.helpers import CALLER_ID, people, phone_settings
-from tests.console.helpers import CHEAP_HASHER
 from tests.credentials import APP_API_KEY
 
 pytestmark = pytest.mark.index  # the whole service builds the knowledge index
