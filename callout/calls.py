@@ -25,13 +25,13 @@ from callout.context import Callout
 from callout.dialer import FINAL_CALL_STATUSES, Dialer
 from callout.models import Attempt, CallEvent, Campaign, MachineAction, Outcome, Recipient
 from channels.voice import twiml
+from channels.voice.phone_inbound import speech_confidence, spoken_words
 from channels.voice.phone_line import PhoneLine
 from channels.voice.speech_text import for_ear
 from conversations.hub import Hub
 from conversations.inbound import CitizenKey, Inbound, Speech
 from conversations.models import Author, Channel, ConversationStatus
 from conversations.replies import Reply
-from conversations.text import clean_text
 from core.db import rowcount
 from core.errors import ApiError
 
@@ -172,7 +172,7 @@ class OutboundCalls:
 
     async def on_gather(self, attempt: Attempt, params: dict[str, str]) -> VoiceResponse:
         digits = params.get("Digits", "").strip()[:1]
-        words = _clean(params.get("SpeechResult", ""))
+        words = spoken_words(params.get("SpeechResult", ""))
         if digits == "9" or (words and _OPT_OUT.search(words)):
             return await self._opt_out(attempt, words or "按键9")
         if digits == "0" or (words and _PERSON.search(words)):
@@ -220,7 +220,7 @@ class OutboundCalls:
         recipient = await self._recipient(attempt.recipient_id)
         inbound = Inbound(channel=Channel.PHONE, citizen=CitizenKey("phone", recipient.phone), text=words,
                           client_msg_id=f"callout:{attempt.id}:{attempt.step - 1}",
-                          detail=Speech(confidence=_confidence(params.get("Confidence"))))
+                          detail=Speech(confidence=speech_confidence(params.get("Confidence"))))
         conversation = await self._hub.conversation_for(inbound)
         turn = await self._hub.receive(conversation, inbound)
         spoken = [for_ear(reply, self._callout.settings.voice_max_spoken_chars).text for reply in turn.replies]
@@ -276,21 +276,6 @@ class OutboundCalls:
             await session.execute(update(Attempt).where(Attempt.id == attempt_id, column.is_(None))
                                   .values({column.key: value}).execution_options(synchronize_session=False))
             await session.commit()
-
-
-def _clean(speech: str) -> str:
-    try:
-        return clean_text(speech)
-    except ApiError:
-        return ""
-
-
-def _confidence(raw: str | None) -> float | None:
-    try:
-        value = float(raw) if raw else 0.0
-    except ValueError:
-        return None
-    return value if value > 0 else None
 
 
 def _int(raw: str | float | None) -> int | None:

@@ -46,21 +46,22 @@ def from_gather(params: Mapping[str, str], *, citizen: CitizenKey, step: int) ->
         pressed = Keypress(key)
         text = MENU_QUESTIONS.get(key, key)
         return Inbound(channel=Channel.PHONE, citizen=citizen, text=text, client_msg_id=message_id, detail=pressed)
-    words = _clean(params.get("SpeechResult", ""))
+    words = spoken_words(params.get("SpeechResult", ""))
     if not words:
         return None
-    speech = Speech(confidence=_confidence(params.get("Confidence")))
+    speech = Speech(confidence=speech_confidence(params.get("Confidence")))
     return Inbound(channel=Channel.PHONE, citizen=citizen, text=words, client_msg_id=message_id, detail=speech)
 
 
-def _clean(speech: str) -> str:
+def spoken_words(speech: str) -> str:
+    """What Twilio heard, cleaned; words that are no message at all become nothing to answer."""
     try:
         return clean_text(speech)
     except ApiError:
         return ""
 
 
-def _confidence(raw: str | None) -> float | None:
+def speech_confidence(raw: str | None) -> float | None:
     """Twilio's recogniser confidence; 0 or missing means it gave none, which is not "unsure"."""
     try:
         value = float(raw) if raw else 0.0
