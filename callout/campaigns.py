@@ -6,6 +6,7 @@ number of processes, change it once; the other gets 409 naming the state found.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callout import messages, phones, uploads
 from callout.context import Callout
-from callout.models import Campaign, CampaignStatus, Outcome, Recipient, RecipientState, Suppression
+from callout.models import Campaign, CampaignStatus, Fallback, Outcome, Recipient, RecipientState, Suppression
 from callout.provider import missing_settings
 from callout.schedule import LOCAL, parse_days, parse_windows, plan_of
 from callout.schemas import CampaignSpec
@@ -34,6 +35,7 @@ ALLOWED: dict[CampaignStatus, frozenset[CampaignStatus]] = {
 STATE_NAMES: dict[str, str] = {S.DRAFT: "待审批", S.APPROVED: "已审批", S.RUNNING: "进行中", S.PAUSED: "已暂停",
                S.COMPLETED: "已完成", S.CANCELLED: "已取消"}
 INSERT_CHUNK = 2000
+TEMPLATE_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")  # WeChat's template keywords: first, keyword1 …
 
 
 class IllegalCampaignTransition(ApiError):
@@ -73,6 +75,8 @@ async def create(
         texts["voicemail_message"] = messages.parse(spec.voicemail_message, what="voicemail_message")
     if spec.sms_message:
         texts["sms_message"] = messages.parse(spec.sms_message, what="sms_message")
+    wechat = _wechat_fields(spec)
+    texts |= {f"wechat_data.{key}": template for key, template in wechat.items()}
     if spec.ends_on and spec.starts_on and spec.ends_on < spec.starts_on:
         raise ApiError(422, "dates_invalid", "结束日期不能早于开始日期。")
     windows = parse_windows([(w.start, w.end) for w in spec.windows] if spec.windows
@@ -88,6 +92,8 @@ async def create(
         name=spec.name.strip(), channel=spec.channel, status=S.DRAFT, message=texts["message"].text,
         voicemail_message=texts.get("voicemail_message", texts["message"]).text,
         sms_message=texts["sms_message"].text if "sms_message" in texts else None,
+        fallback=spec.fallback, wechat_template_id=(spec.wechat_template_id or "").strip() or None,
+        wechat_data={key: template.text for key, template in wechat.items()},
         machine_action=spec.machine_action, variables=used, windows=windows, days=days,
         call_on_holidays=spec.call_on_holidays, starts_on=spec.starts_on, ends_on=spec.ends_on,
         max_attempts=spec.max_attempts, retry_minutes=spec.retry_minutes,
@@ -112,6 +118,25 @@ async def create(
                      recipients=len(batch), rejected=len(audience.rejected), suppressed=suppressed)
         await session.commit()
     return campaign, suppressed, audience.rejected
+
+
+def _wechat_fields(spec: CampaignSpec) -> dict[str, messages.Template]:
+    """The WeChat template's fields, each a text with variables (checked with the other texts); 422 when
+    the fall-back names WeChat without a template, or a field name WeChat would not accept."""
+    if spec.fallback == Fallback.SMS:
+        return {}
+    if not (spec.wechat_template_id or "").strip() or not spec.wechat_data:
+        raise ApiError(422, "wechat_template_missing", "选择微信模板消息补发时，请填写模板ID和模板字段内容。",
+                       field="wechat_template_id")
+    if spec.fallback == Fallback.WECHAT_THEN_SMS and not spec.sms_message:
+        raise ApiError(422, "sms_message_missing", "“先微信后短信”需要填写短信内容。", field="sms_message")
+    fields: dict[str, messages.Template] = {}
+    for key, text in spec.wechat_data.items():
+        if not TEMPLATE_FIELD.match(key):
+            raise ApiError(422, "wechat_field_invalid", f"模板字段名“{key[:40]}”不正确：只能用字母、数字和下划线。",
+                           field="wechat_data")
+        fields[key] = messages.parse(text, what=f"wechat_data.{key}")
+    return fields
 
 
 async def _settle_suppressed(session: AsyncSession, campaign_id: int) -> int:
@@ -207,7 +232,7 @@ async def counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:
     )
     result = {"total": 0, "pending": 0, "calling": 0, "retry": 0, "done": 0}
     result |= {str(outcome): 0 for outcome in Outcome}
-    result |= {"sms_sent": 0, "sms_failed": 0}
+    result |= {"sms_sent": 0, "sms_failed": 0, "wechat_sent": 0, "wechat_failed": 0}
     for state, outcome, count in rows.all():
         result["total"] += count
         result[state] = result.get(state, 0) + count
@@ -235,7 +260,9 @@ async def describe(callout: Callout, campaign_id: int) -> dict:
     return {
         "id": campaign.id, "name": campaign.name, "channel": campaign.channel, "status": campaign.status,
         "message": campaign.message, "voicemail_message": campaign.voicemail_message,
-        "sms_message": campaign.sms_message, "machine_action": campaign.machine_action,
+        "sms_message": campaign.sms_message, "fallback": campaign.fallback,
+        "wechat_template_id": campaign.wechat_template_id, "wechat_data": dict(campaign.wechat_data or {}),
+        "machine_action": campaign.machine_action,
         "variables": list(campaign.variables), "windows": list(campaign.windows), "days": list(campaign.days),
         "call_on_holidays": campaign.call_on_holidays, "starts_on": campaign.starts_on, "ends_on": campaign.ends_on,
         "max_attempts": campaign.max_attempts, "retry_minutes": campaign.retry_minutes,

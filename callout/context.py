@@ -31,6 +31,19 @@ class NoQueue:
         return None
 
 
+@dataclass(frozen=True)
+class NoticeResult:
+    sent: bool
+    reason: str | None = None  # no_wechat (no follower linked to the number) or WeChat's errmsg
+    errcode: int | None = None
+
+
+class TemplateNotices(Protocol):
+    """The WeChat fall-back: a template message to the follower a phone number is linked to."""
+
+    async def send(self, phone: str, template_id: str, data: dict[str, str]) -> NoticeResult: ...
+
+
 @dataclass
 class Callout:
     settings: Settings
@@ -38,3 +51,4 @@ class Callout:
     clock: Clock = field(default_factory=SystemClock)
     queue: Dispatcher = field(default_factory=NoQueue)
     provider: Provider | None = None  # None: outbound calls are not configured
+    notices: TemplateNotices | None = None  # None: WeChat is not configured, no template fall-back

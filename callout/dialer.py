@@ -29,6 +29,7 @@ from callout.models import (
     Attempt,
     Campaign,
     CampaignStatus,
+    Fallback,
     MachineAction,
     Outcome,
     Recipient,
@@ -356,7 +357,7 @@ class Dialer:
             )
             await session.commit()
         voicemail_left = outcome == Outcome.MACHINE and campaign.machine_action == MachineAction.VOICEMAIL
-        if final and outcome in UNREACHED and not voicemail_left and campaign.sms_message:
+        if final and outcome in UNREACHED and not voicemail_left and has_fallback(campaign):
             self._callout.queue.fallback(recipient.id)
         self._callout.queue.dispatch(campaign.id)  # a line is free
         return outcome
@@ -422,34 +423,72 @@ class Dialer:
     # -- the fall-back -------------------------------------------------------------------------------
 
     async def send_fallback(self, recipient_id: int) -> str | None:
-        """The SMS after the last unanswered attempt: at most once (the claim is the `fallback` column);
-        never to a number on the suppression list."""
-        now = self._clock.now()
+        """The message after the last unanswered attempt (SMS, WeChat template, or WeChat then SMS): at
+        most once (the claim is the `fallback` column); never to a number on the suppression list."""
         async with self._sessions() as session:
             claimed = await session.execute(
                 update(Recipient).where(Recipient.id == recipient_id, Recipient.fallback.is_(None),
                                         Recipient.state == R.DONE)
-                .values(fallback="sms_sending").execution_options(synchronize_session=False)
+                .values(fallback="sending").execution_options(synchronize_session=False)
             )
             if rowcount(claimed) != 1:
                 await session.rollback()
                 return None
+            await session.commit()
             recipient = await session.get_one(Recipient, recipient_id)
             campaign = await session.get_one(Campaign, recipient.campaign_id)
             listed = await suppressions.is_suppressed(session, recipient.phone)
-            seq = recipient.tries + 1
-            await session.execute(update(Recipient).where(Recipient.id == recipient_id).values(tries=seq))
-            attempt = Attempt(campaign_id=campaign.id, recipient_id=recipient_id, seq=seq, channel="sms",
-                              counted=False, status="claimed", claimed_at=now, step=0, heard=0)
-            session.add(attempt)
-            await session.commit()
-        result = "sms_skipped" if listed or not campaign.sms_message else await self._send_sms(campaign, recipient,
-                                                                                               attempt)
+        wechat_first = campaign.fallback in (Fallback.WECHAT, Fallback.WECHAT_THEN_SMS)
+        result: str | None = None
+        if listed:
+            result = "wechat_skipped" if wechat_first else "sms_skipped"
+        elif wechat_first and campaign.wechat_template_id:
+            result = await self._send_wechat(campaign, recipient)
+            if result != "wechat_sent" and campaign.fallback == Fallback.WECHAT_THEN_SMS:
+                result = None  # not reached on WeChat: the SMS instead
+        if result is None:
+            if campaign.sms_message:
+                result = await self._send_sms(campaign, recipient, await self._fallback_attempt(recipient, "sms"))
+            else:
+                result = "sms_skipped"
         async with self._sessions() as session:
             await session.execute(update(Recipient).where(Recipient.id == recipient_id)
                                   .values(fallback=result, updated_at=self._clock.now()))
             await session.commit()
         return result
+
+    async def _fallback_attempt(self, recipient: Recipient, channel: str) -> Attempt:
+        """A try on another channel, numbered after the calls (only the fall-back's claimant gets here)."""
+        async with self._sessions() as session:
+            seq = (await session.scalar(select(Recipient.tries).where(Recipient.id == recipient.id)) or 0) + 1
+            await session.execute(update(Recipient).where(Recipient.id == recipient.id).values(tries=seq))
+            attempt = Attempt(campaign_id=recipient.campaign_id, recipient_id=recipient.id, seq=seq, channel=channel,
+                              counted=False, status="claimed", claimed_at=self._clock.now(), step=0, heard=0)
+            session.add(attempt)
+            await session.commit()
+        return attempt
+
+    async def _send_wechat(self, campaign: Campaign, recipient: Recipient) -> str:
+        """The campaign's template message to the WeChat follower the number is linked to: "wechat_sent",
+        or "wechat_failed" (no linked follower, WeChat's refusal, or WeChat not configured here)."""
+        notices = self._callout.notices
+        if notices is None:
+            log.warning("campaign %s: WeChat fall-back wanted but WeChat is not configured", campaign.id)
+            return "wechat_failed"
+        values = {**recipient.variables, "name": recipient.name}
+        data = {key: messages.parse(text, what=f"wechat_data.{key}").render(values)
+                for key, text in (campaign.wechat_data or {}).items()}
+        found = await notices.send(recipient.phone, campaign.wechat_template_id or "", data)
+        if found.reason == "no_wechat":
+            return "wechat_failed"  # not a follower we know: no try to record
+        attempt = await self._fallback_attempt(recipient, "wechat")
+        done = {"status": "sent", "outcome": Outcome.ANSWERED} if found.sent else \
+            {"status": "refused", "outcome": Outcome.FAILED, "error_code": found.errcode, "error": found.reason}
+        async with self._sessions() as session:
+            await session.execute(update(Attempt).where(Attempt.id == attempt.id)
+                                  .values(ended_at=self._clock.now(), **done))
+            await session.commit()
+        return "wechat_sent" if found.sent else "wechat_failed"
 
     async def _send_sms(self, campaign: Campaign, recipient: Recipient, attempt: Attempt) -> str:
         body = messages.parse(campaign.sms_message or "", what="sms_message").render(
@@ -479,6 +518,13 @@ def decide(attempt: Attempt, call_status: str) -> Outcome:
     if (attempt.answered_by or "").startswith(("machine", "fax")) and call_status == "completed":
         return Outcome.MACHINE
     return CALL_STATUS_OUTCOME.get(call_status, Outcome.FAILED)
+
+
+def has_fallback(campaign: Campaign) -> bool:
+    """Whether the campaign sends anything after the last unanswered attempt."""
+    if campaign.fallback in (Fallback.WECHAT, Fallback.WECHAT_THEN_SMS) and campaign.wechat_template_id:
+        return True
+    return bool(campaign.sms_message)
 
 
 def _is_final(outcome: Outcome, campaign: Campaign) -> bool:

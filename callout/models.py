@@ -42,6 +42,12 @@ class Outcome(StrEnum):
     EXPIRED = "expired"        # the campaign's last day passed before an attempt could be made
 
 
+class Fallback(StrEnum):
+    SMS = "sms"
+    WECHAT = "wechat"
+    WECHAT_THEN_SMS = "wechat_then_sms"
+
+
 class MachineAction(StrEnum):
     VOICEMAIL = "voicemail"  # speak the voicemail text after the beep
     HANGUP = "hangup"
@@ -58,6 +64,11 @@ class Campaign(Base):
     voicemail_message: Mapped[str | None] = mapped_column(Text)
     sms_message: Mapped[str | None] = mapped_column(Text)  # sent after the last unanswered attempt; NULL: none
     machine_action: Mapped[str] = mapped_column(String(20), default=MachineAction.VOICEMAIL)
+    # After the last unanswered attempt: an SMS, a WeChat template message (to a citizen whose number is
+    # linked to an openid that follows the account), or WeChat first and the SMS where that fails.
+    fallback: Mapped[str] = mapped_column(String(20), default="sms")
+    wechat_template_id: Mapped[str | None] = mapped_column(String(64))
+    wechat_data: Mapped[dict] = mapped_column(JSON, default=dict)  # template field -> text with variables
     variables: Mapped[list] = mapped_column(JSON, default=list)  # the columns every recipient must fill
     windows: Mapped[list] = mapped_column(JSON, default=list)  # [["09:00", "12:00"], …] in Asia/Shanghai
     days: Mapped[list] = mapped_column(JSON, default=list)  # ISO weekdays, 1 = Monday
@@ -100,7 +111,8 @@ class Recipient(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls that count against max_attempts
     tries: Mapped[int] = mapped_column(Integer, default=0)  # every claim, also those the provider refused
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    fallback: Mapped[str | None] = mapped_column(String(20))  # sms_sent | sms_failed
+    # sms_sent | sms_failed | sms_skipped | wechat_sent | wechat_failed (WeChat only, nothing else sent)
+    fallback: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -115,7 +127,7 @@ class Attempt(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("callout_campaigns.id"), index=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("callout_recipients.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(10), default="voice")  # voice | sms
+    channel: Mapped[str] = mapped_column(String(10), default="voice")  # voice | sms | wechat
     counted: Mapped[bool] = mapped_column(Boolean, default=True)  # False: the provider refused before dialling
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed, then the provider's status

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from callout.models import MachineAction
+from callout.models import Fallback, MachineAction
 
 
 class WindowIn(BaseModel):
@@ -22,6 +22,12 @@ class CampaignSpec(BaseModel):
     message: str = Field(..., description="what the person hears; variables in braces: {name}, {amount}")
     voicemail_message: str | None = Field(None, description="left after an answering machine's beep; default: message")
     sms_message: str | None = Field(None, description="sent after the last unanswered attempt; empty: no SMS")
+    fallback: Fallback = Field(Fallback.SMS, description="after the last unanswered attempt: sms, wechat "
+                               "(a template message to a linked follower) or wechat_then_sms (SMS where WeChat fails)")
+    wechat_template_id: str | None = Field(None, max_length=64,
+                                           description="the account's template for the WeChat fall-back")
+    wechat_data: dict[str, str] | None = Field(None, description="template field -> text with variables, e.g. "
+                                               '{"first": "{name}您好", "keyword1": "{amount}元"}')
     machine_action: MachineAction = MachineAction.VOICEMAIL
     window: WindowIn | None = Field(None, description="one calling window (Asia/Shanghai)")
     windows: list[WindowIn] | None = Field(None, description="several windows; default 09:00–12:00 and 14:00–20:00")
@@ -62,6 +68,9 @@ class CampaignOut(BaseModel):
     message: str
     voicemail_message: str | None
     sms_message: str | None
+    fallback: str
+    wechat_template_id: str | None
+    wechat_data: dict[str, str]
     machine_action: str
     variables: list[str]
     windows: list[list[str]]

@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from callout.context import Callout
+from callout.notices import WeChatNotices
 from callout.provider import TwilioProvider, missing_settings
 from callout.queue import CalloutQueue
 from callout.schedule import SystemClock
@@ -18,7 +19,10 @@ def build(settings: Settings, sessions: async_sessionmaker) -> tuple[Callout, Ca
     """The engine and its queue for this process (the service, or a worker)."""
     queue = CalloutQueue(settings)
     provider = TwilioProvider(settings) if not missing_settings(settings) else None
-    return Callout(settings=settings, sessions=sessions, clock=SystemClock(), queue=queue, provider=provider), queue
+    notices = WeChatNotices(settings, sessions) if WeChatNotices.configured(settings) else None
+    callout = Callout(settings=settings, sessions=sessions, clock=SystemClock(), queue=queue, provider=provider,
+                      notices=notices)
+    return callout, queue
 
 
 async def start(services: Services) -> None:
@@ -35,3 +39,6 @@ async def start(services: Services) -> None:
 async def stop(services: Services) -> None:
     if (queue := services.find(CalloutQueue)) is not None:
         await queue.stop_workers()
+    callout = services.find(Callout)
+    if callout is not None and isinstance(callout.notices, WeChatNotices):
+        await callout.notices.close()

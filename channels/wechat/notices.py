@@ -9,13 +9,14 @@ verdict: accepted (and later, through WeChat's job-finished event, delivered or 
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.wechat.api import WeChatError
-from channels.wechat.channel import WeChat
+from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.models import DeliveryKind, DeliveryStatus, WeChatDelivery
+from channels.wechat.render import Renderer
 from conversations.models import Channel, Identity
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,22 @@ class NoWeChatIdentity(LookupError):
     pass
 
 
+class NoticeLine(Protocol):
+    """What a notice needs of the channel: the running WeChat has it, and so does a process (the
+    campaign worker) that sends notices without serving WeChat."""
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def api(self) -> WeChatApi: ...
+
+    @property
+    def renderer(self) -> Renderer: ...
+
+
 async def send_template_notice(
-    wechat: WeChat,
+    wechat: NoticeLine,
     *,
     template_id: str,
     data: dict[str, str | dict],
