@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Integer, cast, func, select
 
 from callout import campaigns, phones
 from callout.context import Callout
-from callout.models import Attempt, Recipient
+from callout.models import Attempt, Outcome, Recipient, RecipientState
 from callout.schedule import LOCAL
 from core.errors import ApiError
 
@@ -94,6 +94,72 @@ async def _last_attempts(session, recipient_ids: list[int]) -> dict[int, Attempt
     rows = (await session.scalars(select(Attempt).join(
         newest, (Attempt.recipient_id == newest.c.recipient_id) & (Attempt.seq == newest.c.seq)))).all()
     return {attempt.recipient_id: attempt for attempt in rows}
+
+
+# -- outcomes over time ---------------------------------------------------------------------------------
+
+BUCKET_S = {"minute": 60, "hour": 3600, "day": 86400}
+MAX_BUCKETS = 720  # a month of hours; an older start is cut off (`truncated`)
+REACHED = (Outcome.ANSWERED, Outcome.TRANSFERRED)
+# Never called: not part of the reach rate's denominator.
+UNCALLED = (Outcome.SUPPRESSED, Outcome.EXPIRED)
+_OFFSET_S = 8 * 3600  # Asia/Shanghai has no daylight saving: a day bucket starts at local midnight
+
+
+def _epoch(column: ColumnElement[datetime], dialect: str) -> ColumnElement[int]:
+    """Seconds since 1970 of a stored UTC time, in SQL, so grouping happens in the database."""
+    if dialect == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.floor(func.extract("epoch", column)), Integer)
+
+
+def _rate(reached: int, settled: int) -> float | None:
+    return round(reached / settled, 4) if settled else None
+
+
+async def timeline(callout: Callout, campaign_id: int, bucket: str) -> dict:
+    """Calls ended per time bucket (Asia/Shanghai) by outcome, each bucket's reach rate (answered or
+    transferred / calls ended), and the campaign's reach rate over people: reached / settled, where
+    settled is everyone done except those never called (suppressed, expired)."""
+    await campaigns.get(callout, campaign_id)
+    size = BUCKET_S[bucket]
+    async with callout.sessions() as session:
+        dialect = session.get_bind().dialect.name
+        ended = func.coalesce(Attempt.ended_at, Attempt.claimed_at)
+        slot = ((_epoch(ended, dialect) + _OFFSET_S) // size).label("slot")
+        rows = (await session.execute(
+            select(slot, Attempt.outcome, func.count())
+            .where(Attempt.campaign_id == campaign_id, Attempt.channel == "voice", Attempt.outcome.is_not(None),
+                   Attempt.counted.is_(True))
+            .group_by(slot, Attempt.outcome)
+        )).all()
+        people = (await session.execute(
+            select(Recipient.outcome, func.count())
+            .where(Recipient.campaign_id == campaign_id, Recipient.state == RecipientState.DONE)
+            .group_by(Recipient.outcome)
+        )).all()
+    by_slot: dict[int, dict[str, int]] = {}
+    for number, outcome, count in rows:
+        by_slot.setdefault(int(number), {})[str(outcome)] = int(count)
+    buckets: list[dict] = []
+    truncated = False
+    if by_slot:
+        first, last = min(by_slot), max(by_slot)
+        if last - first >= MAX_BUCKETS:
+            first, truncated = last - MAX_BUCKETS + 1, True
+        for number in range(first, last + 1):
+            counts = {str(o): 0 for o in Outcome if o not in UNCALLED} | by_slot.get(number, {})
+            settled = sum(counts.values())
+            reached = sum(counts.get(str(o), 0) for o in REACHED)
+            start = datetime.fromtimestamp(number * size - _OFFSET_S, tz=LOCAL)
+            buckets.append({"start": start.isoformat(timespec="minutes"),
+                            "end": (start + timedelta(seconds=size)).isoformat(timespec="minutes"),
+                            "counts": counts, "calls": settled, "reach_rate": _rate(reached, settled)})
+    done = {str(outcome): int(count) for outcome, count in people if outcome}
+    settled_people = sum(count for outcome, count in done.items() if outcome not in UNCALLED)
+    reached_people = sum(done.get(str(o), 0) for o in REACHED)
+    return {"bucket": bucket, "buckets": buckets, "truncated": truncated, "settled": settled_people,
+            "reached": reached_people, "reach_rate": _rate(reached_people, settled_people)}
 
 
 def _drain(buffer: io.StringIO) -> str:

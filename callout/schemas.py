@@ -163,3 +163,20 @@ class AttemptOut(BaseModel):
 class RecipientDetail(RecipientOut):
     variables: dict[str, str]
     tries: list[AttemptOut]
+
+
+class TimelineBucket(BaseModel):
+    start: str = Field(description="the bucket's start, ISO, Asia/Shanghai")
+    end: str
+    counts: dict[str, int] = Field(description="calls that ended in this bucket, by outcome")
+    calls: int
+    reach_rate: float | None = Field(description="(answered + transferred) / calls; null: no call ended")
+
+
+class Timeline(BaseModel):
+    bucket: str
+    buckets: list[TimelineBucket]
+    truncated: bool = Field(description="true: older buckets than the last 720 are left out")
+    settled: int = Field(description="people done, except those never called (suppressed, expired)")
+    reached: int = Field(description="people who answered or were put through to an agent")
+    reach_rate: float | None = Field(description="reached / settled; null: nobody settled yet")

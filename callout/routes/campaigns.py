@@ -22,6 +22,7 @@ STATE = (FOUND, {409: ("campaign_state",)})
 PREPARE = {422: (
     "message_missing", "message_too_long", "placeholder_invalid", "unknown_variable", "window_invalid",
     "days_invalid", "dates_invalid", "phone_column_missing", "too_many_recipients", "no_valid_recipients",
+    "wechat_template_missing", "wechat_field_invalid", "sms_message_missing",
 )}
 # An uploaded list that cannot be read.
 UPLOAD = {413: ("file_too_large",), 422: ("file_type_unsupported", "file_unreadable", "file_empty")}

@@ -1,6 +1,8 @@
 """Per-recipient drill-down of a campaign and its CSV export (numbers masked)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
@@ -8,7 +10,7 @@ from callout import reports
 from callout.deps import CalloutDep, CampaignPreparer
 from callout.models import Outcome, RecipientState
 from callout.routes.campaigns import FOUND, READ
-from callout.schemas import RecipientDetail, RecipientPage
+from callout.schemas import RecipientDetail, RecipientPage, Timeline
 from core.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}", tags=["campaigns"])
@@ -35,6 +37,15 @@ async def recipients(
                 *READ, {404: ("campaign_not_found", "recipient_not_found")}))
 async def recipient(campaign_id: int, recipient_id: int, callout: CalloutDep, me: CampaignPreparer) -> dict:
     return await reports.recipient(callout, campaign_id, recipient_id)
+
+
+@router.get("/timeline", response_model=Timeline, summary="Calls ended per time bucket by outcome, and reach rates",
+            responses=error_responses(*READ, FOUND))
+async def timeline(
+    campaign_id: int, callout: CalloutDep, me: CampaignPreparer,
+    bucket: Literal["minute", "hour", "day"] = Query("hour", description="minute, hour or day (Asia/Shanghai)"),
+) -> dict:
+    return await reports.timeline(callout, campaign_id, bucket)
 
 
 @router.get("/export.csv", response_class=CsvDownload, summary="Every recipient and their last attempt, CSV",
