@@ -1,5 +1,6 @@
 // The campaign page: prepare from an uploaded list (with the report of bad rows), dry run, approve,
-// start, pause, resume, cancel; live progress and counts by outcome; drill-down and CSV export.
+// start, pause, resume, cancel; live progress and counts by outcome; a chart of outcomes over time with
+// the reach rate (inline SVG drawn here: no library, nothing from a CDN); drill-down and CSV export.
 // Every text from a list or a colleague is set as text, never as HTML.
 "use strict";
 
@@ -11,7 +12,15 @@
     answered: "已接听", machine: "答录机", busy: "忙线", no_answer: "无人接听", failed: "失败", cancelled: "已取消",
     opted_out: "拒绝来电", transferred: "转人工", suppressed: "免打扰", expired: "已过期",
     pending: "待呼叫", calling: "呼叫中", retry: "待重呼", sms_sent: "短信已发", sms_failed: "短信失败",
+    wechat_sent: "微信已发", wechat_failed: "微信未达",
   };
+  // The chart's stack, bottom up, and its colours (reached first, so the reach is read off the base).
+  const SERIES = [
+    ["answered", "#12b76a"], ["transferred", "#0e9384"], ["machine", "#7a5af8"], ["busy", "#f79009"],
+    ["no_answer", "#fdb022"], ["failed", "#f04438"], ["opted_out", "#667085"], ["cancelled", "#98a2b3"],
+  ];
+  const SVG = "http://www.w3.org/2000/svg";
+  let charted = null;
   const ROLES = { agent: "客服", campaigner: "外呼专员", supervisor: "主管", admin: "管理员" };
   let me = null;
 
@@ -103,6 +112,78 @@
     } catch (e) { toast(e.message, "error"); }
   }
 
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = text;  // text, never markup
+    return node;
+  }
+
+  function percent(rate) {
+    return rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`;
+  }
+
+  function label(start, bucket) {
+    const local = start.replace("T", " ").slice(0, 16);
+    return bucket === "day" ? local.slice(5, 10) : local.slice(11, 16);
+  }
+
+  // Stacked bars of calls ended per bucket by outcome, and the bucket's reach rate as a line (right axis).
+  function plot(timeline) {
+    const W = 640, H = 240, left = 36, right = 40, top = 10, bottom = 28;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "外呼结果趋势" });
+    const buckets = timeline.buckets;
+    const most = Math.max(1, ...buckets.map((b) => b.calls));
+    const width = (W - left - right) / Math.max(1, buckets.length);
+    const y = (n) => top + (H - top - bottom) * (1 - n / most);
+    root.append(svg("line", { class: "chart__axis", x1: left, y1: H - bottom, x2: W - right, y2: H - bottom }));
+    root.append(svg("text", { x: left - 4, y: top + 8, "text-anchor": "end" }, String(most)));
+    root.append(svg("text", { x: left - 4, y: H - bottom, "text-anchor": "end" }, "0"));
+    root.append(svg("text", { x: W - right + 4, y: top + 8 }, "100%"));
+    const step = Math.max(1, Math.ceil(buckets.length / 8));
+    const points = [];
+    buckets.forEach((bucket, i) => {
+      const x = left + i * width;
+      let base = 0;
+      const group = svg("g", { "data-start": bucket.start });
+      group.append(svg("title", {}, `${bucket.start.replace("T", " ").slice(0, 16)}：${bucket.calls} 通，接通率 ${percent(bucket.reach_rate)}`));
+      for (const [key, colour] of SERIES) {
+        const n = bucket.counts[key] || 0;
+        if (!n) continue;
+        group.append(svg("rect", { class: `bar bar--${key}`, x: x + width * 0.15, width: Math.max(1, width * 0.7), y: y(base + n), height: y(base) - y(base + n), fill: colour }));
+        base += n;
+      }
+      root.append(group);
+      if (i % step === 0) root.append(svg("text", { x: x + width / 2, y: H - bottom + 14, "text-anchor": "middle" }, label(bucket.start, timeline.bucket)));
+      if (bucket.reach_rate !== null) points.push(`${x + width / 2},${top + (H - top - bottom) * (1 - bucket.reach_rate)}`);
+    });
+    if (points.length) root.append(svg("polyline", { class: "chart__reach-line", points: points.join(" "), fill: "none", stroke: "#1570ef", "stroke-width": 2 }));
+    return root;
+  }
+
+  async function chart(campaign) {
+    charted = campaign;
+    $("chart").hidden = false;
+    $("chart-title").textContent = `趋势：${campaign.name}`;
+    await drawChart();
+  }
+
+  async function drawChart() {
+    if (!charted) return;
+    const timeline = await api("GET", `/api/v1/campaigns/${charted.id}/timeline?bucket=${encodeURIComponent($("chart-bucket").value)}`);
+    $("chart-reach").textContent = `接通率 ${percent(timeline.reach_rate)}（已结束 ${timeline.settled} 人，接通或转人工 ${timeline.reached} 人）`;
+    $("chart-plot").replaceChildren(timeline.buckets.length ? plot(timeline) : el("p", "muted", "还没有结束的通话。"));
+    $("chart-legend").replaceChildren(...SERIES.map(([key, colour]) => {
+      const li = el("li");
+      const swatch = el("span", "chart__swatch");
+      swatch.style.background = colour;
+      li.append(swatch, document.createTextNode(OUTCOMES[key]));
+      return li;
+    }), el("li", "", "蓝线：每段接通率"));
+  }
+
+  $("chart-bucket").addEventListener("change", () => drawChart().catch((e) => toast(e.message, "error")));
+
   function card(campaign) {
     const c = campaign.counts;
     const li = el("li", "card");
@@ -118,7 +199,7 @@
     bar.title = `${c.done} / ${c.total}`;
     const counts = el("div", "counts");
     counts.append(el("span", "", `已完成 ${c.done}/${c.total}`));
-    for (const key of ["pending", "calling", "retry", "answered", "machine", "busy", "no_answer", "failed", "opted_out", "transferred", "suppressed", "sms_sent"]) {
+    for (const key of ["pending", "calling", "retry", "answered", "machine", "busy", "no_answer", "failed", "opted_out", "transferred", "suppressed", "sms_sent", "wechat_sent"]) {
       if (c[key]) counts.append(el("span", `count-${key}`, `${OUTCOMES[key]} ${c[key]}`));
     }
     const actions = el("div", "actions");
@@ -130,6 +211,7 @@
     if (campaign.status === "paused") actions.append(button("继续", () => act(campaign.id, "resume"), "btn btn--small"));
     if (!["completed", "cancelled"].includes(campaign.status)) actions.append(button("取消", () => act(campaign.id, "cancel"), "btn btn--small btn--danger"));
     actions.append(button("明细", () => drill(campaign), "btn btn--small"));
+    actions.append(button("趋势", () => chart(campaign).catch((e) => toast(e.message, "error")), "btn btn--small"));
     const link = el("a", "btn btn--small", "导出CSV");
     link.href = `/api/v1/campaigns/${campaign.id}/export.csv`;
     actions.append(link);
@@ -151,6 +233,11 @@
     if (allowed) refresh().catch((e) => toast(e.message, "error"));
   }
 
-  setInterval(() => { if (me && !$("campaigns").hidden) refresh().catch(() => {}); }, 2000);
+  setInterval(() => {
+    if (me && !$("campaigns").hidden) {
+      refresh().catch(() => {});
+      drawChart().catch(() => {});
+    }
+  }, 2000);
   Console.login(start);
 })();

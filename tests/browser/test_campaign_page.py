@@ -108,3 +108,12 @@ def test_prepare_approve_start_and_watch(browser: Browser, service: str, twilio:
     planner.locator("#list .card").first.get_by_role("button", name="明细").click()
     expect(planner.locator("#detail-rows tr")).to_have_count(2)
     expect(planner.locator("#detail-rows")).to_contain_text("已接听")
+
+    # The chart: calls ended per hour by outcome, drawn as inline SVG, and the reach rate over people.
+    planner.locator("#list .card").first.get_by_role("button", name="趋势").click()
+    expect(planner.locator("#chart-title")).to_have_text("趋势：还款提醒")
+    expect(planner.locator("#chart-plot svg")).to_be_visible()
+    expect(planner.locator("#chart-plot rect.bar--answered")).to_have_count(1)
+    expect(planner.locator("#chart-reach")).to_contain_text("接通率 100.0%")
+    planner.locator("#chart-bucket").select_option("day")
+    expect(planner.locator("#chart-plot g[data-start]")).to_have_count(1)
