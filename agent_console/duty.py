@@ -19,7 +19,7 @@ from agent_console.models import OPEN_SHIFT_STATES, ConsolePolicy, Shift, ShiftS
 from core.db import rowcount, utcnow
 from core.errors import ApiError
 from staff import audit
-from staff.auth import Me
+from staff.auth import Me, serves_citizens
 from staff.models import Agent
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ async def _publish(console: Console, agent_id: int, shift: Shift | None, reason:
 async def apply(console: Console, me: Me, minutes: int) -> dict:
     """Go on duty for `minutes` (at once with auto-approval, else after a supervisor approves).
     Applying again while on duty extends the period, under the same policy."""
+    if not serves_citizens(me):  # whatever the way in: a campaigner never joins the desk
+        raise ApiError(403, "forbidden", "外呼专员不能上班接待，也不能查看等待队列。")
     if minutes > console.settings.console_duty_max_minutes:
         raise ApiError(422, "duty_too_long", f"单次上班时长不能超过{console.settings.console_duty_max_minutes}分钟。")
     now = utcnow()

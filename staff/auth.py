@@ -195,7 +195,20 @@ def require_role(role: Role):
     return check
 
 
+def serves_citizens(me: Me) -> bool:
+    """Agents serve citizens, and so do the supervisors and admins above them; a campaigner, who ranks
+    with the agents only so as never to reach a supervisor's rights, prepares campaigns and nothing more."""
+    return me.role != Role.CAMPAIGNER
+
+
+async def serving_agent(me: Annotated[Me, Depends(current_agent)]) -> Me:
+    if not serves_citizens(me):
+        raise ApiError(403, "forbidden", "外呼专员不能上班接待，也不能查看等待队列。")
+    return me
+
+
 CurrentAgent = Annotated[Me, Depends(current_agent)]
+ServingAgent = Annotated[Me, Depends(serving_agent)]  # takes duty, sees the pool, claims: not a campaigner
 Supervisor = Annotated[Me, Depends(require_role(Role.SUPERVISOR))]
 Admin = Annotated[Me, Depends(require_role(Role.ADMIN))]
 

@@ -10,10 +10,10 @@ from agent_console.routes.schemas import TicketOut, TicketsOut
 from conversations.schemas import MessageOut
 from conversations.text import clean_text
 from core.errors import INVALID_REQUEST, error_responses
-from staff.auth import CSRF_ERRORS, SIGNED_IN_ERRORS, CurrentAgent
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, ServingAgent
 
 router = APIRouter(prefix="/api/v1/console/callbacks", tags=["console: callbacks"])
-CHANGE = (SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST, {404: ("ticket_not_found",)})
+CHANGE = (SIGNED_IN_ERRORS, CSRF_ERRORS, ROLE_ERRORS, INVALID_REQUEST, {404: ("ticket_not_found",)})
 
 
 class ReplyIn(BaseModel):
@@ -27,8 +27,8 @@ class DoneIn(BaseModel):
 
 
 @router.get("", response_model=TicketsOut, summary="Open and claimed callback tickets, oldest first",
-            responses=error_responses(SIGNED_IN_ERRORS))
-async def list_tickets(me: CurrentAgent, console: ConsoleDep) -> dict:
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
+async def list_tickets(me: ServingAgent, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         return {"tickets": await pool.open_tickets(session)}
 
@@ -36,7 +36,7 @@ async def list_tickets(me: CurrentAgent, console: ConsoleDep) -> dict:
 @router.post("/{ticket_id}/claim", response_model=TicketOut,
              summary="Take a ticket: 200 to one agent, 409 to the rest",
              responses=error_responses(*CHANGE, {409: ("ticket_taken",)}))
-async def claim(ticket_id: int, me: CurrentAgent, console: ConsoleDep) -> dict:
+async def claim(ticket_id: int, me: ServingAgent, console: ConsoleDep) -> dict:
     return await callbacks.claim(console, me, ticket_id)
 
 
@@ -44,11 +44,11 @@ async def claim(ticket_id: int, me: CurrentAgent, console: ConsoleDep) -> dict:
              responses=error_responses(
                  *CHANGE, {403: ("not_your_ticket",), 422: ("empty_message", "message_too_long")}
              ))
-async def reply(ticket_id: int, body: ReplyIn, me: CurrentAgent, console: ConsoleDep) -> dict:
+async def reply(ticket_id: int, body: ReplyIn, me: ServingAgent, console: ConsoleDep) -> dict:
     return await callbacks.reply(console, me, ticket_id, clean_text(body.text))
 
 
 @router.post("/{ticket_id}/done", response_model=TicketOut, summary="Close a ticket you hold, with a note",
              responses=error_responses(*CHANGE, {403: ("not_your_ticket",), 409: ("ticket_changed",)}))
-async def done(ticket_id: int, body: DoneIn, me: CurrentAgent, console: ConsoleDep) -> dict:
+async def done(ticket_id: int, body: DoneIn, me: ServingAgent, console: ConsoleDep) -> dict:
     return await callbacks.done(console, me, ticket_id, body.note)

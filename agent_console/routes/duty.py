@@ -10,7 +10,7 @@ from agent_console.context import ConsoleDep
 from agent_console.models import Shift, ShiftState
 from agent_console.routes.schemas import DutyEnded, DutyPolicy, DutyRequestsOut, OffDuty, ShiftOut
 from core.errors import INVALID_REQUEST, error_responses
-from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, CurrentAgent, Supervisor
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, CurrentAgent, ServingAgent, Supervisor
 from staff.models import Agent
 
 router = APIRouter(prefix="/api/v1/console/duty", tags=["console: duty"])
@@ -49,17 +49,17 @@ async def my_duty(me: CurrentAgent, console: ConsoleDep) -> dict:
     "", response_model=ShiftOut, response_model_exclude_unset=True,
     summary="Go on duty for a number of minutes (or apply, when supervisors approve)",
     responses=error_responses(
-        *CHANGE, {409: ("duty_pending", "already_on_duty", "duty_changed"), 422: ("duty_too_long",)}
+        *CHANGE, ROLE_ERRORS, {409: ("duty_pending", "already_on_duty", "duty_changed"), 422: ("duty_too_long",)}
     ),
 )
-async def go_on_duty(body: DutyIn, me: CurrentAgent, console: ConsoleDep) -> dict:
+async def go_on_duty(body: DutyIn, me: ServingAgent, console: ConsoleDep) -> dict:
     return await duty.apply(console, me, body.minutes)
 
 
 @router.post("/break", response_model=ShiftOut, response_model_exclude_unset=True,
              summary="Start or end a break: on a break nothing is pushed to you",
-             responses=error_responses(*CHANGE, {409: ("duty_state",)}))
-async def take_break(body: BreakIn, me: CurrentAgent, console: ConsoleDep) -> dict:
+             responses=error_responses(*CHANGE, ROLE_ERRORS, {409: ("duty_state",)}))
+async def take_break(body: BreakIn, me: ServingAgent, console: ConsoleDep) -> dict:
     return await duty.set_break(console, me, body.on)
 
 

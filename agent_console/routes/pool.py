@@ -8,7 +8,7 @@ from agent_console.context import ConsoleDep
 from agent_console.models import ShiftState
 from agent_console.routes.schemas import Claimed, PoolOut
 from core.errors import INVALID_REQUEST, error_responses
-from staff.auth import CSRF_ERRORS, SIGNED_IN_ERRORS, CurrentAgent
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, ServingAgent
 
 router = APIRouter(prefix="/api/v1/console", tags=["console: pool"])
 ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")
@@ -16,8 +16,8 @@ ConversationId = Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 @router.get("/pool", response_model=PoolOut,
             summary="Waiting conversations (priority, then oldest first) and open callback tickets",
-            responses=error_responses(SIGNED_IN_ERRORS))
-async def get_pool(me: CurrentAgent, console: ConsoleDep) -> dict:
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
+async def get_pool(me: ServingAgent, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         shift = await duty.open_shift(session, me.id)
         return {
@@ -31,10 +31,11 @@ async def get_pool(me: CurrentAgent, console: ConsoleDep) -> dict:
     "/conversations/{conversation_id}/claim", response_model=Claimed,
     summary="Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else",
     responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST, {
-        403: ("not_on_duty", "on_break", "skill_required"), 404: ("conversation_not_found", "agent_not_found"),
+        403: ("not_on_duty", "on_break", "skill_required", "forbidden"),
+        404: ("conversation_not_found", "agent_not_found"),
         409: ("already_taken", "not_waiting", "at_capacity"),
     }),
 )
-async def claim(me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
+async def claim(me: ServingAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
     taken = await claims.claim(console, me, conversation_id)
     return {"conversation_id": taken.conversation_id, "agent_id": taken.agent_id, "channel": taken.channel}
