@@ -14,12 +14,13 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import av
 import numpy as np
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AUDIO_PTIME, MediaStreamError, MediaStreamTrack
 from fastapi import APIRouter, Depends, Path
 from fastapi.concurrency import run_in_threadpool
@@ -84,7 +85,7 @@ class SpeechTrack(MediaStreamTrack):
     def __init__(self) -> None:
         super().__init__()
         self._buffer = bytearray()
-        self._marks: list[tuple[int, asyncio.Future]] = []  # (byte offset, resolved when played)
+        self._marks: list[tuple[int, asyncio.Future[float]]] = []  # (byte offset, resolved when played)
         self._start: float | None = None
         self._timestamp = 0
 
@@ -92,7 +93,7 @@ class SpeechTrack(MediaStreamTrack):
     def playing(self) -> bool:
         return bool(self._buffer)
 
-    def play(self, pcm: bytes) -> asyncio.Future:
+    def play(self, pcm: bytes) -> asyncio.Future[float]:
         """Queue 48 kHz mono PCM; the future resolves (with the clock time) when its first frame is sent."""
         started = asyncio.get_running_loop().create_future()
         if not pcm:
@@ -181,9 +182,9 @@ class VoiceSession:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.speech = SpeechTrack()
         self.timings: list[TurnTiming] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._turn_lock = asyncio.Lock()
-        self._channel = None
+        self._channel: RTCDataChannel | None = None
         self._closed = asyncio.Event()
 
     @property
@@ -199,7 +200,7 @@ class VoiceSession:
                 self._spawn(self._listen(track))
 
         @pc.on("datachannel")
-        def on_datachannel(channel) -> None:
+        def on_datachannel(channel: RTCDataChannel) -> None:
             self._channel = channel
 
         @pc.on("connectionstatechange")
@@ -212,7 +213,7 @@ class VoiceSession:
         await pc.setLocalDescription(await pc.createAnswer())
         return pc.localDescription.sdp
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
