@@ -90,6 +90,9 @@ class Campaign(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its people's numbers, names and call records were anonymised (CALLOUT_RETENTION_DAYS after
+    # it finished); outcomes, durations and counts stay.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -26,6 +26,7 @@ from huey.api import Huey
 from huey.consumer import Consumer
 from sqlalchemy import select
 
+from callout import retention
 from callout.context import Callout
 from callout.dialer import Dialer
 from callout.models import Campaign, CampaignStatus
@@ -66,6 +67,8 @@ class CalloutQueue:
         self._dispatch_task = self.huey.task(name="callout_dispatch")(self._run_dispatch)
         self._fallback_task = self.huey.task(name="callout_fallback")(self._run_fallback)
         self.huey.periodic_task(crontab(minute="*"), name="callout_sweep")(self._run_sweep)
+        # Daily, at 03:30 in Asia/Shanghai (Huey's crontab reads UTC here): out of calling hours.
+        self.huey.periodic_task(crontab(minute="30", hour="19"), name="callout_retention")(self._run_retention)
 
     def bind(self, callout: Callout, loop: asyncio.AbstractEventLoop) -> None:
         """The engine this process runs tasks for, and the event loop its coroutines run on."""
@@ -118,6 +121,11 @@ class CalloutQueue:
 
     def _run_fallback(self, recipient_id: int) -> None:
         self._await(self._bound_dialer().send_fallback(recipient_id))
+
+    def _run_retention(self) -> None:
+        if self._callout is None:
+            raise RuntimeError("the callout queue runs tasks only once bound to an engine (CalloutQueue.bind)")
+        self._await(retention.purge(self._callout))
 
     def _run_sweep(self) -> None:
         for campaign_id in self._await(self._running(open_now=True)):

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Stands for "not set": outside development the service refuses to start with it; in development a
 # secret of the machine's own is made on first start and kept in the data folder (`_local_secret`).
 DEV_SECRET = "dev-only-secret-change-me"
+# China's call-centre rules ask for call records, consent evidence and outcomes to be kept this long.
+MIN_CALLOUT_RETENTION_DAYS = 30
 
 
 class Settings(BaseSettings):
@@ -111,6 +113,9 @@ class Settings(BaseSettings):
     callout_attempt_lease_s: int = Field(
         900, ge=60, description="an attempt the provider never reported on is settled as failed after this"
     )
+    callout_retention_days: int = Field(
+        180, description="call records of campaigns finished longer ago are anonymised daily (at least 30)"
+    )
 
     # In-browser voice (WebRTC). Recognition needs a model the centre supplies; synthesis ships (espeak-ng).
     voice_asr_engine: str = Field("vosk", description="speech recognition engine: vosk")
@@ -183,6 +188,16 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
         if self.environment != "development" and len(self.app_api_key.get_secret_value()) < 16:
             raise ValueError("APP_API_KEY must be set outside development (openssl rand -hex 24)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_retention(self) -> Settings:
+        if self.callout_retention_days < MIN_CALLOUT_RETENTION_DAYS:
+            raise ValueError(
+                f"CALLOUT_RETENTION_DAYS={self.callout_retention_days} is too short: call records, consent "
+                f"evidence and outcomes must be kept at least {MIN_CALLOUT_RETENTION_DAYS} days "
+                f"(外呼记录至少保存{MIN_CALLOUT_RETENTION_DAYS}天)"
+            )
         return self
 
     @model_validator(mode="after")
