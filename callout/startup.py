@@ -11,6 +11,8 @@ from callout.notices import WeChatNotices
 from callout.provider import TwilioProvider, missing_settings
 from callout.queue import CalloutQueue
 from callout.schedule import SystemClock
+from callout.wechat_optout import WeChatOptOut
+from conversations.hub import Hub
 from core.services import Services
 from core.settings import Settings
 
@@ -31,6 +33,8 @@ async def start(services: Services) -> None:
     queue.bind(callout, asyncio.get_running_loop())
     services.provide(Callout, callout)
     services.provide(CalloutQueue, queue)
+    if (hub := services.find(Hub)) is not None:  # 退订 sent on WeChat: the list, not the bot
+        hub.register_interceptor(WeChatOptOut(settings, callout.sessions))
     if settings.callout_workers:
         queue.start_workers(settings.callout_workers)
     await queue.resume_running()

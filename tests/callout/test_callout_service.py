@@ -8,6 +8,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from callout.wechat_optout import WeChatOptOut
+from conversations.hub import Hub
 from core.settings import Settings
 from server.app import create_app
 from staff import passwords
@@ -68,3 +70,8 @@ def test_prepare_approve_start_and_count(service, fake_twilio):
     assert status["counts"]["calling"] == 2
     assert fake_twilio.call_to("+8613900000002") == []
     assert all(call.params["From"] == CALLER_ID for call in fake_twilio.calls)
+
+
+def test_unsubscribing_on_wechat_is_wired_into_the_hub(service):
+    hub = service.app.state.services.get(Hub)
+    assert any(isinstance(interceptor, WeChatOptOut) for interceptor in hub._interceptors)
