@@ -7,6 +7,8 @@ the dialer checks the list again at each claim.
 """
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,6 +95,12 @@ async def _settle_waiting(session: AsyncSession, numbers: list[str]) -> None:
         )
 
 
+# Closing punctuation a citizen types after the word ("退订。") still means just the word.
+_TRAILING = "。.!！~～ "
+
+
 def is_opt_out(text: str) -> bool:
-    words = (text or "").strip()
-    return any(word in words for word in OPT_OUT_WORDS) and len(words) <= 20
+    """A message (SMS or WeChat) that is an unsubscribe word and nothing else (NFKC: full-width ＴＤ is
+    TD). "退订是什么意思" is a question, not a request, on either channel."""
+    word = unicodedata.normalize("NFKC", text or "").strip().rstrip(_TRAILING)
+    return word in OPT_OUT_WORDS

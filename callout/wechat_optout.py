@@ -7,8 +7,6 @@ that is nothing but the word counts: "退订是什么意思" is a question and g
 """
 from __future__ import annotations
 
-import unicodedata
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,15 +15,6 @@ from conversations.models import Channel, Conversation, Identity, Message
 from conversations.replies import Reply
 from core.settings import Settings
 
-# Closing punctuation a citizen types after the word ("退订。") still means just the word.
-_TRAILING = "。.!！~～ "
-
-
-def is_bare_opt_out(text: str) -> bool:
-    """The message is an unsubscribe word and nothing else (NFKC: full-width ＴＤ is TD)."""
-    word = unicodedata.normalize("NFKC", text or "").strip().rstrip(_TRAILING)
-    return word in suppressions.OPT_OUT_WORDS
-
 
 class WeChatOptOut:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -33,7 +22,7 @@ class WeChatOptOut:
         self._sessions = sessions
 
     async def __call__(self, conversation: Conversation, message: Message, status: str) -> list[Reply] | None:
-        if conversation.channel != Channel.WECHAT or not is_bare_opt_out(message.text):
+        if conversation.channel != Channel.WECHAT or not suppressions.is_opt_out(message.text):
             return None
         numbers = await self._linked_numbers(conversation.citizen_id)
         if not numbers:

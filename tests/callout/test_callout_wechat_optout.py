@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from callout.models import Recipient, Suppression
-from callout.wechat_optout import WeChatOptOut, is_bare_opt_out
+from callout.suppressions import is_opt_out
+from callout.wechat_optout import WeChatOptOut
 from conversations.bot_client import RasaClient
 from conversations.hub import Hub
 from conversations.models import Author, Channel, Citizen, Identity
@@ -53,8 +54,8 @@ async def send(hub: Hub, openid: str, text: str):
 
 
 def test_only_the_bare_word_unsubscribes() -> None:
-    assert all(is_bare_opt_out(text) for text in ("退订", " 退订。", "TD", "ＴＤ", "不再接收！"))
-    assert not any(is_bare_opt_out(text) for text in ("退订是什么意思", "怎么退订", "", "TDS", "我要退订公积金"))
+    assert all(is_opt_out(text) for text in ("退订", " 退订。", "TD", "ＴＤ", "不再接收！"))
+    assert not any(is_opt_out(text) for text in ("退订是什么意思", "怎么退订", "", "TDS", "我要退订公积金"))
 
 
 async def test_a_linked_follower_is_suppressed_and_never_called(line, hub, rasa):
