@@ -48,6 +48,20 @@
     }));
   }
 
+  // "字段名=内容" lines → {field: text}; the service checks the names and the variables.
+  function templateFields(text) {
+    const fields = {};
+    for (const line of text.split("\n")) {
+      const at = line.indexOf("=");
+      if (at > 0) fields[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+    return fields;
+  }
+
+  $("c-fallback").addEventListener("change", () => {
+    $("c-wechat").hidden = $("c-fallback").value === "sms";
+  });
+
   $("new-campaign").addEventListener("submit", async (event) => {
     event.preventDefault();
     const settings = {
@@ -61,6 +75,11 @@
       settings.days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
       settings.call_on_holidays = true;
     }
+    settings.fallback = $("c-fallback").value;
+    if (settings.fallback !== "sms") {
+      settings.wechat_template_id = $("c-template").value.trim() || null;
+      settings.wechat_data = templateFields($("c-wechat-data").value);
+    }
     const form = new FormData();
     form.append("campaign", JSON.stringify(settings));
     form.append("file", $("c-file").files[0]);
@@ -69,6 +88,7 @@
       showReport(made.rejected, `已创建：${made.accepted} 人可呼叫，其中 ${made.suppressed} 人在免打扰名单中；${made.rejected.length} 行有问题，不会呼叫：`);
       toast("外呼任务已创建，等待另一位主管审批。");
       event.target.reset();
+      $("c-wechat").hidden = true;
       await refresh();
     } catch (e) {
       if (e.body && e.body.rejected) showReport(e.body.rejected, e.message);

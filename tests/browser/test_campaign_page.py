@@ -77,6 +77,10 @@ def test_prepare_approve_start_and_watch(browser: Browser, service: str, twilio:
     planner.locator("#c-start").fill("00:00")
     planner.locator("#c-end").fill("23:59")
     planner.locator("#c-everyday").check()
+    expect(planner.locator("#c-template")).to_be_hidden()
+    planner.locator("#c-fallback").select_option("wechat")  # the WeChat template instead of an SMS
+    planner.locator("#c-template").fill("TPL-repay")
+    planner.locator("#c-wechat-data").fill("first={name}您好\nkeyword1={amount}元")
     planner.locator("#c-file").set_input_files(str(listing))
     planner.get_by_role("button", name="提交审批").click()
     expect(planner.locator("#report-summary")).to_contain_text("2 人可呼叫")
@@ -88,6 +92,13 @@ def test_prepare_approve_start_and_watch(browser: Browser, service: str, twilio:
     card.get_by_role("button", name="预演").click()
     expect(planner.locator("#detail-rows")).to_contain_text("张三您好，您本月应还100元。")
     expect(planner.locator("#detail-rows")).to_contain_text("139****0001")
+
+    with httpx.Client(base_url=service, timeout=30) as client:
+        token = client.post("/api/v1/console/login", json={"username": "lead", "password": PASSWORD}).json()["token"]
+        made = client.get("/api/v1/campaigns", headers={"Authorization": f"Bearer {token}"}).json()
+    shown = made["campaigns"][0]
+    assert (shown["fallback"], shown["wechat_template_id"]) == ("wechat", "TPL-repay")
+    assert shown["wechat_data"] == {"first": "{name}您好", "keyword1": "{amount}元"}
 
     lead = logged_in(browser, service, "lead")
     lead_card = lead.locator("#list .card").first
