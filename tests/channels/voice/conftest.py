@@ -8,9 +8,7 @@ from pathlib import Path
 import aioice.ice
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from core.services import services_of
 from core.settings import Settings
 from server.app import create_app
 from tests.channels.voice.phone_fakes import (
@@ -20,7 +18,7 @@ from tests.channels.voice.phone_fakes import (
     ContractPool,
     FakeTwilio,
     ScriptedRasa,
-    desk,
+    fake_pool,
 )
 
 
@@ -60,8 +58,7 @@ def app_client(rasa, fake_twilio, tmp_path_factory, voice_index_dir) -> Iterator
 @pytest.fixture
 def pool(app_client) -> Iterator[ContractPool]:
     """The agent desk behind the handoff contract, played by a fake for this test."""
-    fake = ContractPool(services_of(app_client.app).get(async_sessionmaker))
-    with desk(app_client, fake.request_handoff):
+    with fake_pool(app_client) as fake:
         yield fake
 
 

@@ -160,3 +160,11 @@ def desk(app_client, handler: HandoffDesk | None) -> Iterator[None]:
         yield
     finally:
         handoffs.register_desk(original)
+
+
+@contextmanager
+def fake_pool(app_client) -> Iterator[ContractPool]:
+    """A fake agent pool serving `app_client`'s requests for a person while the block runs."""
+    fake = ContractPool(services_of(app_client.app).get(async_sessionmaker))
+    with desk(app_client, fake.request_handoff):
+        yield fake

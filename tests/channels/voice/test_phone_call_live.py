@@ -16,7 +16,7 @@ from conversations.models import Author
 from core.services import services_of
 from server.app import create_app
 from tests.channels.voice.conftest import phone_settings
-from tests.channels.voice.phone_fakes import TwilioCaller
+from tests.channels.voice.phone_fakes import TwilioCaller, fake_pool
 from tests.channels.voice.twiml_helpers import gather, next_url, parse, spoken
 
 pytestmark = pytest.mark.rasa
@@ -30,6 +30,13 @@ def live_client(live_service, fake_twilio, tmp_path_factory, voice_index_dir):
     )
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture
+def pool(live_client):
+    """The fake agent pool on this file's app (the suite's `pool` serves the other one)."""
+    with fake_pool(live_client) as fake:
+        yield fake
 
 
 def assert_for_the_ear(text: str) -> None:
