@@ -240,7 +240,9 @@ async def drain_pool(client, url, headers) -> None:
 
 
 async def run(args: argparse.Namespace, urls: list[str]) -> None:
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=args.agents + 20)) as client:
+    # Idle connections close on our side before uvicorn's 5-second keep-alive races a reuse.
+    limits = httpx.Limits(max_connections=args.agents + 20, keepalive_expiry=2.0)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         agents = await asyncio.gather(
             *(log_in(client, urls[i % len(urls)], f"bench-{i:02d}") for i in range(args.agents))
         )

@@ -81,7 +81,10 @@ async def waiting_conversation(client: httpx.AsyncClient, url: str) -> str:
 
 
 async def test_fifty_agents_grab_at_once_on_two_processes_and_one_wins_every_time(services, suite_postgres_url):
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=AGENTS + 10)) as client:
+    # Idle connections are dropped by the client before uvicorn's 5-second keep-alive can close one just
+    # as a slow round reuses it (that race reads as "server disconnected", not as a lost grab).
+    limits = httpx.Limits(max_connections=AGENTS + 10, keepalive_expiry=2.0)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         agents = await asyncio.gather(*(log_in(client, services[i % 2], f"grabber-{i:02d}") for i in range(AGENTS)))
 
         async def grab(i: int, conversation_id: str) -> int:
