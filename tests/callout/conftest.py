@@ -10,6 +10,7 @@ from callout.context import Callout
 from callout.provider import TwilioProvider
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
+from fakes.rasa import FakeRasa
 from fakes.twilio import FakeTwilio
 from staff import passwords
 from tests.agent_console.helpers import CHEAP_HASHER
@@ -67,3 +68,9 @@ async def line(database_url, tmp_path, clock, fake_twilio):
     async with client(campaign_app(callout)) as http:
         yield Line(callout=callout, api=http, twilio=fake_twilio, clock=clock)
     await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def rasa() -> Iterator[FakeRasa]:
+    with FakeRasa() as fake:
+        yield fake

@@ -2,17 +2,27 @@
 on a small app, and campaign bodies."""
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from callout.context import Callout
 from callout.dialer import Dialer
+from callout.models import Attempt
 from callout.routes import ROUTERS
+from channels.voice.phone_line import PhoneLine
+from conversations.bot_client import RasaClient
+from conversations.handoff import HandoffDesk, Handoffs
+from conversations.hub import Hub
+from core.bus import EventBus, LocalBus
 from core.errors import install_error_handlers
 from core.services import Services
 from core.settings import Settings
@@ -168,3 +178,64 @@ class Line:
 
     async def status(self, campaign_id: int, headers: dict) -> dict:
         return (await self.api.get(f"/api/v1/campaigns/{campaign_id}", headers=headers)).json()
+
+
+@dataclass
+class PhoneStack:
+    """A campaign line with the conversation side running: hub (and a Rasa client), bus, phone line."""
+
+    line: Line
+    hub: Hub
+    bus: LocalBus
+    bot: RasaClient
+
+    @property
+    def sessions(self) -> async_sessionmaker:
+        return self.line.callout.sessions
+
+
+@asynccontextmanager
+async def phone_stack(line: Line, rasa_url: str, desk_for: Callable[[PhoneStack], HandoffDesk]
+                      ) -> AsyncIterator[PhoneStack]:
+    """The hub, the phone line and the agent desk `desk_for` makes, served with the campaign routes."""
+    bus, bot = LocalBus(), RasaClient(rasa_url, timeout_s=2.0)
+    sessions = line.callout.sessions
+    hub = Hub(sessions, bus, bot, None, "12329", bot_deadline_s=2.0)
+    stack = PhoneStack(line=line, hub=hub, bus=bus, bot=bot)
+    handoffs = Handoffs()
+    handoffs.register_desk(desk_for(stack))
+    phone = PhoneLine(line.callout.settings, sessions=sessions, bus=bus, hub=hub, handoffs=handoffs)
+    try:
+        async with client(campaign_app(line.callout, (Hub, hub), (PhoneLine, phone), (EventBus, bus))) as api:
+            stack.line = Line(callout=line.callout, api=api, twilio=line.twilio, clock=line.clock)
+            yield stack
+    finally:
+        await phone.watcher.close()
+        await bot.close()
+
+
+async def one_call(line: Line) -> tuple[int, dict[str, str]]:
+    preparer = await login(line.callout, "planner", Role.CAMPAIGNER)
+    approver = await login(line.callout, "lead", Role.SUPERVISOR)
+    body = {"name": "还款提醒", "message": "{name}您好，您本月的公积金贷款还款{amount}元尚未扣款。",
+            "voicemail_message": "{name}您好，这里是公积金中心，请留意本月还款。",
+            "recipients": people(1, amount="2300"), "window": {"start": "09:00", "end": "20:00"}}
+    campaign_id = await line.campaign(body, preparer=preparer, approver=approver)
+    await line.dialer.dispatch(campaign_id)
+    call = line.twilio.calls[0]
+    base = {"CallSid": call.sid, "AccountSid": line.twilio.account_sid, "From": call.params["From"], "To": call.to,
+            "CallStatus": "in-progress", "Direction": "outbound-api"}
+    return campaign_id, base
+
+
+def spoken(xml: str) -> list[str]:
+    return [say.text or "" for say in ET.fromstring(xml).iter("Say")]
+
+
+def action(xml: str) -> str:
+    return next(ET.fromstring(xml).iter("Gather")).get("action")
+
+
+async def attempt(line: Line) -> Attempt:
+    async with line.callout.sessions() as session:
+        return await session.scalar(select(Attempt))

@@ -3,82 +3,34 @@ to the agents as inbound callers are), or says they want no more calls; replays 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
-from callout.models import Attempt, Suppression
-from channels.voice.phone_line import PhoneLine
-from conversations.bot_client import RasaClient
-from conversations.handoff import HandoffOutcome, Handoffs
-from conversations.hub import Hub
+from callout.models import Suppression
+from conversations.handoff import HandoffDesk, HandoffOutcome
 from conversations.lifecycle import transition
 from conversations.models import Conversation, ConversationStatus, Message
-from core.bus import EventBus, LocalBus
-from fakes.rasa import FakeRasa
-from staff.models import Role
-from tests.callout.helpers import PUBLIC_BASE, Line, campaign_app, client, login, people
-
-
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeRasa]:
-    with FakeRasa() as fake:
-        yield fake
+from tests.callout.helpers import PUBLIC_BASE, PhoneStack, action, attempt, one_call, phone_stack, spoken
 
 
 @pytest.fixture
 async def talking(line, rasa):
     """The line with the hub (and a fake Rasa), the phone line and an agent desk that queues."""
-    bus = LocalBus()
-    bot = RasaClient(rasa.url, timeout_s=2.0)
-    sessions = line.callout.sessions
-    hub = Hub(sessions, bus, bot, None, "12329", bot_deadline_s=2.0)
-    handoffs = Handoffs()
     requests: list[str] = []
 
-    async def desk(*, conversation_id, reason, intent=None, slots=None, contact=None) -> HandoffOutcome:
-        requests.append(conversation_id)
-        async with sessions() as session:
-            await transition(session, conversation_id, ConversationStatus.WAITING)
-            await session.commit()
-        return HandoffOutcome("queued", 1, 60, None, "已为您转接人工客服。")
+    def queueing_desk(stack: PhoneStack) -> HandoffDesk:
+        async def desk(*, conversation_id, reason, intent=None, slots=None, contact=None) -> HandoffOutcome:
+            requests.append(conversation_id)
+            async with stack.sessions() as session:
+                await transition(session, conversation_id, ConversationStatus.WAITING)
+                await session.commit()
+            return HandoffOutcome("queued", 1, 60, None, "已为您转接人工客服。")
+        return desk
 
-    handoffs.register_desk(desk)
-    phone = PhoneLine(line.callout.settings, sessions=sessions, bus=bus, hub=hub, handoffs=handoffs)
-    async with client(campaign_app(line.callout, (Hub, hub), (PhoneLine, phone), (EventBus, bus))) as api:
-        talking = Line(callout=line.callout, api=api, twilio=line.twilio, clock=line.clock)
-        talking.requests = requests
-        yield talking
-    await phone.watcher.close()
-    await bot.close()
-
-
-async def one_call(line: Line) -> tuple[int, dict[str, str]]:
-    preparer = await login(line.callout, "planner", Role.CAMPAIGNER)
-    approver = await login(line.callout, "lead", Role.SUPERVISOR)
-    body = {"name": "还款提醒", "message": "{name}您好，您本月的公积金贷款还款{amount}元尚未扣款。",
-            "voicemail_message": "{name}您好，这里是公积金中心，请留意本月还款。",
-            "recipients": people(1, amount="2300"), "window": {"start": "09:00", "end": "20:00"}}
-    campaign_id = await line.campaign(body, preparer=preparer, approver=approver)
-    await line.dialer.dispatch(campaign_id)
-    call = line.twilio.calls[0]
-    base = {"CallSid": call.sid, "AccountSid": line.twilio.account_sid, "From": call.params["From"], "To": call.to,
-            "CallStatus": "in-progress", "Direction": "outbound-api"}
-    return campaign_id, base
-
-
-def spoken(xml: str) -> list[str]:
-    return [say.text or "" for say in ET.fromstring(xml).iter("Say")]
-
-
-def action(xml: str) -> str:
-    return next(ET.fromstring(xml).iter("Gather")).get("action")
-
-
-async def attempt(line: Line) -> Attempt:
-    async with line.callout.sessions() as session:
-        return await session.scalar(select(Attempt))
+    async with phone_stack(line, rasa.url, queueing_desk) as stack:
+        stack.line.requests = requests
+        yield stack.line
 
 
 async def test_the_message_is_heard_repeated_and_replays_act_once(talking):

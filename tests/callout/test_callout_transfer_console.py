@@ -4,7 +4,6 @@ claims it; the attempt ends as transferred."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from functools import partial
 
 import pytest
@@ -13,40 +12,25 @@ from sqlalchemy import select
 from agent_console import claims, pool
 from agent_console.context import Console
 from agent_console.handoff import request_handoff
-from channels.voice.phone_line import PhoneLine
-from conversations.bot_client import RasaClient
-from conversations.handoff import Handoffs
-from conversations.hub import Hub
+from conversations.handoff import HandoffDesk
 from conversations.models import Conversation, ConversationStatus
-from core.bus import EventBus, LocalBus
-from fakes.rasa import FakeRasa
 from tests.agent_console.helpers import World
-from tests.callout.helpers import PUBLIC_BASE, Line, campaign_app, client
-from tests.callout.test_callout_talk import action, attempt, one_call
-
-
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeRasa]:
-    with FakeRasa() as fake:
-        yield fake
+from tests.callout.helpers import PUBLIC_BASE, PhoneStack, action, attempt, one_call, phone_stack
 
 
 @pytest.fixture
 async def desk(line, rasa):
     """The line with the hub, the phone line, and the agent console's own desk behind the handoff contract."""
-    bus = LocalBus()
-    bot = RasaClient(rasa.url, timeout_s=2.0)
-    sessions = line.callout.sessions
-    hub = Hub(sessions, bus, bot, None, "12329", bot_deadline_s=2.0)
-    console = Console(settings=line.callout.settings, sessions=sessions, bus=bus, hub=hub, bot=bot, knowledge=None)
-    handoffs = Handoffs()
-    handoffs.register_desk(partial(request_handoff, console))  # as agent_console.startup does
-    phone = PhoneLine(line.callout.settings, sessions=sessions, bus=bus, hub=hub, handoffs=handoffs)
-    async with client(campaign_app(line.callout, (Hub, hub), (PhoneLine, phone), (EventBus, bus))) as api:
-        yield Line(callout=line.callout, api=api, twilio=line.twilio, clock=line.clock), \
-            World(console=console, hub=hub, bus=bus, rasa=rasa)
-    await phone.watcher.close()
-    await bot.close()
+    consoles: list[Console] = []
+
+    def console_desk(stack: PhoneStack) -> HandoffDesk:
+        console = Console(settings=line.callout.settings, sessions=stack.sessions, bus=stack.bus, hub=stack.hub,
+                          bot=stack.bot, knowledge=None)
+        consoles.append(console)
+        return partial(request_handoff, console)  # as agent_console.startup does
+
+    async with phone_stack(line, rasa.url, console_desk) as stack:
+        yield stack.line, World(console=consoles[0], hub=stack.hub, bus=stack.bus, rasa=rasa)
 
 
 async def test_pressing_0_puts_the_person_in_the_pool_and_an_agent_claims_them(desk):

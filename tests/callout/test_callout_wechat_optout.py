@@ -3,8 +3,6 @@ list and told so, and a later campaign never calls that number; a follower with 
 told how to unsubscribe; a question that mentions the word goes to the bot."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -15,16 +13,9 @@ from conversations.bot_client import RasaClient
 from conversations.hub import Hub
 from conversations.models import Author, Channel, Citizen, Identity
 from core.bus import LocalBus
-from fakes.rasa import FakeRasa
 from staff.models import Role
 from tests.callout.helpers import login, people
 from tests.messages import said
-
-
-@pytest.fixture(scope="module")
-def rasa() -> Iterator[FakeRasa]:
-    with FakeRasa() as fake:
-        yield fake
 
 
 @pytest.fixture
