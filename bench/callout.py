@@ -31,8 +31,8 @@ from callout.dialer import Dialer
 from callout.models import Attempt
 from callout.provider import TwilioProvider
 from callout.routes import ROUTERS
-from callout.schedule import SystemClock
 from callout.schemas import CampaignSpec
+from core.clock import SystemClock
 from core.db import make_engine, make_sessionmaker, migrate, utcnow
 from core.errors import install_error_handlers
 from core.services import Services

@@ -9,7 +9,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callout.provider import Provider
-from callout.schedule import Clock, SystemClock
+from core.clock import Clock, SystemClock
 from core.settings import Settings
 
 

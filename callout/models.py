@@ -58,7 +58,10 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    # voice: calls; sms | wechat | push | card: a message on that channel instead (服务找人)
     channel: Mapped[str] = mapped_column(String(20), default="voice")
+    segment: Mapped[str | None] = mapped_column(String(64))  # the policy/segments rule it was prepared from
+    business: Mapped[str | None] = mapped_column(String(64))  # the online business its links open
     status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.DRAFT, index=True)
     message: Mapped[str] = mapped_column(Text)
     voicemail_message: Mapped[str | None] = mapped_column(Text)
@@ -109,6 +112,8 @@ class Recipient(Base):
     phone: Mapped[str] = mapped_column(String(20))  # E.164, mainland China
     name: Mapped[str] = mapped_column(String(100), default="")
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    citizen_id: Mapped[str | None] = mapped_column(String(32))  # the citizen the number is (app push, cards)
+    link_id: Mapped[str | None] = mapped_column(String(32))  # their personal 一点就能办 link, if any
     state: Mapped[str] = mapped_column(String(20), default=RecipientState.PENDING)
     outcome: Mapped[str | None] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls that count against max_attempts
@@ -177,3 +182,18 @@ class Suppression(Base):
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)  # the call, the words, who added it
     added_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Contact(Base):
+    """A message or call that reached out to a number, from any campaign: the weekly cap per citizen
+    (OUTREACH_CAP_PER_WEEK) counts these."""
+
+    __tablename__ = "callout_contacts"
+    __table_args__ = (Index("ix_callout_contacts_phone_at", "phone", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("callout_campaigns.id"))
+    recipient_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

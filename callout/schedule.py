@@ -1,18 +1,15 @@
 """When a campaign may call: windows of the day in the centre's time zone, weekdays, public holidays
 (the console's holiday calendar, CONSOLE_HOLIDAYS) and the campaign's first and last day.
 
-The clock is passed in (`Clock`), so tests can freeze it across a window's end or a holiday.
+The clock is passed in (`core.clock.Clock`), so tests can freeze it across a window's end or a holiday.
 """
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Protocol
 
 from agent_console.hours import LOCAL, ServiceHours
-from core.db import utcnow
 from core.errors import ApiError
 from core.settings import Settings
 
@@ -21,20 +18,6 @@ DEFAULT_DAYS = (1, 2, 3, 4, 5)
 DAY_NAMES = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 LOOK_AHEAD_DAYS = 400  # a plan with no open minute in this long is a mistake, not a schedule
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return utcnow()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from callout.context import Callout
 from callout.notices import WeChatNotices
 from callout.provider import TwilioProvider, missing_settings
 from callout.queue import CalloutQueue
-from callout.schedule import SystemClock
 from callout.wechat_optout import WeChatOptOut
 from conversations.hub import Hub
+from core.clock import SystemClock
 from core.services import Services
 from core.settings import Settings
 

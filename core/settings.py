@@ -117,6 +117,29 @@ class Settings(BaseSettings):
         180, description="call records of campaigns finished longer ago are anonymised daily (at least 30)"
     )
 
+    # 服务找人 (outreach/): the centre's data, segments, personal 一点就能办 links, cards and the funnel.
+    centre_data_url: str = Field(
+        "", description="read-only SQL view of the centre's business system (documented in docs/outreach.md)"
+    )
+    centre_data_dir: Path = Field(
+        default_factory=lambda fields: fields["data_dir"] / "centre",
+        description="the centre's CSV/XLSX exports when CENTRE_DATA_URL is empty (default: <data_dir>/centre)",
+    )
+    segments_dir: Path = Field(ROOT / "policy" / "segments", description="who gets what: one <segment>.yml each")
+    outreach_business_secret: SecretStr = Field(
+        SecretStr(DEV_SECRET),
+        description="shared with the business system: signs form hand-offs and its completion webhooks",
+    )
+    outreach_link_ttl_s: int = Field(14 * 86400, ge=60, le=90 * 86400, description="a personal link's default life")
+    outreach_cap_per_week: int = Field(
+        2, ge=0, le=50, description="messages and calls one citizen gets from all campaigns in 7 days (0: none)"
+    )
+    outreach_quiet_hours: str = Field(
+        "21:00-08:00", description="no campaign message or call in these local hours, whatever a campaign says"
+    )
+    app_push_url: str = Field("", description="the app backend's push endpoint; empty: no app push")
+    app_push_secret: SecretStr = Field(SecretStr(""), description="signs our requests to APP_PUSH_URL")
+
     # In-browser voice (WebRTC). Recognition needs a model the centre supplies; synthesis ships (espeak-ng).
     voice_asr_engine: str = Field("vosk", description="speech recognition engine: vosk")
     voice_asr_model_path: Path | None = Field(None, description="directory of a Mandarin Vosk model; empty: off")
@@ -186,6 +209,12 @@ class Settings(BaseSettings):
             self.session_secret = SecretStr(_local_secret(self.data_dir / "secrets" / "session_secret"))
         elif self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
             raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
+        business = self.outreach_business_secret.get_secret_value()
+        if self.environment == "development" and business == DEV_SECRET:
+            self.outreach_business_secret = SecretStr(_local_secret(self.data_dir / "secrets" / "business_secret"))
+        elif self.environment != "development" and (business == DEV_SECRET or len(business) < 32):
+            raise ValueError("OUTREACH_BUSINESS_SECRET must be set outside development (shared with the business "
+                             "system; openssl rand -hex 32)")
         if self.environment != "development" and len(self.app_api_key.get_secret_value()) < 16:
             raise ValueError("APP_API_KEY must be set outside development (openssl rand -hex 24)")
         return self

@@ -33,6 +33,8 @@ from knowledge.builder import IndexBuilder, IndexWatcher
 from knowledge.encoders import make_encoder
 from knowledge.search import KnowledgeBase
 from knowledge.tokenize import shared_tokenizer
+from outreach import startup as outreach
+from outreach.routes import ROUTERS as OUTREACH_ROUTERS
 from policy import checklist_api, loan_api
 from server import health, profile
 
@@ -42,7 +44,8 @@ log = logging.getLogger(__name__)
 def _secrets(settings: Settings) -> list[str]:
     secrets = (
         settings.session_secret, settings.app_api_key, settings.wechat_token, settings.wechat_aes_key,
-        settings.wechat_secret, settings.twilio_auth_token,
+        settings.wechat_secret, settings.twilio_auth_token, settings.outreach_business_secret,
+        settings.app_push_secret,
     )
     return [secret.get_secret_value() for secret in secrets]
 
@@ -84,11 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.provide(Handoffs, Handoffs())
         await voice.start(services)
         await startup.start(services)  # the console's clock: escalation, duty expiry, queue positions
+        await outreach.start(services)  # 服务找人: the centre's data, segments, links, cards, the funnel
         await callout.start(services)  # campaigns: the task queue and its workers, running campaigns resumed
         try:
             yield
         finally:
             await callout.stop(services)
+            await outreach.stop(services)
             await startup.stop(services)
             await voice.stop(services)
             await watcher.stop()
@@ -111,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(knowledge_admin_api.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     for router in CONSOLE_ROUTERS:
+        app.include_router(router)
+    for router in OUTREACH_ROUTERS:
         app.include_router(router)
     for router in CALLOUT_ROUTERS:
         app.include_router(router)

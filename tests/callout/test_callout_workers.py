@@ -18,7 +18,7 @@ from callout.context import Callout
 from callout.models import Attempt, CampaignStatus, Recipient
 from callout.provider import TwilioProvider
 from callout.queue import CalloutQueue
-from callout.schedule import SystemClock
+from core.clock import SystemClock
 from core.db import make_engine, make_sessionmaker, migrate
 from core.settings import Settings
 from fakes.twilio import Behaviour
