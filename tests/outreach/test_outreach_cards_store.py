@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.db import make_engine, make_sessionmaker
 from conversations.models import Citizen
+from core.db import make_engine, make_sessionmaker
 from outreach import cards
 
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)
