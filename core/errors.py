@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", "请求无法处理。"))
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    # A number past the database's 64-bit integers (SQLite raises OverflowError when binding it, PostgreSQL
+    # answers "out of range"), or a text longer than its column on PostgreSQL: the request's fault, so a
+    # 422 like any other invalid input rather than a 500, whichever route and parameter carried it.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        log.info("value out of the database's range on %s %s", request.method, request.url.path)
+        body = error_body("invalid_request", "请求中的数字或文字超出了允许的范围，请检查后重试。",
+                          errors=[{"field": "", "type": "out_of_range"}])
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

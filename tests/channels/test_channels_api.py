@@ -294,3 +294,10 @@ def test_forged_token_is_refused(client):
         with client.websocket_connect(f"/ws/chat?token={forged}") as ws:
             ws.receive_json()
     assert closed.value.code == 4401
+
+
+@pytest.mark.parametrize("query", ["after=9223372036854775808", "after=-9223372036854775809", "after=" + "9" * 40])
+def test_a_number_past_64_bits_is_an_invalid_request_not_a_crash(client, query):
+    reply = client.get(f"/api/v1/app/messages?user_id=big-number-user&{query}")
+    assert reply.status_code == 422
+    assert reply.json()["code"] == "invalid_request" and reply.json()["message"]
