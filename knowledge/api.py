@@ -89,7 +89,7 @@ def answer_posted(
     settings: SettingsDep, sessions: SessionsDep, background: BackgroundTasks, answerer: AnswererDep,
     observer: ObserverDep, body: AnswerRequest,
 ) -> AnswerResponse:
-    return _answer(settings, sessions, background, answerer, observer, body)
+    return _answer(settings, sessions, background, answerer, observer, body, report_misses=True)
 
 
 @router.get("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))
@@ -104,21 +104,22 @@ def answer(
     confidence: Annotated[float, Query(ge=0, le=1, description="the bot's confidence in `intent`")] = 0.0,
     topic: Annotated[str | None, Query(max_length=128, description="article being discussed")] = None,
 ) -> AnswerResponse:
-    """The same as `POST /answer`, for a person trying questions by hand; programs use POST."""
+    """The same as `POST /answer`, for a person trying questions by hand; programs use POST. What is tried
+    by hand is nobody's conversation, so it never enters the report of unanswered questions."""
     body = AnswerRequest(q=q, intent=intent, confidence=confidence, topic=topic)
-    return _answer(settings, sessions, background, answerer, observer, body)
+    return _answer(settings, sessions, background, answerer, observer, body, report_misses=False)
 
 
 def _answer(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], background: BackgroundTasks, answerer: Answerer,
-    observer: SearchObserver, body: AnswerRequest,
+    observer: SearchObserver, body: AnswerRequest, *, report_misses: bool,
 ) -> AnswerResponse:
     question = _blank_check(body.q)
     intent = body.intent
     result = answerer.answer(question, intent=intent, topic=body.topic or None, intent_confidence=body.confidence)
     miss = miss_of(question, result, observer.top(question), low_confidence=settings.knowledge_low_confidence,
                    intent=intent)
-    if miss is not None:
+    if miss is not None and report_misses:
         background.add_task(record, sessions, miss)  # after the reply is sent
     return AnswerResponse(**result.to_dict())
 
