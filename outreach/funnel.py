@@ -8,10 +8,12 @@ the unique violation, so the caller's transaction stays usable after a repeat.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Insert
+from sqlalchemy import ColumnElement, Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,3 +78,98 @@ async def record(
     )
     # RETURNING gives a row only when it was inserted; rowcount after ON CONFLICT is not reliable on asyncpg.
     return result.first() is not None
+
+
+# What a funnel can be broken down by, in the order of the group index (ix_outreach_funnel_group).
+GROUPS: tuple[str, ...] = ("campaign_id", "segment", "channel", "business")
+
+
+class UnknownGroup(ValueError):
+    """`group_by` named something other than GROUPS."""
+
+
+@dataclass
+class FunnelRow:
+    """One line of the funnel: its group (a key left out of `group_by` is None), how many subjects reached
+    each stage, and the conversions: each stage against the one before it (`step`) and against sent
+    (`overall`); None where the stage it is taken against has nobody."""
+
+    campaign_id: int | None = None
+    segment: str | None = None
+    channel: str | None = None
+    business: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {stage.value: 0 for stage in STAGES})
+
+    def rates(self) -> dict[str, dict[str, float | None]]:
+        sent = self.counts[Stage.SENT]
+        step: dict[str, float | None] = {}
+        overall: dict[str, float | None] = {}
+        for before, stage in zip(STAGES, STAGES[1:], strict=False):
+            base = self.counts[before]
+            step[stage] = round(self.counts[stage] / base, 4) if base else None
+            overall[stage] = round(self.counts[stage] / sent, 4) if sent else None
+        return {"step": step, "overall": overall}
+
+    def as_dict(self) -> dict[str, object]:
+        return {"campaign_id": self.campaign_id, "segment": self.segment, "channel": self.channel,
+                "business": self.business, "counts": dict(self.counts), **self.rates()}
+
+
+def _filters(*, campaign_id: int | None, segment: str | None, channel: str | None, business: str | None,
+             since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if campaign_id is not None:
+        where.append(FunnelEvent.campaign_id == campaign_id)
+    if segment is not None:
+        where.append(FunnelEvent.segment == segment)
+    if channel is not None:
+        where.append(FunnelEvent.channel == channel)
+    if business is not None:
+        where.append(FunnelEvent.business == business)
+    if since is not None:
+        where.append(FunnelEvent.at >= since)
+    if until is not None:
+        where.append(FunnelEvent.at < until)
+    return where
+
+
+async def funnel(
+    session: AsyncSession,
+    *,
+    campaign_id: int | None = None,
+    segment: str | None = None,
+    channel: str | None = None,
+    business: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    group_by: Sequence[str] = GROUPS,
+) -> list[FunnelRow]:
+    """Counts per stage for each group, in one GROUP BY over the events (the group index covers it).
+    `since`/`until` bound when each stage was reached. Rows come ordered by their group."""
+    keys = [key for key in GROUPS if key in group_by]
+    if unknown := set(group_by) - set(GROUPS):
+        raise UnknownGroup(", ".join(sorted(unknown)))
+    columns = [getattr(FunnelEvent, key) for key in keys]
+    # One row per group with a count per stage (aggregate FILTER: SQLite ≥ 3.30 and PostgreSQL).
+    counts = [func.count().filter(FunnelEvent.stage == stage.value) for stage in STAGES]
+    query = (
+        select(*columns, *counts)
+        .where(*_filters(campaign_id=campaign_id, segment=segment, channel=channel, business=business,
+                         since=since, until=until))
+        .group_by(*columns)
+    )
+    rows = [
+        FunnelRow(**dict(zip(keys, found[: len(keys)], strict=True)),
+                  counts={stage.value: int(n) for stage, n in zip(STAGES, found[len(keys):], strict=True)})
+        for found in (await session.execute(query)).all()
+    ]
+    return sorted(rows, key=lambda row: tuple((getattr(row, key) is None, getattr(row, key)) for key in keys))
+
+
+def total(rows: Sequence[FunnelRow]) -> FunnelRow:
+    """All the rows together (their groups may differ, so the group keys stay None)."""
+    summed = FunnelRow()
+    for row in rows:
+        for stage, count in row.counts.items():
+            summed.counts[stage] += count
+    return summed
