@@ -340,6 +340,8 @@
     if (!response.ok) throw new Error(`session: HTTP ${response.status}`);
     const session = await response.json();
     save(TOKEN_KEY, session.visitor_token);
+    // The citizen's cards (cards.js) are read with the same token once the session is open.
+    document.dispatchEvent(new CustomEvent("hpf:visitor", { detail: session.visitor_token }));
     return session.visitor_token;
   }
 

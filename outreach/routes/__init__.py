@@ -1,4 +1,6 @@
 """Outreach's routes, one module per resource; `ROUTERS` is what the app includes."""
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from outreach.routes import cards
+
+ROUTERS: list[APIRouter] = [cards.router]

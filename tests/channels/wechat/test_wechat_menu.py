@@ -49,6 +49,8 @@ def test_dry_run_prints_wechats_json_and_sends_nothing(run_menu, wechat):
     assert {"政策问答", "贷款计算", "办理进度", "转人工", "评价"} <= set(names)
     web = next(s for b in menu["button"] for s in b["sub_button"] if s["name"] == "网页咨询")
     assert web["url"] == "https://hpf.example.cn/wechat/oauth?next=/"
+    mine = next(s for b in menu["button"] for s in b["sub_button"] if s["name"] == "我的待办")
+    assert mine == {"type": "view", "name": "我的待办", "url": "https://hpf.example.cn/wechat/oauth?next=/me"}
     assert all("say" not in s and "reply" not in s for b in menu["button"] for s in b["sub_button"])
     assert len(wechat.calls) == calls
 
