@@ -71,7 +71,19 @@ def from_rasa(message: dict[str, Any]) -> Reply | None:
         buttons=_clean_list(source.get("buttons"), ("title", "payload")),
         links=[link for link in _clean_list(source.get("links"), ("title", "url")) if _is_web_url(link["url"])],
         sources=_clean_list(source.get("sources"), ("article_id", "title")),
+        meta=_loan_ask(source.get("loan_ask")),
     )
+
+
+def _loan_ask(value: object) -> dict[str, Any]:
+    """The principal a citizen asked the calculator about (`{"amount": yuan}`), kept in the stored reply's
+    payload so that outreach can later compare it with what the citizen could borrow."""
+    if not isinstance(value, dict):
+        return {}
+    amount = value.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 < amount < 1e9:
+        return {}
+    return {"loan_ask": {"amount": float(amount)}}
 
 
 def _is_web_url(url: str) -> bool:

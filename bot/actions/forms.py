@@ -144,14 +144,19 @@ class FormSubmit(Action, ABC):
     @abstractmethod
     def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]: ...
 
+    def remember(self, body: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        """Keys the service keeps with the reply (not shown): what the citizen asked about."""
+        return {}
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if missing(tracker, self.slots):
             dispatcher.utter_message(response="utter_form_cancelled")
             return cleared(self.slots)
+        body = self.body(tracker)
         try:
-            result = await self.submit(self.body(tracker))
+            result = await self.submit(body)
         except service.Rejected as exc:
             reply(dispatcher, f"{exc.message}请重新告诉我。")
             return [*cleared(slots_to_ask_again(exc, self.api_fields)), FollowupAction(self.form)]
@@ -159,7 +164,7 @@ class FormSubmit(Action, ABC):
             reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或{call_hotline()}")
             return cleared(self.slots)
         text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
-        reply(dispatcher, text, buttons=self.buttons(tracker, result))
+        reply(dispatcher, text, buttons=self.buttons(tracker, result), extra=self.remember(body, result))
         return cleared(self.slots)
 
 

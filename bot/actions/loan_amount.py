@@ -73,6 +73,14 @@ class ActionEstimateLoan(FormSubmit):
     async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
         return await service.max_amount(body)
 
+    def remember(self, body: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        # What the house needs (price less the minimum down payment) is what the citizen would borrow.
+        limits = result.get("limits")
+        needed = limits.get("house_price") if isinstance(limits, dict) else None
+        if isinstance(needed, (int, float)) and not isinstance(needed, bool) and needed > 0:
+            return {"loan_ask": {"amount": float(needed)}}
+        return {}
+
     def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]:
         buttons = [{"title": "公积金贷款条件", "payload": "公积金贷款需要什么条件"}]
         amount = result.get("max_amount")

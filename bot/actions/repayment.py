@@ -93,6 +93,11 @@ class ActionCalcRepayment(FormSubmit):
     async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
         return await service.repayment(body)
 
+    def remember(self, body: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        # The principal the citizen wants to borrow: outreach compares it with their own maximum.
+        principal = body.get("principal")
+        return {"loan_ask": {"amount": float(principal)}} if isinstance(principal, (int, float)) else {}
+
     def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]:
         return [
             {"title": "换个条件再算", "payload": "帮我算一下月供"},

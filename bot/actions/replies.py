@@ -1,7 +1,8 @@
 """Sending replies the service understands, and the honest "I don't know" shared by several actions."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -41,14 +42,17 @@ def reply(
     buttons: Sequence[dict] = (),
     links: Sequence[dict] = (),
     sources: Sequence[dict] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """One message, whatever it carries.
 
     Sent as custom JSON because Rasa's REST channel would split a plain text on blank lines
     (knowledge answers have paragraphs) and send buttons apart from links and sources.
+    `extra` adds keys the service keeps with the stored reply (e.g. `loan_ask`), never shown.
     """
     dispatcher.utter_message(
-        json_message={"text": text, "buttons": list(buttons), "links": list(links), "sources": list(sources)}
+        json_message={**(extra or {}), "text": text, "buttons": list(buttons), "links": list(links),
+                      "sources": list(sources)}
     )
 
 
