@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from callout.context import Callout
+from callout.funnel_campaigns import campaign_infos
 from callout.notices import WeChatNotices
 from callout.provider import TwilioProvider, missing_settings
 from callout.queue import CalloutQueue
@@ -15,6 +16,7 @@ from conversations.hub import Hub
 from core.clock import SystemClock
 from core.services import Services
 from core.settings import Settings
+from outreach import funnel
 
 
 def build(settings: Settings, sessions: async_sessionmaker) -> tuple[Callout, CalloutQueue]:
@@ -33,6 +35,7 @@ async def start(services: Services) -> None:
     queue.bind(callout, asyncio.get_running_loop())
     services.provide(Callout, callout)
     services.provide(CalloutQueue, queue)
+    services.provide(funnel.Campaigns, campaign_infos)  # the funnel's campaign names and preparers
     if (hub := services.find(Hub)) is not None:  # 退订 sent on WeChat: the list, not the bot
         hub.register_interceptor(WeChatOptOut(settings, callout.sessions))
     if settings.callout_workers:

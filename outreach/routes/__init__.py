@@ -1,6 +1,6 @@
 """Outreach's routes, one module per resource; `ROUTERS` is what the app includes."""
 from fastapi import APIRouter
 
-from outreach.routes import cards
+from outreach.routes import cards, completions, funnel
 
-ROUTERS: list[APIRouter] = [cards.router]
+ROUTERS: list[APIRouter] = [completions.router, funnel.router, cards.router]
