@@ -10,6 +10,7 @@ import io
 import json
 import secrets
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -24,7 +25,7 @@ from core.db import make_engine, make_sessionmaker
 from core.errors import install_error_handlers
 from core.services import Services
 from core.settings import Settings
-from outreach import funnel, handoff, links
+from outreach import completions, funnel, handoff, links
 from outreach.context import Outreach
 from outreach.funnel import Stage
 from outreach.models import FunnelEvent, OutreachLink, WebhookNonce
@@ -295,3 +296,10 @@ async def test_who_may_read_the_funnel(outreach, api) -> None:
     assert [(r["campaign"], r["counts"]["sent"]) for r in mine.json()["rows"]] == [("还款提醒", 1)]
     refused = await api.get("/api/v1/outreach/funnel", headers=other, params={"campaign_id": campaign_id})
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+
+def test_the_documented_signature_example_holds() -> None:
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "outreach.md").read_text(encoding="utf-8")
+    example = completions.signature("s3cret", "1796700000", b'{"a":1}')
+    assert example == "ed8d8a363df082f286c2722454ea8887fda426814e57659afaecaed068247eac"
+    assert example in documented.split("## Completion webhook", 1)[1]
