@@ -7,8 +7,9 @@ number of processes, change it once; the other gets 409 naming the state found.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,8 +67,24 @@ async def transition(
 
 # -- creating -----------------------------------------------------------------------------------------
 
+class Preparer(Protocol):
+    """Who prepares a campaign: a signed-in agent (`Me`), or the account a segment campaign is made for."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def actor(self) -> audit.Actor: ...
+
+
+# Called inside the transaction that stores a new campaign and its recipients, before the commit: what
+# a caller adds (a segment campaign's personal links) commits with the campaign or not at all.
+BeforeCommit = Callable[[AsyncSession, Campaign], Awaitable[None]]
+
+
 async def create(
-    callout: Callout, me: Me, spec: CampaignSpec, header: list[str], rows: Iterable[uploads.Row]
+    callout: Callout, me: Preparer, spec: CampaignSpec, header: list[str], rows: Iterable[uploads.Row],
+    *, before_commit: BeforeCommit | None = None,
 ) -> tuple[Campaign, int, list[dict]]:
     """The new campaign (draft), how many recipients are on the suppression list, and the bad rows."""
     texts = {"message": messages.parse(spec.message)}
@@ -116,6 +133,8 @@ async def create(
         suppressed = await _settle_suppressed(session, campaign.id)
         audit.record(session, me.actor, "campaign_create", f"campaign:{campaign.id}", name=campaign.name,
                      recipients=len(batch), rejected=len(audience.rejected), suppressed=suppressed)
+        if before_commit is not None:
+            await before_commit(session, campaign)
         await session.commit()
     return campaign, suppressed, audience.rejected
 
