@@ -169,8 +169,9 @@ def evaluate(
     segment: Segment, source: PeopleSource, *, params: LoanParams, rates: RateEntry, secret: str,
     event: Mapping[str, object] | None = None, asked: Mapping[str, float] | None = None, today: date | None = None,
 ) -> Iterator[Match]:
-    """The people the segment reaches, streamed in the source's order. `asked` maps a depositor_ref to
-    the amount (yuan) the person asked about in a past conversation; `event` is the rate change
+    """The people the segment reaches, streamed in the source's order. `asked` maps a depositor_ref (or
+    an identity, `phone:+86…`, `wechat:<openid>`, `app:<user id>`) to the amount (yuan) the person asked
+    about in a past conversation (outreach.segment_asked); `event` is the rate change
     {"old_rate", "new_rate", "kind"} or the policy article {"title", …} an event segment is about."""
     _check_event(segment, event)
     change = _rate_change(event) if segment.figures == "rate_change" else None
@@ -207,12 +208,23 @@ def _depositors(
             continue
         ref = depositor_ref(secret, person.depositor.account_no)
         figures = _figures(segment, person, chosen, facts, params=params, rates=rates, event=event,
-                           asked=asked.get(ref), change=change)
+                           asked=_asked(asked, ref, person) if asked else None, change=change)
         if figures is None:
             continue
         variables, shown = figures
         yield _match(segment, person.depositor.name, person.depositor.mobile, person.depositor.wechat_openid,
                      person.depositor.app_user_id, ref, variables, shown, facts)
+
+
+def _asked(asked: Mapping[str, float], ref: str, person: Person) -> float | None:
+    """What the person asked to borrow: by their reference, else by an identity they chatted with."""
+    if ref in asked:
+        return asked[ref]
+    d = person.depositor
+    for kind, value in (("app", d.app_user_id), ("wechat", d.wechat_openid), ("phone", d.mobile)):
+        if value and f"{kind}:{value}" in asked:
+            return asked[f"{kind}:{value}"]
+    return None
 
 
 def _match(segment: Segment, name: str, mobile: str | None, openid: str | None, app_user_id: str | None,

@@ -2,6 +2,7 @@
 draft that a second person approves like any other."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -16,7 +17,7 @@ from core.errors import ApiError, error_responses
 from core.settings import Settings
 from outreach.centre_data import open_source
 from outreach.links import MAX_TTL_S, MIN_TTL_S
-from outreach.routes.segments import LOCAL, UNAVAILABLE, find, loan_rules
+from outreach.routes.segments import LOCAL, UNAVAILABLE, asked_for, find, loan_rules
 from outreach.segments import EventError, Match, Segment, evaluate
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
@@ -44,8 +45,8 @@ class SegmentCampaignCreated(BaseModel):
     rejected: list[dict]
 
 
-def _matches(settings: Settings, segment: Segment, event: dict[str, Any] | None, now: Any
-             ) -> tuple[list[Match], int]:
+def _matches(settings: Settings, segment: Segment, event: dict[str, Any] | None, now: datetime,
+             asked: dict[str, float]) -> tuple[list[Match], int]:
     """The matches with a mobile (at most one more than a campaign may hold) and how many had none. Runs
     in a thread: it reads the whole source."""
     params, rates = loan_rules(settings, now)
@@ -54,7 +55,7 @@ def _matches(settings: Settings, segment: Segment, event: dict[str, Any] | None,
     without = 0
     try:
         for match in evaluate(segment, source, params=params, rates=rates,
-                              secret=settings.session_secret.get_secret_value(), event=event,
+                              secret=settings.session_secret.get_secret_value(), event=event, asked=asked,
                               today=now.astimezone(LOCAL).date()):
             if not match.mobile:
                 without += 1
@@ -75,7 +76,8 @@ def _matches(settings: Settings, segment: Segment, event: dict[str, Any] | None,
 async def from_segment(body: SegmentCampaignIn, callout: CalloutDep, me: CampaignPreparer) -> dict:
     segment = find(callout.settings, body.segment)
     now = callout.clock.now()
-    kept, without = await run_in_threadpool(_matches, callout.settings, segment, body.event, now)
+    asked = await asked_for(segment, callout.sessions)
+    kept, without = await run_in_threadpool(_matches, callout.settings, segment, body.event, now, asked)
     if not kept:
         raise ApiError(422, "no_valid_recipients", "这个分群现在没有可以联系的人（没有人符合条件，或都没有手机号）。",
                        matched=without, without_mobile=without)

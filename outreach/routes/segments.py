@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import INVALID_REQUEST, ApiError, error_responses
@@ -17,6 +18,7 @@ from outreach import segments as rules
 from outreach.centre_data import open_source
 from outreach.context import Outreach
 from outreach.deps import OutreachDep
+from outreach.segment_asked import asked_by_key
 from outreach.segments import EventError, Segment, SegmentError
 from policy.loan_params import LoanParams, LoanParamsError, RateEntry, current_params
 from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, Me, current_agent
@@ -111,7 +113,16 @@ def describe(segment: Segment) -> dict[str, object]:
     }
 
 
-def run_preview(outreach: Outreach, segment: Segment, event: dict[str, Any] | None, samples: int) -> dict[str, object]:
+async def asked_for(segment: Segment, sessions: async_sessionmaker[AsyncSession]) -> dict[str, float]:
+    """What people asked to borrow, for a segment that estimates loans (the others need none)."""
+    if segment.figures != "max_loan":
+        return {}
+    async with sessions() as session:
+        return await asked_by_key(session)
+
+
+def run_preview(outreach: Outreach, segment: Segment, event: dict[str, Any] | None, samples: int,
+                asked: dict[str, float]) -> dict[str, object]:
     """Evaluation over the whole source: run it in a thread, never on the event loop."""
     now = outreach.clock.now()
     params, rates = loan_rules(outreach.settings, now)
@@ -119,7 +130,7 @@ def run_preview(outreach: Outreach, segment: Segment, event: dict[str, Any] | No
     try:
         return rules.preview(segment, source, params=params, rates=rates,
                              secret=outreach.settings.session_secret.get_secret_value(), event=event,
-                             samples=samples, today=now.astimezone(LOCAL).date())
+                             asked=asked, samples=samples, today=now.astimezone(LOCAL).date())
     except EventError as exc:
         raise ApiError(422, "event_invalid", str(exc)) from None
 
@@ -137,4 +148,5 @@ async def listing(outreach: OutreachDep, me: SegmentPreparer) -> dict:
 async def preview(key: str, outreach: OutreachDep, me: SegmentPreparer, body: PreviewIn | None = None) -> dict:
     segment = find(outreach.settings, key)
     wanted = body or PreviewIn()
-    return await run_in_threadpool(run_preview, outreach, segment, wanted.event, wanted.samples)
+    asked = await asked_for(segment, outreach.sessions)
+    return await run_in_threadpool(run_preview, outreach, segment, wanted.event, wanted.samples, asked)

@@ -3,6 +3,8 @@ prepare campaigns; POST /api/v1/campaigns/from-segment makes a draft whose recip
 with a mobile, each linked to a citizen and given a personal link, that still needs a second person."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from callout.context import Callout
 from callout.models import Campaign, Recipient
 from callout.routes import ROUTERS as CALLOUT_ROUTERS
 from callout.routes import segment_campaigns as segment_campaign_routes
-from conversations.models import Identity
+from conversations.models import Author, Citizen, Conversation, Direction, Identity, Message
 from core.db import make_engine, make_sessionmaker
 from core.errors import install_error_handlers
 from core.services import Services
@@ -22,12 +24,16 @@ from outreach.identities import depositor_ref
 from outreach.models import DepositorLink, OutreachLink
 from outreach.records import Assistant, AssistantKind, Employer, LoanKind
 from outreach.routes import segments as segment_routes
+from outreach.segment_asked import asked_by_key
+from outreach.segments import evaluate, load_segments
+from policy.loan_params import load_params
 from staff import passwords
 from staff.models import AuditEntry, Role
 from tests.agent_console.helpers import CHEAP_HASHER
 from tests.callout.helpers import FrozenClock, client, local, login
 from tests.outreach.segment_people import ListSource, Report, loan, person
 
+ROOT = Path(__file__).resolve().parents[2]
 NOW = local(2026, 12, 7, 10, 0)
 PUBLIC = "https://hpf.example.cn"
 SOURCE = ListSource(
@@ -182,3 +188,29 @@ async def test_from_segment_refusals(callout, api):
         [recipient] = (await session.scalars(select(Recipient).where(Recipient.campaign_id == made.json()["id"]))).all()
     assert recipient.citizen_id is None and recipient.link_id is not None
     assert recipient.variables["employer_name"] == "邯郸某某有限公司"
+
+
+async def test_what_people_asked_in_a_conversation_sets_the_combination_estimate(callout, api):
+    async with callout.sessions() as session:
+        session.add_all([Citizen(id="c-asked"), Citizen(id="c-linked")])
+        await session.flush()
+        session.add_all([Identity(citizen_id="c-asked", kind="phone", value="+8613800000021"),
+                         Conversation(id="v1", citizen_id="c-asked", channel="web"),
+                         Conversation(id="v2", citizen_id="c-linked", channel="app"),
+                         DepositorLink(depositor_ref=ref("00000022", callout), citizen_id="c-linked")])
+        await session.flush()
+        for conversation, amount in (("v1", 1_200_000), ("v2", 1_500_000)):
+            session.add(Message(conversation_id=conversation, channel="web", direction=Direction.OUT,
+                                author=Author.BOT, text="试算", payload={"loan_ask": {"amount": amount}}))
+        await session.commit()
+    async with callout.sessions() as session:
+        asked = await asked_by_key(session)
+    assert asked == {"phone:+8613800000021": 1_200_000, ref("00000022", callout): 1_500_000}
+    low = {"balance": 10000.0, "monthly_base": 5000.0, "monthly_deposit": 1000.0}
+    source = ListSource([person("00000021", **low), person("00000022", **low), person("00000023", **low)])
+    segment = load_segments(ROOT / "policy" / "segments", ROOT / "policy" / "params")["could-borrow"]
+    params = load_params(ROOT / "policy" / "params" / "loan.yml")
+    notes = [m.variables["combination_note"] for m in evaluate(
+        segment, source, params=params, rates=params.rate_entry(NOW.date()),
+        secret=callout.settings.session_secret.get_secret_value(), asked=asked)]
+    assert [note.split("，")[0] for note in notes] == ["如需120.0万元", "如需150.0万元", "如需100.0万元"]
