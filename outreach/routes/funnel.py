@@ -128,7 +128,7 @@ async def funnel_json(request: Request, outreach: OutreachDep, me: FunnelReader,
 class Download(Response):
     """A file to save: CSV (UTF-8 with a BOM, so Excel opens Chinese) or XLSX."""
 
-    media_type = "application/octet-stream"
+    media_type = "text/csv"
 
 
 def _table(groups: tuple[str, ...], rows: list[dict], summed: dict) -> tuple[list[str], list[list[object]]]:
