@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -82,6 +83,19 @@ async def record(
 
 # What a funnel can be broken down by, in the order of the group index (ix_outreach_funnel_group).
 GROUPS: tuple[str, ...] = ("campaign_id", "segment", "channel", "business")
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    name: str
+    created_by: int
+
+
+class Campaigns(Protocol):
+    """What the funnel needs to know of campaigns (their names, who prepared them), from the campaign
+    engine above this package, which provides it on the services container at start."""
+
+    async def __call__(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, CampaignInfo]: ...
 
 
 class UnknownGroup(ValueError):
