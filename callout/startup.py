@@ -41,6 +41,7 @@ async def start(services: Services) -> None:
     if settings.callout_workers:
         queue.start_workers(settings.callout_workers)
     await queue.resume_running()
+    queue.check_policy_events()  # a rate change or a policy article while the service was down
 
 
 async def stop(services: Services) -> None:
