@@ -30,6 +30,7 @@ from callout import retention
 from callout.context import Callout
 from callout.dialer import Dialer
 from callout.models import Campaign, CampaignStatus
+from callout.policy_events import PolicyEvents
 from callout.schedule import plan_of
 from core.settings import Settings
 
@@ -64,15 +65,21 @@ class CalloutQueue:
         self._dialer: Dialer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: Consumer | None = None
+        self._events: PolicyEvents | None = None
         self._dispatch_task = self.huey.task(name="callout_dispatch")(self._run_dispatch)
         self._fallback_task = self.huey.task(name="callout_fallback")(self._run_fallback)
         self.huey.periodic_task(crontab(minute="*"), name="callout_sweep")(self._run_sweep)
         # Daily, at 03:30 in Asia/Shanghai (Huey's crontab reads UTC here): out of calling hours.
         self.huey.periodic_task(crontab(minute="30", hour="19"), name="callout_retention")(self._run_retention)
+        # A rate change or a policy article → a draft campaign (callout/policy_events.py): at start and
+        # every five minutes; the event's unique key keeps it once however many processes look.
+        self._events_task = self.huey.task(name="outreach_policy_events")(self._run_policy_events)
+        self.huey.periodic_task(crontab(minute="*/5"), name="outreach_policy_events_tick")(self._run_policy_events)
 
     def bind(self, callout: Callout, loop: asyncio.AbstractEventLoop) -> None:
         """The engine this process runs tasks for, and the event loop its coroutines run on."""
         self._callout, self._dialer, self._loop = callout, Dialer(callout), loop
+        self._events = PolicyEvents(callout)
 
     # -- enqueueing (any thread) -------------------------------------------------------------------
 
@@ -84,6 +91,10 @@ class CalloutQueue:
 
     def fallback(self, recipient_id: int) -> None:
         self._fallback_task(recipient_id)
+
+    def check_policy_events(self) -> None:
+        """Look for policy events now, on a worker (not in the caller's request or start-up)."""
+        self._events_task()
 
     async def resume_running(self) -> None:
         """A dispatcher for every running campaign: after a restart the run goes on where it was."""
@@ -126,6 +137,11 @@ class CalloutQueue:
         if self._callout is None:
             raise RuntimeError("the callout queue runs tasks only once bound to an engine (CalloutQueue.bind)")
         self._await(retention.purge(self._callout))
+
+    def _run_policy_events(self) -> None:
+        if self._events is None:
+            raise RuntimeError("the callout queue runs tasks only once bound to an engine (CalloutQueue.bind)")
+        self._await(self._events.check())
 
     def _run_sweep(self) -> None:
         for campaign_id in self._await(self._running(open_now=True)):

@@ -58,8 +58,12 @@ BANKS = ("中国工商银行", "中国农业银行", "中国银行", "中国建�
 BRANCHES = ("城区支行", "开发区支行", "营业部", "东区支行", "西区支行")
 OPENID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 COMMERCIAL_RATES = (3.05, 3.1, 3.2, 3.35, 3.45, 3.65, 3.95, 4.2)
-# A bijection of 0…10⁹−1 (the multiplier is coprime with 10): every person gets a different mobile.
-MOBILE_STEP, MOBILE_OFFSET, MOBILE_SPACE = 7_919_993, 123_457, 1_000_000_000
+# Prefixes the mobile networks really use (libphonenumber accepts them all), then eight digits from a
+# bijection of 0…10⁸−1 (the multiplier is coprime with 10): every person gets a different mobile.
+MOBILE_PREFIXES = ("130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "147", "150", "151",
+                   "152", "155", "156", "157", "158", "159", "166", "173", "175", "176", "177", "178", "180",
+                   "181", "182", "183", "185", "186", "187", "188", "189", "191", "195", "198", "199")
+MOBILE_STEP, MOBILE_OFFSET, MOBILE_SPACE = 7_919_993, 123_457, 100_000_000
 META = MetaData()
 
 
@@ -198,14 +202,14 @@ def _name(rng: random.Random) -> str:
 
 
 def _mobile(rng: random.Random, index: int) -> str:
-    return f"1{rng.choice('3456789')}{(index * MOBILE_STEP + MOBILE_OFFSET) % MOBILE_SPACE:09d}"
+    return f"{rng.choice(MOBILE_PREFIXES)}{(index * MOBILE_STEP + MOBILE_OFFSET) % MOBILE_SPACE:08d}"
 
 
 def _employers(rng: random.Random, count: int) -> Iterator[tuple[Any, ...]]:
     for i in range(count):
         name = rng.choice(COMPANY_WORDS) + rng.choice(COMPANY_WORDS) + rng.choice(COMPANY_KINDS)
         status = "normal" if rng.random() < 0.95 else rng.choice(("suspended", "closed"))
-        mobile = _mobile(rng, 900_000_000 + i) if rng.random() < 0.97 else ""
+        mobile = _mobile(rng, 90_000_000 + i) if rng.random() < 0.97 else ""
         yield (f"E{i:08d}", name, _name(rng), mobile, status)
 
 
@@ -216,7 +220,7 @@ def _assistants(rng: random.Random, count: int) -> Iterator[tuple[Any, ...]]:
         else:
             developer = rng.choice(COMPANY_WORDS) + rng.choice(COMPANY_WORDS)
             kind, organisation = "developer", f"{developer}房地产开发有限公司"
-        yield (f"A{i:06d}", _name(rng), _mobile(rng, 950_000_000 + i), organisation, kind)
+        yield (f"A{i:06d}", _name(rng), _mobile(rng, 95_000_000 + i), organisation, kind)
 
 
 def _day(rng: random.Random, start: date, end: date) -> date:
