@@ -26,7 +26,7 @@ import websockets
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, insert, text
 
-from bench.stats import APP_API_KEY, APP_HEADERS, percentile
+from bench.stats import APP_API_KEY, APP_HEADERS, BOT_API_KEY, BOT_HEADERS, percentile
 from core.db import migrate, utcnow
 from core.settings import ROOT, Settings, normalise_db_url
 from server.stack import free_port, quiet_env, wait_http
@@ -71,6 +71,7 @@ def start_services(url: str, redis_url: str, count: int, data_dir: Path) -> tupl
             INDEX_DIR=str(Settings().index_dir),  # the index `make run` uses (built on first start if missing)
             RASA_URL=f"http://127.0.0.1:{free_port()}", CONSOLE_ESCALATE_AFTER_S="86400",
             CONSOLE_DUTY_IDLE_MINUTES="120", CONSOLE_HANDOFF_LIMIT="1000", APP_API_KEY=APP_API_KEY,
+            BOT_API_KEY=BOT_API_KEY,
         )
         log = open(data_dir / f"service-{n}.log", "wb")
         processes.append(subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=log,
@@ -94,7 +95,7 @@ async def waiting_conversation(client: httpx.AsyncClient, url: str) -> str:
                               headers=APP_HEADERS)
     conversation_id = opened.json()["conversation_id"]
     response = await client.post(f"{url}/api/v1/handoff", json={"conversation_id": conversation_id,
-                                                               "reason": "citizen_request"})
+                                                               "reason": "citizen_request"}, headers=BOT_HEADERS)
     if response.json().get("outcome") != "queued":
         raise RuntimeError(f"handoff not queued: {response.text}")
     return conversation_id
@@ -214,7 +215,8 @@ def page_render(url: str, username: str, expected: int) -> tuple[float, float]:
         with httpx.Client(timeout=30, headers=APP_HEADERS) as client:
             opened = client.get(f"{url}/api/v1/app/messages", params={"user_id": f"b-{uuid.uuid4().hex[:12]}"})
             conversation_id = opened.json()["conversation_id"]
-            client.post(f"{url}/api/v1/handoff", json={"conversation_id": conversation_id, "reason": "citizen_request"})
+            client.post(f"{url}/api/v1/handoff", json={"conversation_id": conversation_id, "reason": "citizen_request"},
+                        headers=BOT_HEADERS)
         expect(page.locator(f'#pool-list [data-conversation="{conversation_id}"]')).to_have_count(1, timeout=30_000)
         event_s = time.perf_counter() - started
         browser.close()

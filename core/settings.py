@@ -6,6 +6,7 @@ shipped models); production overrides them with environment variables.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from functools import lru_cache
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-secret-change-me"
 # China's call-centre rules ask for call records, consent evidence and outcomes to be kept this long.
 MIN_CALLOUT_RETENTION_DAYS = 30
+QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 
 
 class Settings(BaseSettings):
@@ -78,6 +80,10 @@ class Settings(BaseSettings):
     )
 
     session_secret: SecretStr = SecretStr(DEV_SECRET)
+    # The bot's action server speaks to us with this key (header X-Bot-Key): only it may queue a citizen for a
+    # person and feed the report of unanswered questions. Development: made on first start, kept in
+    # <data_dir>/secrets/bot_key, where the action server (same DATA_DIR) reads it too.
+    bot_api_key: SecretStr = Field(SecretStr(DEV_SECRET), description="the action server's key (X-Bot-Key)")
     app_api_key: SecretStr = Field(
         SecretStr(""), description="the app backend's X-Api-Key; empty: only citizen tokens (required in production)"
     )
@@ -135,7 +141,8 @@ class Settings(BaseSettings):
         2, ge=0, le=50, description="messages and calls one citizen gets from all campaigns in 7 days (0: none)"
     )
     outreach_quiet_hours: str = Field(
-        "21:00-08:00", description="no campaign message or call in these local hours, whatever a campaign says"
+        "21:00-08:00",
+        description="no campaign message or call in these local hours, whatever a campaign says (off: none)"
     )
     app_push_url: str = Field("", description="the app backend's push endpoint; empty: no app push")
     app_push_secret: SecretStr = Field(SecretStr(""), description="signs our requests to APP_PUSH_URL")
@@ -203,21 +210,24 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'hpf.db'}"
         self.database_url = normalise_db_url(self.database_url)
-        secret = self.session_secret.get_secret_value()
-        if self.environment == "development" and secret == DEV_SECRET:
-            # A published default would let anyone forge a visitor token for the embedded system.
-            self.session_secret = SecretStr(_local_secret(self.data_dir / "secrets" / "session_secret"))
-        elif self.environment != "development" and (secret == DEV_SECRET or len(secret) < 32):
-            raise ValueError("SESSION_SECRET must be set outside development (openssl rand -hex 32)")
-        business = self.outreach_business_secret.get_secret_value()
-        if self.environment == "development" and business == DEV_SECRET:
-            self.outreach_business_secret = SecretStr(_local_secret(self.data_dir / "secrets" / "business_secret"))
-        elif self.environment != "development" and (business == DEV_SECRET or len(business) < 32):
-            raise ValueError("OUTREACH_BUSINESS_SECRET must be set outside development (shared with the business "
-                             "system; openssl rand -hex 32)")
+        self.session_secret = self._own_secret(self.session_secret, "SESSION_SECRET", "session_secret", 32)
         if self.environment != "development" and len(self.app_api_key.get_secret_value()) < 16:
             raise ValueError("APP_API_KEY must be set outside development (openssl rand -hex 24)")
+        self.bot_api_key = self._own_secret(self.bot_api_key, "BOT_API_KEY", "bot_key", 16)
+        self.outreach_business_secret = self._own_secret(
+            self.outreach_business_secret, "OUTREACH_BUSINESS_SECRET", "business_secret", 32)
         return self
+
+    def _own_secret(self, value: SecretStr, name: str, file: str, min_length: int) -> SecretStr:
+        """A secret left at the published default: in development, this installation's own (made on first
+        start in <data_dir>/secrets/<file>, so nobody can forge what it signs); elsewhere, refused."""
+        secret = value.get_secret_value()
+        if self.environment == "development":
+            return SecretStr(_local_secret(self.data_dir / "secrets" / file)) if secret == DEV_SECRET else value
+        if secret == DEV_SECRET or len(secret) < min_length:
+            raise ValueError(f"{name} must be set outside development, at least {min_length} characters "
+                             f"(openssl rand -hex {min_length})")
+        return value
 
     @model_validator(mode="after")
     def _check_retention(self) -> Settings:
@@ -227,6 +237,14 @@ class Settings(BaseSettings):
                 f"evidence and outcomes must be kept at least {MIN_CALLOUT_RETENTION_DAYS} days "
                 f"(外呼记录至少保存{MIN_CALLOUT_RETENTION_DAYS}天)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_quiet_hours(self) -> Settings:
+        quiet = self.outreach_quiet_hours.strip()
+        if quiet and quiet != "off" and not QUIET_HOURS.match(quiet):
+            raise ValueError(f"OUTREACH_QUIET_HOURS={self.outreach_quiet_hours!r} must read HH:MM-HH:MM in the "
+                             "centre's time, e.g. 21:00-08:00 (may wrap midnight), or off")
         return self
 
     @model_validator(mode="after")

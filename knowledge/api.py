@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.deps import SessionsDep, SettingsDep
+from core.deps import FromTheBot, SessionsDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.settings import Settings
 from knowledge.answer import Answerer
@@ -87,9 +87,11 @@ class AnswerRequest(BaseModel):
 @router.post("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))
 def answer_posted(
     settings: SettingsDep, sessions: SessionsDep, background: BackgroundTasks, answerer: AnswererDep,
-    observer: ObserverDep, body: AnswerRequest,
+    observer: ObserverDep, body: AnswerRequest, is_bot: FromTheBot,
 ) -> AnswerResponse:
-    return _answer(settings, sessions, background, answerer, observer, body, report_misses=True)
+    """Answered for anyone; reported as unanswered only when the bot asks for a citizen (X-Bot-Key), so
+    nobody can fill the report from outside."""
+    return _answer(settings, sessions, background, answerer, observer, body, report_misses=is_bot)
 
 
 @router.get("/answer", response_model=AnswerResponse, responses=error_responses(*ASKED))

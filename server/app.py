@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 def _secrets(settings: Settings) -> list[str]:
     secrets = (
-        settings.session_secret, settings.app_api_key, settings.wechat_token, settings.wechat_aes_key,
-        settings.wechat_secret, settings.twilio_auth_token, settings.outreach_business_secret,
+        settings.session_secret, settings.app_api_key, settings.bot_api_key, settings.wechat_token,
+        settings.wechat_aes_key, settings.wechat_secret, settings.twilio_auth_token, settings.outreach_business_secret,
         settings.app_push_secret,
     )
     return [secret.get_secret_value() for secret in secrets]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -51,13 +52,35 @@ def _base_url() -> str:
     return os.environ.get("HPF_SERVICE_URL", DEFAULT_URL).rstrip("/")
 
 
+# The service's own repository data folder, as for `make run`; DATA_DIR when the stack sets it.
+_DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+_bot_key: str | None = None
+
+
+def _key() -> str:
+    """The action server's key (BOT_API_KEY, or in development the one the service made on first start in
+    <DATA_DIR>/secrets/bot_key). Read when first needed: the service may make it after we start."""
+    global _bot_key
+    if _bot_key:
+        return _bot_key
+    key = os.environ.get("BOT_API_KEY", "")
+    if not key:
+        path = Path(os.environ.get("DATA_DIR") or _DEFAULT_DATA_DIR) / "secrets" / "bot_key"
+        try:
+            key = path.read_text(encoding="ascii").strip()
+        except OSError:
+            return ""  # not made yet: this call goes without it, the next one reads again
+    _bot_key = key
+    return key
+
+
 async def _call(
     method: str, path: str, *, body: dict | None = None, timeout: aiohttp.ClientTimeout = TIMEOUT
 ) -> dict:
     url = _base_url() + path
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.request(method, url, json=body) as response:
+            async with session.request(method, url, json=body, headers={"X-Bot-Key": _key()}) as response:
                 data = await response.json(content_type=None)
                 status = response.status
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:

@@ -44,11 +44,17 @@ def make_agent(app_client, admin):
     return make
 
 
+def bot_headers(client) -> dict:
+    """What the action server sends: its key (the service made it in its data folder on start)."""
+    return {"X-Bot-Key": services_of(client.app).get(Settings).bot_api_key.get_secret_value()}
+
+
 def waiting_conversation(client, reason: str = "citizen_request") -> str:
     user = f"u-{uuid.uuid4().hex[:10]}"
     conversation_id = client.get("/api/v1/app/messages", params={"user_id": user}).json()["conversation_id"]
     client.post("/api/v1/app/messages", json={"user_id": user, "text": "我要找人工"})
-    response = client.post("/api/v1/handoff", json={"conversation_id": conversation_id, "reason": reason})
+    response = client.post("/api/v1/handoff", json={"conversation_id": conversation_id, "reason": reason},
+                           headers=bot_headers(client))
     assert response.status_code == 200 and response.json()["outcome"] == "queued", response.text
     return conversation_id
 
@@ -194,11 +200,25 @@ def test_claim_answers_200_once_then_409_and_404_for_unknown(app_client, make_ag
         {"conversation_id": "abc", "reason": "because"},
         {"conversation_id": "abc", "reason": "citizen_request", "extra": 1},
         {"reason": "citizen_request"},
+        {"conversation_id": "abc", "reason": "citizen_request", "slots": {"note": "长" * 5000}},
+        {"conversation_id": "abc", "reason": "citizen_request", "slots": {f"s{i}": i for i in range(60)}},
     ],
 )
 def test_bad_handoff_requests_get_a_coded_chinese_error(app_client, body):
-    response = app_client.post("/api/v1/handoff", json=body)
+    response = app_client.post("/api/v1/handoff", json=body, headers=bot_headers(app_client))
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("key", [None, "", "guessed-key"])
+def test_only_the_bot_queues_a_citizen_for_a_person(app_client, key):
+    user = f"u-{uuid.uuid4().hex[:10]}"
+    conversation_id = app_client.get("/api/v1/app/messages", params={"user_id": user}).json()["conversation_id"]
+    headers = {} if key is None else {"X-Bot-Key": key}
+    body = {"conversation_id": conversation_id, "reason": "complaint", "slots": {"x": "y"}}
+    response = app_client.post("/api/v1/handoff", json=body, headers=headers)
+    assert response.status_code == 401 and response.json()["code"] == "bot_unauthorized"
+    with_key = app_client.post("/api/v1/handoff", json=body, headers=bot_headers(app_client))
+    assert with_key.status_code == 200 and with_key.json()["outcome"] in ("queued", "callback")
 
 
 def test_duty_and_message_input_is_checked(app_client, make_agent):

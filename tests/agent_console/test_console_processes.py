@@ -20,7 +20,7 @@ from core.db import migrate
 from core.settings import ROOT, normalise_db_url
 from server.stack import free_port, quiet_env, wait_http
 from tests.agent_console.helpers import PASSWORD, add_agent_sync
-from tests.credentials import APP_API_KEY, APP_HEADERS
+from tests.credentials import APP_API_KEY, APP_HEADERS, BOT_API_KEY, BOT_HEADERS
 from tests.databases import reset_postgres
 
 pytestmark = pytest.mark.postgres
@@ -42,7 +42,7 @@ def services(suite_postgres_url, redis_url, console_index_dir, tmp_path_factory)
         env = quiet_env(
             DATABASE_URL=suite_postgres_url, REDIS_URL=redis_url, DATA_DIR=str(data_dir / f"p{n}"),
             INDEX_DIR=str(console_index_dir), PORT=str(port), RASA_URL=f"http://127.0.0.1:{free_port()}",
-            BOT_TIMEOUT_S="0.5", APP_API_KEY=APP_API_KEY, CONSOLE_TICK_S="0.5", CONSOLE_ESCALATE_AFTER_S="3600", CONSOLE_DUTY_IDLE_MINUTES="60",
+            BOT_TIMEOUT_S="0.5", APP_API_KEY=APP_API_KEY, BOT_API_KEY=BOT_API_KEY, CONSOLE_TICK_S="0.5", CONSOLE_ESCALATE_AFTER_S="3600", CONSOLE_DUTY_IDLE_MINUTES="60",
         )
         log = open(data_dir / f"service-{n}.log", "wb")
         processes.append(subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=log,
@@ -75,7 +75,7 @@ async def waiting_conversation(client: httpx.AsyncClient, url: str) -> str:
     opened = await client.get(f"{url}/api/v1/app/messages", params={"user_id": user}, headers=APP_HEADERS)
     conversation_id = opened.json()["conversation_id"]
     handoff = await client.post(f"{url}/api/v1/handoff", json={"conversation_id": conversation_id,
-                                                               "reason": "citizen_request"})
+                                                               "reason": "citizen_request"}, headers=BOT_HEADERS)
     assert handoff.json()["outcome"] == "queued", handoff.text
     return conversation_id
 
