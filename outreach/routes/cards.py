@@ -39,6 +39,8 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+# One person's cards: no shared cache (a proxy, the WeChat browser's) may keep them.
+PRIVATE = "no-store"
 NOT_FOUND = {404: ("card_not_found",)}
 WEB_ERRORS = {401: ("web_unauthorized", "invalid_token")}
 CardId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="the card's id, as the list gave it")]
@@ -110,9 +112,11 @@ async def _dismiss(outreach: Outreach, kind: str, value: str, card_id: int) -> R
 
 @router.get("/api/v1/app/cards", response_model=CardsOut, responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS))
 async def app_cards(
-    outreach: OutreachDep, credential: CredentialDep, user_id: Annotated[str | None, Query(pattern=USER_ID)] = None
+    outreach: OutreachDep, credential: CredentialDep, response: Response,
+    user_id: Annotated[str | None, Query(pattern=USER_ID)] = None,
 ) -> CardsOut:
     """The app user's cards, newest first (the app's backend names `user_id`; a citizen token names itself)."""
+    response.headers["Cache-Control"] = PRIVATE
     return await _list(outreach, Channel.APP, citizen_of(credential, user_id))
 
 
@@ -127,8 +131,9 @@ async def app_dismiss(
 
 
 @router.get("/api/v1/web/cards", response_model=CardsOut, responses=error_responses(INVALID_REQUEST, WEB_ERRORS))
-async def web_cards(outreach: OutreachDep, visitor: VisitorDep) -> CardsOut:
+async def web_cards(outreach: OutreachDep, visitor: VisitorDep, response: Response) -> CardsOut:
     """The web visitor's cards (`Authorization: Bearer <visitor token>`), newest first."""
+    response.headers["Cache-Control"] = PRIVATE
     return await _list(outreach, Channel.WEB, visitor)
 
 

@@ -83,6 +83,7 @@ async def test_app_reads_and_dismisses_its_own_cards(outreach, api) -> None:
     [shown] = listed.json()["cards"]
     assert shown["id"] == alice_card and shown["title"] == "偿还商贷提取" and shown["url"] == url
     assert url.startswith(f"{PUBLIC}/o/")
+    assert listed.headers["cache-control"] == "no-store"
 
     token = bearer(outreach.settings, app_api.TOKEN_PURPOSE, "u-alice")
     assert [c["id"] for c in (await api.get("/api/v1/app/cards", headers=token)).json()["cards"]] == [alice_card]
@@ -136,6 +137,7 @@ async def test_web_visitor_reads_and_dismisses_the_citizens_cards(outreach, api)
     assert forged.status_code == 401 and forged.json()["code"] == "invalid_token"
 
     listed = await api.get("/api/v1/web/cards", headers=alice)
+    assert listed.headers["cache-control"] == "no-store"
     assert [(c["id"], c["url"]) for c in listed.json()["cards"]] == [(alice_card, url)]
     assert (await api.post(f"/api/v1/web/cards/{bob_card}/dismiss", headers=alice)).status_code == 404
     assert (await api.post(f"/api/v1/web/cards/{alice_card}/dismiss", headers=alice)).status_code == 204
