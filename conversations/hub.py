@@ -28,9 +28,13 @@ from knowledge.search import IndexNotReady, KnowledgeBase
 log = logging.getLogger(__name__)
 
 FALLBACK_DEADLINE_S = 1.5
+PERSONALISE_DEADLINE_S = 1.0  # inside the 5 s a citizen waits at most for an answer
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
 Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
+# May rewrite an answer's links for the conversation's citizen (a personal link instead of the generic
+# business form); registered by a package above this one, so conversations need not know it.
+LinkPersonaliser = Callable[[Conversation, Reply], Awaitable[Reply]]
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -79,6 +83,7 @@ class Hub:
         self._deadline = bot_deadline_s
         self._pushers: dict[str, Pusher] = {}
         self._interceptors: list[Interceptor] = []
+        self._personaliser: LinkPersonaliser | None = None
 
     def register_pusher(self, channel: str, pusher: Pusher) -> None:
         """Channels that cannot hold a socket open to the citizen (WeChat, SMS) deliver messages sent
@@ -89,6 +94,19 @@ class Hub:
         """For replies that belong to the service, not the bot, on every channel: a rating after an
         agent finished, "留言" while waiting in the queue."""
         self._interceptors.append(interceptor)
+
+    def register_link_personaliser(self, personaliser: LinkPersonaliser) -> None:
+        """The bot's answers that carry links pass through it before they are stored and sent."""
+        self._personaliser = personaliser
+
+    async def _personalised(self, conversation: Conversation, reply: Reply) -> Reply:
+        if self._personaliser is None or not reply.links:
+            return reply
+        try:
+            return await asyncio.wait_for(self._personaliser(conversation, reply), timeout=PERSONALISE_DEADLINE_S)
+        except Exception:  # a personal link is a nicety: the generic link still answers the citizen
+            log.exception("link personaliser failed for conversation %s", conversation.id)
+            return reply
 
     # -- identities and conversations -------------------------------------------------------
 
@@ -170,6 +188,7 @@ class Hub:
             return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
         await self._bus.publish(conversation_topic(conversation.id), Typing())
         replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, inbound.text)
+        replies = [await self._personalised(conversation, reply) for reply in replies]
         sent = [
             await self._post(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
             for reply in replies

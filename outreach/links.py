@@ -8,14 +8,20 @@ does not match is refused before the database is asked.
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import signing
 from core.settings import Settings
 from outreach.context import Outreach
 from outreach.models import OutreachLink
+from policy.checklist_rules import Checklist, Checklists
 
 PURPOSE = "outreach-link"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -85,3 +91,108 @@ async def issue(outreach: Outreach, *, business: str, checklist: str | None = No
         session.add(row)
         await session.commit()
     return issued
+
+
+# -- opening a link -------------------------------------------------------------------------------
+
+
+class LinkRefused(Exception):
+    """A link that cannot be used; the page or JSON error says why, and nothing about whose it was."""
+
+    def __init__(self, status: int, code: str, title: str, message: str) -> None:
+        super().__init__(code)
+        self.status, self.code, self.title, self.message = status, code, title, message
+
+
+def refused_invalid() -> LinkRefused:
+    return LinkRefused(403, "link_invalid", "链接无效",
+                       "这个链接不完整或已被改动，无法打开。请使用中心发给您的原始链接。")
+
+
+def refused_unknown() -> LinkRefused:
+    return LinkRefused(404, "link_not_found", "链接不存在", "没有找到这个链接。请使用中心发给您的原始链接。")
+
+
+async def resolve(session: AsyncSession, settings: Settings, token: str, now: datetime) -> OutreachLink:
+    """The link a token names, if it may be used now; otherwise `LinkRefused`. The signature is checked
+    before the database is asked, so made-up tokens cost nothing and learn nothing."""
+    link_id = link_id_of(settings, token) if len(token) <= 128 else None
+    if link_id is None:
+        raise refused_invalid()
+    link = await session.get(OutreachLink, link_id)
+    if link is None:
+        raise refused_unknown()
+    hotline = settings.hotline
+    if link.revoked_at is not None:
+        raise LinkRefused(410, "link_revoked", "链接已停用",
+                          f"这个链接已被中心停用。如需办理，请重新获取链接或拨打{hotline}咨询。")
+    if link.expires_at <= now:
+        raise LinkRefused(410, "link_expired", "链接已过期",
+                          f"这个链接已过有效期。如需办理，请重新获取链接或拨打{hotline}咨询。")
+    if business(settings, link.business) is None:
+        raise LinkRefused(410, "business_withdrawn", "业务已调整",
+                          f"这项网上业务已调整，链接不再可用。请拨打{hotline}咨询现在的办理方式。")
+    return link
+
+
+async def revoke(session: AsyncSession, link: OutreachLink, *, by: int | None, now: datetime) -> None:
+    """Stop a link for good (the caller commits); revoking twice keeps the first time."""
+    if link.revoked_at is None:
+        link.revoked_at, link.revoked_by = now, by
+
+
+# -- the centre's online businesses --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Business:
+    key: str
+    name: str
+    url: str
+
+
+class _Catalogue:
+    """policy/params/business.yml, re-read when the centre edits it (a link to a business no longer
+    offered stops working at once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[Path, tuple[float, dict[str, Business]]] = {}
+
+    def read(self, path: Path) -> dict[str, Business]:
+        try:
+            stamp = path.stat().st_mtime
+        except OSError:
+            return {}
+        with self._lock:
+            cached = self._seen.get(path)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        found = {
+            str(key): Business(str(key), str(entry["name"]), str(entry["url"]))
+            for key, entry in raw.items()
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("url"), str)
+        }
+        with self._lock:
+            self._seen[path] = (stamp, found)
+        return found
+
+
+_CATALOGUE = _Catalogue()
+
+
+def businesses(settings: Settings) -> dict[str, Business]:
+    return _CATALOGUE.read(settings.loan_params_path.parent / "business.yml")
+
+
+def business(settings: Settings, key: str) -> Business | None:
+    return businesses(settings).get(key)
+
+
+def checklist_for(checklists: Checklists, offered: Business, case: str | None = None) -> Checklist | None:
+    """The eligibility checklist of a business: the one the link names, else the one whose form it is."""
+    if case is not None and case in checklists.cases:
+        return checklists.cases[case]
+    return next((c for c in checklists.cases.values()
+                 if c.business_link is not None and c.business_link.get("url") == offered.url), None)
