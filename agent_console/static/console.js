@@ -333,6 +333,34 @@
     } catch { /* the console works without them */ }
   }
 
+  // 一点就能办: the citizen's own link for a business (their facts, the checklist, one button to the
+  // form), made by the service and sent as this agent's message.
+  async function loadBusinesses() {
+    try {
+      const { businesses } = await api("GET", "/api/v1/outreach/businesses");
+      const select = $("link-business");
+      select.replaceChildren(el("option", "", "选择业务…"), ...businesses.map((b) => {
+        const option = el("option", "", b.name);
+        option.value = b.key;
+        return option;
+      }));
+      select.firstChild.value = "";
+    } catch { /* the console works without them */ }
+  }
+
+  async function sendLink() {
+    const business = $("link-business").value;
+    if (!selected || !business) { toast("请先选择要办理的业务。", "error"); return; }
+    try {
+      const sent = await api("POST", `/api/v1/outreach/conversations/${selected}/links`, { business });
+      appendMessage(selected, sent.message);
+      $("link-business").value = "";
+      toast("已发送办理链接。");
+    } catch (e) {
+      toast(e.message, "error");
+    }
+  }
+
   async function loadTransferTargets() {
     const select = $("transfer-target");
     try {
@@ -431,6 +459,7 @@
     $("supervisor-link").hidden = !isSupervisor();
     showDuty(who.duty);
     loadCanned();
+    loadBusinesses();
     Live.start(onEvent, onState);
   }
 
@@ -453,6 +482,7 @@
     event.preventDefault();
     $("composer").requestSubmit();
   });
+  $("send-link").addEventListener("click", sendLink);
   $("canned").addEventListener("change", (event) => {
     if (event.target.value) insert(event.target.value);
     event.target.value = "";
