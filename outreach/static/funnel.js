@@ -82,7 +82,8 @@
 
   function block(row, groups, total) {
     const node = el("article", total ? "funnel__row funnel__row--total" : "funnel__row");
-    node.append(el("p", "funnel__label", total ? "合计" : label(row, groups)), bars(row));
+    node.append(el("p", "funnel__label", total ? "合计" : label(row, groups)), bars(row),
+      el("p", "muted funnel__rate", `打开率 ${percent(row.overall.opened)} · 办结率 ${percent(row.overall.completed)}（占已发送）`));
     return node;
   }
 

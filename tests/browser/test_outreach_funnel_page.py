@@ -140,6 +140,7 @@ def test_the_funnel_page_draws_bars_and_shows_hostile_names_as_text(browser: Bro
     expect(hostile.locator('.funnel__stage[data-stage="sent"]')).to_have_attribute("data-count", "20")
     expect(hostile.locator('.funnel__stage[data-stage="completed"]')).to_have_attribute("data-count", "2")
     expect(hostile).to_contain_text("16（80.0%）")  # delivered over sent
+    expect(hostile.locator(".funnel__rate")).to_contain_text("办结率 10.0%")
     widths = [float(hostile.locator(f'.funnel__stage[data-stage="{s}"] rect').get_attribute("width") or 0)
               for s in ("sent", "delivered", "completed")]
     assert widths[0] > widths[1] > widths[2] > 0, "bars shrink down the funnel"
