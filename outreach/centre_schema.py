@@ -1,5 +1,8 @@
 """The documented columns of the centre's exports and views, and the checks every row passes.
 
+Messages never repeat a cell's value (dates of birth, amounts, numbers are personal): the file, row and
+column say where to look. Only an enumeration's unknown code is quoted, short, to show the typo.
+
 One table of columns serves the CSV/XLSX files and the SQL views alike: a value arrives as text from a
 CSV, as a number or a date from XLSX or SQL, and either way it is checked the same and becomes the
 typed records of `outreach.records`. A value that does not fit raises `Invalid` with a stable code
@@ -122,12 +125,12 @@ def _number(*, low: float = 0.0, high: float = 1e10, strictly_above_low: bool = 
             try:
                 value = float(str(raw).strip().replace(",", ""))  # 1,234.5 as Excel shows it
             except ValueError:
-                raise _Bad("not_a_number", f"应为数字，实际为“{str(raw)[:20]}”。") from None
+                raise _Bad("not_a_number", "应为数字。") from None
         if not math.isfinite(value):
             raise _Bad("not_a_number", "应为数字。")
         if value < low or (strictly_above_low and value == low) or value > high:
             bound = f"大于{low:g}" if strictly_above_low else f"不小于{low:g}"
-            raise _Bad("out_of_range", f"应{bound}且不大于{high:g}，实际为{value:g}。")
+            raise _Bad("out_of_range", f"应{bound}且不大于{high:g}。")
         return value
     return parse
 
@@ -138,7 +141,7 @@ def _integer(*, low: int = 0, high: int = 10_000) -> Parse:
     def parse(raw: object) -> int:
         value = number(raw)
         if not value.is_integer():
-            raise _Bad("not_an_integer", f"应为整数，实际为{value:g}。")
+            raise _Bad("not_an_integer", "应为整数。")
         return int(value)
     return parse
 
@@ -164,7 +167,7 @@ def _date(raw: object) -> date:
             return date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             pass
-    raise _Bad("date_invalid", f"应为日期 YYYY-MM-DD，实际为“{text[:20]}”。")
+    raise _Bad("date_invalid", "应为真实的日期，格式 YYYY-MM-DD。")
 
 
 def _month(raw: object) -> str:
@@ -173,7 +176,7 @@ def _month(raw: object) -> str:
     text = str(raw).strip()
     match = _MONTH.match(text)
     if not match or not 1 <= int(match[2]) <= 12:
-        raise _Bad("month_invalid", f"应为年月 YYYY-MM，实际为“{text[:20]}”。")
+        raise _Bad("month_invalid", "应为年月，格式 YYYY-MM。")
     return text
 
 
@@ -191,7 +194,7 @@ def _bool(raw: object) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise _Bad("bool_invalid", f"应为 1/0（是/否），实际为“{text[:20]}”。")
+    raise _Bad("bool_invalid", "应为 1/0（是/否）。")
 
 
 def _enum(kind: type[StrEnum], labels: Mapping[str, str]) -> Parse:

@@ -62,11 +62,11 @@ def checked(table: Table, file: str, rows: Iterable[tuple[int, Mapping[Any, Any]
             key = getattr(record, table.key)
             if last is not None and key < last:
                 report.add(BadRow(file, number, table.key, "out_of_order",
-                                  f"{table.key} “{key}” 排在 “{last}” 之后：文件须按 {table.key} 升序排列。"))
+                                  f"{table.key} 比上一条有效行的小：文件须按 {table.key} 升序排列。"))
                 continue
             if unique and key == last:
                 report.add(BadRow(file, number, table.key, "duplicate",
-                                  f"{table.key} “{key}” 与上一行重复。"))
+                                  f"{table.key} 与上一条有效行重复。"))
                 continue
             last = key
         yield number, record
@@ -84,17 +84,17 @@ def merge_people(depositors: Iterator[tuple[int, Depositor]], loans: Iterator[tu
             if loan.account_no == depositor.account_no:
                 mine.append(loan)
             else:
-                _orphan(report, loans_file, number, loan)
+                _orphan(report, loans_file, number)
             pending = next(loans, None)
         yield Person(depositor, tuple(mine))
     while pending is not None:
-        _orphan(report, loans_file, *pending)
+        _orphan(report, loans_file, pending[0])
         pending = next(loans, None)
 
 
-def _orphan(report: Report, file: str, number: int, loan: Loan) -> None:
+def _orphan(report: Report, file: str, number: int) -> None:
     report.add(BadRow(file, number, "account_no", "depositor_missing",
-                      f"贷款 {loan.loan_id} 的借款人账号不在个人缴存信息中（或该行被跳过）。"))
+                      "借款人账号不在个人缴存信息中（或那一行有误被跳过）。"))
 
 
 def identifiers(**given: str | None) -> dict[str, str]:
