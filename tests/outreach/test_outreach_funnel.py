@@ -226,6 +226,8 @@ async def test_the_webhook_refuses_forged_stale_replayed_and_wrong_calls(outreac
     assert await post(raw, headers) == (422, "invalid_request")
     raw, headers = signed(completion(link.id, completed_at="2026-12-08T15:30:00"))  # no offset
     assert await post(raw, headers) == (422, "invalid_request")
+    raw, headers = signed({**completion(link.id), "padding": "x" * 20_000})
+    assert await post(raw, headers) == (413, "too_large")
     assert await stage_count(outreach, Stage.COMPLETED) == 0, "nothing refused was counted"
 
     raw, headers = signed(completion(link.id))
