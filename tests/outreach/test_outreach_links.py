@@ -3,7 +3,8 @@ business form, the staff API, the console's send-link and the bot's personal lin
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -388,3 +389,17 @@ async def test_the_bot_gives_a_known_depositor_a_personal_link_and_others_the_fo
     stranger = await hub.open_conversation(channel=Channel.APP, kind=Channel.APP, value="stranger")
     plain = await hub.receive(stranger, Inbound(Channel.APP, CitizenKey(Channel.APP, "stranger"), "怎么提取还商贷"))
     assert plain.replies[0].links[0]["url"] == FORM
+
+
+def test_the_documented_hand_off_vector_verifies_as_documented():
+    """docs/outreach.md's test vector: what the business system is told to check is what verify checks."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "outreach.md").read_text(encoding="utf-8")
+    section = text.split("## Hand-off to the business system", 1)[1].split("\n## ", 1)[0]
+    value = next(line.strip() for line in section.splitlines() if line.startswith("    eyJ"))
+    at = datetime.fromtimestamp(1796700100, timezone.utc)
+    checked = handoff.verify("s3cret", value, now=at, business="withdraw-repay-commercial-loan")
+    assert (checked.link_id, checked.depositor_ref, checked.nonce) == ("q1Xr8mW3kZ0aB4cD5eF6gA", "r3f9a", "Zk3nQ0c1")
+    with pytest.raises(handoff.HandoffError, match="expired"):
+        handoff.verify("s3cret", value, now=datetime.fromtimestamp(1796700600, timezone.utc))
+    with pytest.raises(handoff.HandoffError, match="bad_signature"):
+        handoff.verify("s3cret", value.replace(".P", ".Q"), now=at)
