@@ -235,6 +235,9 @@
     const link = el("a", "btn btn--small", "导出CSV");
     link.href = `/api/v1/campaigns/${campaign.id}/export.csv`;
     actions.append(link);
+    const funnelLink = el("a", "btn btn--small", "转化漏斗");
+    funnelLink.href = `/console/funnel?campaign_id=${encodeURIComponent(campaign.id)}`;
+    actions.append(funnelLink);
     li.append(head, bar, counts, actions);
     return li;
   }

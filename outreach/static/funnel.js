@@ -111,13 +111,19 @@
     return li;
   }));
 
+  // Opened from a campaign's card (/console/funnel?campaign_id=…): that campaign's funnel.
+  const asked = new URLSearchParams(location.search).get("campaign_id");
+  if (asked && /^[0-9]{1,12}$/.test(asked)) $("f-campaign").value = asked;
+
   function start(who) {
     me = who.agent;
     $("me-name").textContent = `${me.display_name}（${ROLES[me.role] || me.role}）`;
     const allowed = ["campaigner", "supervisor", "admin"].includes(me.role);
     $("forbidden").hidden = me.role === "supervisor" || me.role === "admin";
     $("funnel").hidden = !allowed;
-    if (me.role === "supervisor" || me.role === "admin") refresh().catch((e) => toast(e.message, "error"));
+    if (me.role === "supervisor" || me.role === "admin" || (allowed && $("f-campaign").value)) {
+      refresh().catch((e) => toast(e.message, "error"));
+    }
   }
 
   Console.login(start);

@@ -56,10 +56,12 @@ def seed(url: str) -> None:
                      role="supervisor", capacity=3, skills=[], active=True, created_at=utcnow())
         desk = Agent(username="desk", display_name="客服", password_hash=CHEAP_HASHER.hash(PASSWORD),
                      role="agent", capacity=3, skills=[], active=True, created_at=utcnow())
-        session.add_all([lead, desk])
+        planner = Agent(username="planner", display_name="外呼专员", password_hash=CHEAP_HASHER.hash(PASSWORD),
+                        role="campaigner", capacity=3, skills=[], active=True, created_at=utcnow())
+        session.add_all([lead, desk, planner])
         session.flush()
         hostile = Campaign(name=f"还款提醒{HOSTILE}", message="您好", created_by=lead.id, channel="sms")
-        plain = Campaign(name="可贷额度告知", message="您好", created_by=lead.id, channel="wechat")
+        plain = Campaign(name="可贷额度告知", message="您好", created_by=planner.id, channel="wechat")
         session.add_all([hostile, plain])
         session.commit()
         # Each campaign: 20 sent, 16 delivered, 8 opened, 5 through the checklist, 3 to the form, 2 completed.
@@ -117,11 +119,11 @@ def service(tmp_path_factory) -> Iterator[str]:
     thread.join(timeout=30)
 
 
-def logged_in(browser: Browser, base: str, username: str) -> Page:
+def logged_in(browser: Browser, base: str, username: str, path: str = "/console/funnel") -> Page:
     context = browser.new_context(base_url=base, locale="zh-CN", timezone_id="UTC", viewport=DESKTOP)
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.goto("/console/funnel")
+    page.goto(path)
     page.locator("#login-user").fill(username)
     page.locator("#login-pass").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
@@ -159,6 +161,18 @@ def test_the_funnel_page_draws_bars_and_shows_hostile_names_as_text(browser: Bro
         page.locator("#export-csv").click()
     assert download.value.suggested_filename.endswith(".csv")
     assert page.title() != "pwned"
+
+
+def test_a_campaigner_sees_the_funnel_of_their_own_campaign(browser: Browser, service: str) -> None:
+    """Opened from the campaign's card (/console/funnel?campaign_id=…); the second campaign is theirs."""
+    page = logged_in(browser, service, "planner", "/console/funnel?campaign_id=2")
+    expect(page.locator("#f-campaign")).to_have_value("2")
+    blocks = page.locator("#rows .funnel__row")
+    expect(blocks).to_have_count(1)
+    expect(blocks.first).to_contain_text("可贷额度告知")
+    page.locator("#f-campaign").fill("1")  # someone else's
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#toast")).to_contain_text("只能查看自己创建的任务")
 
 
 def test_an_agent_is_turned_away(browser: Browser, service: str) -> None:
