@@ -57,7 +57,8 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def check_signature(secret: str, timestamp: str | None, given: str | None, body: bytes, now: datetime) -> None:
-    if not timestamp or not given or not timestamp.isascii():
+    # compare_digest takes ASCII text only; anything else cannot be our hex anyway.
+    if not timestamp or not given or not timestamp.isascii() or not given.isascii():
         raise ApiError(401, "bad_signature", "签名缺失或不正确。")
     if not hmac.compare_digest(given.strip().lower(), signature(secret, timestamp, body)):
         raise ApiError(401, "bad_signature", "签名缺失或不正确。")

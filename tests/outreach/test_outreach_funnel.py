@@ -214,6 +214,7 @@ async def test_the_webhook_refuses_forged_stale_replayed_and_wrong_calls(outreac
     assert await post(raw.replace(b"completed\"", b"completed\" "), headers) == (401, "bad_signature")  # body altered
     assert await post(raw, {"Content-Type": "application/json"}) == (401, "bad_signature")  # unsigned
     assert await post(raw, {**headers, "X-Hpf-Timestamp": "soon"}) == (401, "bad_signature")
+    assert await post(raw, {**headers, "X-Hpf-Signature": "é".encode()}) == (401, "bad_signature")
     raw, headers = signed(completion(link.id), at=NOW - timedelta(minutes=6))
     assert await post(raw, headers) == (401, "stale_request")
     raw, headers = signed(completion(link.id), at=NOW + timedelta(minutes=6))
