@@ -16,7 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callout import messages, phones, uploads
 from callout.context import Callout
-from callout.models import Campaign, CampaignStatus, Fallback, Outcome, Recipient, RecipientState, Suppression
+from callout.models import (
+    Campaign,
+    CampaignChannel,
+    CampaignStatus,
+    Fallback,
+    Outcome,
+    Recipient,
+    RecipientState,
+    Suppression,
+)
 from callout.provider import missing_settings
 from callout.schedule import LOCAL, parse_days, parse_windows, plan_of
 from callout.schemas import CampaignSpec
@@ -141,13 +150,13 @@ async def create(
 
 def _wechat_fields(spec: CampaignSpec) -> dict[str, messages.Template]:
     """The WeChat template's fields, each a text with variables (checked with the other texts); 422 when
-    the fall-back names WeChat without a template, or a field name WeChat would not accept."""
-    if spec.fallback == Fallback.SMS:
+    the channel or the fall-back names WeChat without a template, or a field name WeChat would not accept."""
+    if spec.fallback == Fallback.SMS and spec.channel != CampaignChannel.WECHAT:
         return {}
     if not (spec.wechat_template_id or "").strip() or not spec.wechat_data:
         raise ApiError(422, "wechat_template_missing", "选择微信模板消息补发时，请填写模板ID和模板字段内容。",
                        field="wechat_template_id")
-    if spec.fallback == Fallback.WECHAT_THEN_SMS and not spec.sms_message:
+    if spec.fallback == Fallback.WECHAT_THEN_SMS and spec.channel == CampaignChannel.VOICE and not spec.sms_message:
         raise ApiError(422, "sms_message_missing", "“先微信后短信”需要填写短信内容。", field="sms_message")
     fields: dict[str, messages.Template] = {}
     for key, text in spec.wechat_data.items():
@@ -193,10 +202,24 @@ async def approve(callout: Callout, me: Me, campaign_id: int) -> Campaign:
     return await get(callout, campaign_id)
 
 
+def _unconfigured(callout: Callout, channel: str) -> list[str] | None:
+    """The settings the campaign's channel still lacks here (None: it can go)."""
+    if channel == CampaignChannel.CARD:
+        return None  # written into our own database
+    if channel == CampaignChannel.PUSH:
+        return None if callout.push is not None else ["APP_PUSH_URL", "APP_PUSH_SECRET"]
+    if channel == CampaignChannel.WECHAT:
+        return None if callout.notices is not None else ["WECHAT_APPID", "WECHAT_SECRET"]
+    missing = missing_settings(callout.settings)
+    return missing if missing or callout.provider is None else None
+
+
 async def start(callout: Callout, me: Me, campaign_id: int) -> Campaign:
     """Approved → running, or paused → running (resume): the dispatcher takes it from here."""
-    missing = missing_settings(callout.settings)
-    if missing or callout.provider is None:
+    async with callout.sessions() as session:
+        channel = await session.scalar(select(Campaign.channel).where(Campaign.id == campaign_id))
+    missing = _unconfigured(callout, channel or CampaignChannel.VOICE)
+    if missing is not None:
         raise ApiError(503, "outbound_not_configured", "外呼线路尚未配置，暂时无法开始。", missing=missing)
     async with callout.sessions() as session:
         found = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))

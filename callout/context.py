@@ -41,7 +41,14 @@ class NoticeResult:
 class TemplateNotices(Protocol):
     """The WeChat fall-back: a template message to the follower a phone number is linked to."""
 
-    async def send(self, phone: str, template_id: str, data: dict[str, str]) -> NoticeResult: ...
+    async def send(self, phone: str, template_id: str, data: dict[str, str], *,
+                   citizen_id: str | None = None) -> NoticeResult: ...
+
+
+class Pusher(Protocol):
+    """App push (callout/push.py): raises ProviderError, passing or final, when not pushed."""
+
+    async def send(self, *, user_id: str, title: str, body: str, url: str | None) -> None: ...
 
 
 @dataclass
@@ -52,3 +59,4 @@ class Callout:
     queue: Dispatcher = field(default_factory=NoQueue)
     provider: Provider | None = None  # None: outbound calls are not configured
     notices: TemplateNotices | None = None  # None: WeChat is not configured, no template fall-back
+    push: Pusher | None = None  # None: APP_PUSH_URL is not set, no app push

@@ -9,26 +9,36 @@ processes:
 - the claim: `UPDATE recipients SET state='calling' … WHERE state=<seen> AND tries=<seen>` and an
   attempt row unique per (recipient, try): a person is never called twice at once, never more often
   than the campaign allows;
-- an attempt's end is settled once (`… WHERE outcome IS NULL`).
+- an attempt's end is settled once (`… WHERE outcome IS NULL`);
+- the weekly cap across campaigns (OUTREACH_CAP_PER_WEEK): a person's first attempt in a campaign
+  writes a `Contact` in the claim's transaction, after counting their contacts of the last 7 days under
+  a lock on the number (PostgreSQL: an advisory transaction lock; SQLite: the claim already holds the
+  database's write lock), so two campaigns in two processes never both pass the cap.
+Campaigns on a message channel (sms, wechat, push, card) go through the same claims, pace and leases;
+the claimed attempt sends the message instead of placing a call (`callout.delivery`).
 A dispatcher that dies mid-run loses nothing: its claims are visible rows, settled by the provider's
 callbacks or, if those never come, after CALLOUT_ATTEMPT_LEASE_S; the next dispatcher carries on.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, exists, func, insert, or_, select, update
+from sqlalchemy import Row, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callout import campaigns, messages, suppressions
 from callout.context import Callout
+from callout.delivery import Delivery
 from callout.models import (
+    MESSAGE_CHANNELS,
     Attempt,
     Campaign,
     CampaignStatus,
+    Contact,
     Fallback,
     MachineAction,
     Outcome,
@@ -40,6 +50,7 @@ from callout.provider import Fault, ProviderError
 from callout.schedule import plan_of
 from core.db import rowcount
 from core.logmask import mask_personal
+from outreach import funnel
 from staff import audit
 
 log = logging.getLogger(__name__)
@@ -60,6 +71,7 @@ LEASE_GRACE_S = 20.0
 FULL_RECHECK_S = 5.0  # at the cap: look again this soon (an ending call also wakes the dispatcher)
 PASSING_RETRY_S = 30.0  # the provider was briefly unavailable: the same person again after this
 RATE_LIMIT_PAUSE_S = 5.0
+CAP_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -195,20 +207,71 @@ class Dialer:
             taken = await session.execute(
                 update(Recipient)
                 .where(Recipient.id == person.id, Recipient.state == person.state, Recipient.tries == person.tries)
-                .values(state=R.CALLING, tries=person.tries + 1, attempts=Recipient.attempts + 1, updated_at=now)
+                .values(state=R.CALLING, tries=person.tries + 1, attempts=Recipient.attempts + 1, outcome=None,
+                        updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if rowcount(taken) != 1:
                 await session.rollback()
                 return Busy("contended", now)
+            first = not await self._contacted(session, campaign.id, person.id)
+            release = await self._capped_until(session, person.phone, now) if first else None
+            if release is not None:
+                await self._defer(session, campaign.id, previous, person, release, now)
+                await session.commit()
+                return Busy("contended", now)
             attempt_id = (await session.execute(
                 insert(Attempt).values(campaign_id=campaign.id, recipient_id=person.id, seq=person.tries + 1,
-                                       channel="voice", counted=True, status="claimed", claimed_at=now, step=0,
-                                       heard=0)
+                                       channel=campaign.channel, counted=True, status="claimed", claimed_at=now,
+                                       step=0, heard=0)
                 .returning(Attempt.id)
             )).scalar_one()
+            if first:
+                await session.execute(insert(Contact).values(
+                    phone=person.phone, campaign_id=campaign.id, recipient_id=person.id, attempt_id=attempt_id,
+                    channel=campaign.channel, at=now))
             await session.commit()
         return Claim(attempt_id, person.id, campaign.id, person.phone)
+
+    # -- the weekly cap -------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _contacted(session: AsyncSession, campaign_id: int, recipient_id: int) -> bool:
+        """This campaign already reached out to the person: its retries are not new contacts."""
+        return await session.scalar(select(Contact.id).where(
+            Contact.campaign_id == campaign_id, Contact.recipient_id == recipient_id).limit(1)) is not None
+
+    async def _capped_until(self, session: AsyncSession, phone: str, now: datetime) -> datetime | None:
+        """None when the number may be contacted now; else when enough of its last week's contacts have
+        left the 7-day window. Counted under a lock on the number, held until the claim commits."""
+        cap = self._callout.settings.outreach_cap_per_week
+        if cap <= 0:
+            return None
+        if session.get_bind().dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(phone.encode()).digest()[:8], "big", signed=True)
+            await session.execute(select(func.pg_advisory_xact_lock(key)))
+        recent = (await session.scalars(
+            select(Contact.at).where(Contact.phone == phone, Contact.at > now - CAP_WINDOW).order_by(Contact.at)
+        )).all()
+        if len(recent) < cap:
+            return None
+        return recent[len(recent) - cap] + CAP_WINDOW
+
+    async def _defer(self, session: AsyncSession, campaign_id: int, previous: datetime | None,
+                     person: Row[int, str, int, str, datetime], release: datetime, now: datetime) -> None:
+        """At the cap: back to waiting until `release`, not counted as an attempt, and the pace slot given
+        back (nothing was sent)."""
+        await session.execute(
+            update(Recipient).where(Recipient.id == person.id)
+            .values(state=R.RETRY, tries=person.tries, attempts=Recipient.attempts - 1, outcome=Outcome.CAPPED,
+                    next_attempt_at=release, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(Campaign).where(Campaign.id == campaign_id).values(next_dial_at=previous)
+            .execution_options(synchronize_session=False)
+        )
+        log.info("campaign %s: recipient %s at the weekly cap until %s", campaign_id, person.id, release)
 
     async def _next_person(
         self, session: AsyncSession, campaign: Campaign, now: datetime
@@ -247,6 +310,9 @@ class Dialer:
         return self._url("answer", attempt_id) + "&s=0"  # the first step of the call's dialogue
 
     async def _place(self, campaign: Campaign, claim: Claim) -> None:
+        if campaign.channel in MESSAGE_CHANNELS:
+            await self._deliver(campaign, claim)
+            return
         provider = self._callout.provider
         try:
             if provider is None:
@@ -274,8 +340,47 @@ class Dialer:
                 update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.status == "claimed")
                 .values(status="queued").execution_options(synchronize_session=False)
             )
+            await self._funnel(session, campaign, claim.recipient_id, "voice", funnel.Stage.SENT)
             await session.commit()
         log.info("campaign %s: called %s (attempt %s)", campaign.id, mask_personal(claim.phone), claim.attempt_id)
+
+    async def _deliver(self, campaign: Campaign, claim: Claim) -> None:
+        """The message instead of a call: sent, nobody to send it to on this channel, or the provider's
+        refusal (settled as a refused call is: passing ones tried again later, not counted)."""
+        async with self._sessions() as session:
+            recipient = await session.get_one(Recipient, claim.recipient_id)
+        try:
+            sent = await Delivery(self._callout, campaign, recipient, claim.attempt_id).send()
+        except ProviderError as refused:
+            await self._refused(campaign, claim, refused)
+            return
+        now = self._clock.now()
+        outcome = Outcome.SENT if sent.sent else Outcome.UNREACHABLE
+        async with self._sessions() as session:
+            done = await session.execute(
+                update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.outcome.is_(None))
+                .values(outcome=outcome, status="sent" if sent.sent else "unreachable", call_sid=sent.sid,
+                        error=sent.reason, placed_at=now, ended_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if rowcount(done) == 1:
+                await session.execute(
+                    update(Recipient).where(Recipient.id == claim.recipient_id, Recipient.state == R.CALLING)
+                    .values(state=R.DONE, outcome=outcome, updated_at=now).execution_options(synchronize_session=False)
+                )
+                if sent.sent:
+                    await self._funnel(session, campaign, claim.recipient_id, campaign.channel, funnel.Stage.SENT)
+                else:  # nothing reached them: not a contact
+                    await session.execute(delete(Contact).where(Contact.attempt_id == claim.attempt_id))
+            await session.commit()
+        log.info("campaign %s: %s to %s (attempt %s)", campaign.id, outcome, mask_personal(claim.phone),
+                 claim.attempt_id)
+
+    async def _funnel(self, session: AsyncSession, campaign: Campaign, recipient_id: int, channel: str,
+                      stage: funnel.Stage) -> None:
+        await funnel.record(session, subject=funnel.recipient_subject(recipient_id), stage=stage,
+                            campaign_id=campaign.id, segment=campaign.segment, channel=channel,
+                            business=campaign.business, at=self._clock.now())
 
     async def _refused(self, campaign: Campaign, claim: Claim, refused: ProviderError) -> None:
         """The provider would not place the call: what that means depends on why."""
@@ -290,6 +395,8 @@ class Dialer:
                         error=refused.detail[:200] or str(refused.fault), ended_at=now)
                 .execution_options(synchronize_session=False)
             )
+            # Not placed, not sent: it does not count against the person's weekly cap.
+            await session.execute(delete(Contact).where(Contact.attempt_id == claim.attempt_id))
             if counted:
                 values: dict = {"state": R.DONE, "outcome": outcome}
             else:  # not the person's fault, nor a call: it does not count against their attempts
@@ -355,6 +462,8 @@ class Dialer:
                 update(Recipient).where(Recipient.id == recipient.id, Recipient.state == R.CALLING)
                 .values(updated_at=now, **values).execution_options(synchronize_session=False)
             )
+            if outcome in (Outcome.ANSWERED, Outcome.TRANSFERRED, Outcome.OPTED_OUT):  # a person picked up
+                await self._funnel(session, campaign, recipient.id, "voice", funnel.Stage.DELIVERED)
             await session.commit()
         voicemail_left = outcome == Outcome.MACHINE and campaign.machine_action == MachineAction.VOICEMAIL
         if final and outcome in UNREACHED and not voicemail_left and has_fallback(campaign):
@@ -368,12 +477,12 @@ class Dialer:
         cutoff = self._clock.now() - timedelta(seconds=self._callout.settings.callout_attempt_lease_s)
         async with self._sessions() as session:
             stale = (await session.execute(
-                select(Attempt.id, Attempt.call_sid, Attempt.status)
-                .where(Attempt.campaign_id == campaign_id, Attempt.outcome.is_(None), Attempt.channel == "voice",
-                       Attempt.claimed_at < cutoff)
+                select(Attempt.id, Attempt.call_sid, Attempt.status, Attempt.channel)
+                .where(Attempt.campaign_id == campaign_id, Attempt.outcome.is_(None), Attempt.claimed_at < cutoff)
             )).all()
-        for attempt_id, call_sid, status in stale:
-            if call_sid is None and status == "claimed":
+        for attempt_id, call_sid, status, channel in stale:
+            # A message whose sender died mid-send is tried again (it may arrive twice: better than never).
+            if channel != "voice" or (call_sid is None and status == "claimed"):
                 await self._unplaced(attempt_id)
             else:
                 await self.settle(attempt_id, "failed", None)
@@ -393,13 +502,16 @@ class Dialer:
                     .values(state=R.RETRY, attempts=Recipient.attempts - 1, next_attempt_at=now, updated_at=now)
                     .execution_options(synchronize_session=False)
                 )
+                await session.execute(delete(Contact).where(Contact.attempt_id == attempt_id))
             await session.commit()
 
     async def _expire(self, campaign_id: int) -> None:
         async with self._sessions() as session:
+            # Held back by the weekly cap until the end: "capped", not "expired".
+            outcome = case((Recipient.outcome == Outcome.CAPPED, Outcome.CAPPED.value), else_=Outcome.EXPIRED.value)
             await session.execute(
                 update(Recipient).where(Recipient.campaign_id == campaign_id, Recipient.state.in_(WAITING))
-                .values(state=R.DONE, outcome=Outcome.EXPIRED, updated_at=self._clock.now())
+                .values(state=R.DONE, outcome=outcome, updated_at=self._clock.now())
                 .execution_options(synchronize_session=False)
             )
             await session.commit()

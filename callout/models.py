@@ -40,6 +40,20 @@ class Outcome(StrEnum):
     TRANSFERRED = "transferred"
     SUPPRESSED = "suppressed"  # on the suppression list: never called
     EXPIRED = "expired"        # the campaign's last day passed before an attempt could be made
+    SENT = "sent"              # a message channel's message was accepted (sms, wechat, push, card)
+    UNREACHABLE = "unreachable"  # no way to the person on the campaign's channel (no follower, app user, citizen)
+    CAPPED = "capped"          # the weekly cap held them back until the campaign ended
+
+
+class CampaignChannel(StrEnum):
+    VOICE = "voice"    # outbound calls
+    SMS = "sms"
+    WECHAT = "wechat"  # the campaign's template message to the follower the citizen or number is linked to
+    PUSH = "push"      # app push to the citizen's app user
+    CARD = "card"      # a personal card on the citizen's own pages
+
+
+MESSAGE_CHANNELS = frozenset({CampaignChannel.SMS, CampaignChannel.WECHAT, CampaignChannel.PUSH, CampaignChannel.CARD})
 
 
 class Fallback(StrEnum):
@@ -135,7 +149,7 @@ class Attempt(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("callout_campaigns.id"), index=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("callout_recipients.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(10), default="voice")  # voice | sms | wechat
+    channel: Mapped[str] = mapped_column(String(10), default="voice")  # voice | sms | wechat | push | card
     counted: Mapped[bool] = mapped_column(Boolean, default=True)  # False: the provider refused before dialling
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed, then the provider's status
@@ -195,5 +209,7 @@ class Contact(Base):
     phone: Mapped[str] = mapped_column(String(20))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("callout_campaigns.id"))
     recipient_id: Mapped[int] = mapped_column(Integer)
+    # The attempt that made it: a call the provider refused, or a message not sent, takes it back.
+    attempt_id: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -37,8 +37,9 @@ class WeChatNotices:
     def configured(settings: Settings) -> bool:
         return bool(settings.wechat_appid and settings.wechat_secret.get_secret_value())
 
-    async def send(self, phone: str, template_id: str, data: dict[str, str]) -> NoticeResult:
-        openid = await self.openid_of(phone)
+    async def send(self, phone: str, template_id: str, data: dict[str, str], *,
+                   citizen_id: str | None = None) -> NoticeResult:
+        openid = await self.openid_of(phone, citizen_id)
         if openid is None:
             return NoticeResult(sent=False, reason="no_wechat")
         record = await send_template_notice(self._line, openid=openid, template_id=template_id,
@@ -47,13 +48,15 @@ class WeChatNotices:
             return NoticeResult(sent=True)
         return NoticeResult(sent=False, reason=(record.errmsg or "refused")[:200], errcode=record.errcode)
 
-    async def openid_of(self, phone: str) -> str | None:
-        """The latest WeChat identity of the citizen this number belongs to; None: not linked."""
+    async def openid_of(self, phone: str, citizen_id: str | None = None) -> str | None:
+        """The latest WeChat identity of the citizen (when the campaign knows who it is) or of the citizen
+        this number belongs to; None: not linked."""
         citizen = select(Identity.citizen_id).where(Identity.kind == Channel.PHONE, Identity.value == phone)
+        whose = Identity.citizen_id == citizen_id if citizen_id else Identity.citizen_id.in_(citizen)
         async with self._line.sessions() as session:
             return await session.scalar(
                 select(Identity.value)
-                .where(Identity.kind == Channel.WECHAT, Identity.citizen_id.in_(citizen))
+                .where(Identity.kind == Channel.WECHAT, whose)
                 .order_by(Identity.created_at.desc(), Identity.id.desc())
                 .limit(1)
             )

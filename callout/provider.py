@@ -62,7 +62,7 @@ class Provider(Protocol):
     async def place_call(self, *, to: str, url: str, status_callback: str, amd_callback: str,
                          ring_timeout_s: int) -> str: ...
 
-    async def send_text(self, *, to: str, body: str) -> str: ...
+    async def send_text(self, *, to: str, body: str, status_callback: str | None = None) -> str: ...
 
     async def redirect(self, call_sid: str, url: str) -> None: ...
 
@@ -104,9 +104,9 @@ class TwilioProvider(TwilioRest):
             raise classify(exc) from exc
         return call.sid
 
-    async def send_text(self, *, to: str, body: str) -> str:
+    async def send_text(self, *, to: str, body: str, status_callback: str | None = None) -> str:
         try:
-            return await self.send_sms(to=to, from_=self._caller_id, body=body)
+            return await self.send_sms(to=to, from_=self._caller_id, body=body, status_callback=status_callback)
         except Exception as exc:
             raise classify(exc) from exc
 

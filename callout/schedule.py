@@ -114,10 +114,43 @@ def parse_days(names: list[str] | None) -> list[int]:
     return sorted(set(days))
 
 
+def parse_quiet(text: str) -> list[tuple[time, time | None]]:
+    """OUTREACH_QUIET_HOURS ("21:00-08:00", local) as intervals of one day [start, end), None: midnight;
+    one that wraps midnight is two. "off" (or empty): none. (Settings checked the form at start.)"""
+    text = (text or "").strip()
+    if not text or text == "off":
+        return []
+    first, last = (time.fromisoformat(part) for part in text.split("-"))
+    if first == last:
+        return []
+    if first < last:
+        return [(first, last)]
+    return [(first, None), (time(0, 0), last)]
+
+
+def without_quiet(windows: tuple[Window, ...], quiet: list[tuple[time, time | None]]) -> tuple[Window, ...]:
+    """The windows with the quiet hours cut out: what is left of each is still a window."""
+    pieces = list(windows)
+    for start, end in quiet:
+        kept: list[Window] = []
+        for window in pieces:
+            if (end is not None and end <= window.start) or start >= window.end:
+                kept.append(window)
+                continue
+            if window.start < start:
+                kept.append(Window(window.start, start))
+            if end is not None and end < window.end:
+                kept.append(Window(end, window.end))
+        pieces = kept
+    return tuple(sorted(pieces, key=lambda w: w.start))
+
+
 def plan_of(campaign, settings: Settings) -> CallingPlan:
-    """The campaign's plan; the public holidays are the console's calendar (CONSOLE_HOLIDAYS)."""
+    """The campaign's plan; the public holidays are the console's calendar (CONSOLE_HOLIDAYS), and the
+    quiet hours (OUTREACH_QUIET_HOURS) hold for every campaign and channel whatever its windows say."""
+    windows = tuple(parse_window(s, e) for s, e in campaign.windows)
     return CallingPlan(
-        windows=tuple(parse_window(s, e) for s, e in campaign.windows),
+        windows=without_quiet(windows, parse_quiet(settings.outreach_quiet_hours)),
         days=frozenset(campaign.days),
         holidays=ServiceHours.from_settings(settings).holidays,
         call_on_holidays=campaign.call_on_holidays,

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from callout.models import Fallback, MachineAction
+from callout.models import CampaignChannel, Fallback, MachineAction
 
 
 class WindowIn(BaseModel):
@@ -18,7 +17,10 @@ class CampaignSpec(BaseModel):
     """A campaign as prepared; the audience comes with it (`recipients`) or from an uploaded file."""
 
     name: str = Field(..., min_length=1, max_length=100)
-    channel: Literal["voice"] = "voice"
+    channel: CampaignChannel = Field(
+        CampaignChannel.VOICE,
+        description="voice: calls; sms, wechat (the template message to the linked follower), push (app push) or "
+        "card (a personal card on the citizen's pages): `message` sent once instead of calling")
     message: str = Field(..., description="what the person hears; variables in braces: {name}, {amount}")
     voicemail_message: str | None = Field(None, description="left after an answering machine's beep; default: message")
     sms_message: str | None = Field(None, description="sent after the last unanswered attempt; empty: no SMS")

@@ -10,6 +10,7 @@ from callout.context import Callout
 from callout.funnel_campaigns import campaign_infos
 from callout.notices import WeChatNotices
 from callout.provider import TwilioProvider, missing_settings
+from callout.push import AppPush
 from callout.queue import CalloutQueue
 from callout.wechat_optout import WeChatOptOut
 from conversations.hub import Hub
@@ -24,8 +25,9 @@ def build(settings: Settings, sessions: async_sessionmaker) -> tuple[Callout, Ca
     queue = CalloutQueue(settings)
     provider = TwilioProvider(settings) if not missing_settings(settings) else None
     notices = WeChatNotices(settings, sessions) if WeChatNotices.configured(settings) else None
+    push = AppPush(settings) if AppPush.configured(settings) else None
     callout = Callout(settings=settings, sessions=sessions, clock=SystemClock(), queue=queue, provider=provider,
-                      notices=notices)
+                      notices=notices, push=push)
     return callout, queue
 
 
@@ -50,3 +52,5 @@ async def stop(services: Services) -> None:
     callout = services.find(Callout)
     if callout is not None and isinstance(callout.notices, WeChatNotices):
         await callout.notices.close()
+    if callout is not None and isinstance(callout.push, AppPush):
+        await callout.push.close()

@@ -4,7 +4,8 @@ Twilio's error bodies (21211 invalid number, 21610 unsubscribed, 20429 too many 
 
 What each number does is scripted (`Behaviour`): a person answers, a machine answers, busy, no answer,
 or the API refuses. `callbacks(call)` lists the signed requests Twilio would then send to the service,
-in order (status events, the answer URL, machine detection); a test posts them through its client.
+in order (status events, the answer URL, machine detection), `message_status(message, status)` a
+message's status callback; a test posts them through its client.
 """
 from __future__ import annotations
 
@@ -133,7 +134,7 @@ class FakeTwilio(ThreadServer):
             return self._error(refuse)
         with self._lock:
             sid = f"SM{next(self._ids):032x}"
-            self.messages.append(form)
+            self.messages.append(form | {"Sid": sid})
         return JSONResponse({"sid": sid, "account_sid": self.account_sid, "to": form["To"], "from": form["From"],
                              "body": form["Body"], "status": "queued"}, status_code=201)
 
@@ -160,6 +161,16 @@ class FakeTwilio(ThreadServer):
             (amd_url, base | {"AnsweredBy": answered_by, "MachineDetectionDuration": "2100"}),
         ]
         return sent + [status("completed", CallDuration=str(behaviour.talk_s))]
+
+    def message_status(self, message: dict[str, str], status: str, error_code: int | None = None
+                       ) -> tuple[str, dict[str, str]]:
+        """The status callback Twilio posts for a message sent with a StatusCallback: (URL, form fields)."""
+        params = {"MessageSid": message["Sid"], "SmsSid": message["Sid"], "AccountSid": self.account_sid,
+                  "From": message["From"], "To": message["To"], "MessageStatus": status, "SmsStatus": status,
+                  "ApiVersion": "2010-04-01"}
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return message["StatusCallback"], params
 
     def sign(self, url: str, params: dict[str, str]) -> str:
         return RequestValidator(self.auth_token).compute_signature(url, params)

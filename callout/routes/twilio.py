@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from callout import phones, suppressions
+from callout import delivery, phones, suppressions
 from callout.calls import GOODBYE, PREFIX, OutboundCalls
 from callout.context import Callout
 from callout.models import Attempt
@@ -99,6 +99,20 @@ async def gather(params: Params, attempt_id: AttemptId, step: Step, calls: Calls
 async def voicemail(params: Params, attempt_id: AttemptId, calls: Calls) -> Response:
     attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
     return _xml(await calls.voicemail(attempt))
+
+
+@router.post("/sms-status", status_code=204, response_class=Response,
+             summary="A campaign SMS's delivery status (MessageStatus: sent, delivered, undelivered, failed)",
+             responses=error_responses(*REFUSED))
+async def sms_status(params: Params, attempt_id: AttemptId, calls: Calls, services: ServicesDep) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("MessageSid", ""))
+    await delivery.on_message_status(services.get(Callout), attempt.id, params.get("MessageStatus", ""),
+                                     _error_code(params.get("ErrorCode")))
+    return Response(status_code=204)
+
+
+def _error_code(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
 
 
 @router.post("/sms", response_class=TwiML, summary="An SMS to our number: 退订 puts the sender on the suppression list",

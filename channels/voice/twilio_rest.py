@@ -37,8 +37,10 @@ class TwilioRest:
             http_client=_RebasedHttpClient(settings.twilio_api_base, timeout_s),
         )
 
-    async def send_sms(self, *, to: str, from_: str, body: str) -> str:
-        message = await run_in_threadpool(self._client.messages.create, to=to, from_=from_, body=body)
+    async def send_sms(self, *, to: str, from_: str, body: str, status_callback: str | None = None) -> str:
+        """The message's sid; with `status_callback`, Twilio posts its MessageStatus there (delivered …)."""
+        extra = {"status_callback": status_callback} if status_callback else {}
+        message = await run_in_threadpool(self._client.messages.create, to=to, from_=from_, body=body, **extra)
         return message.sid
 
     async def redirect_call(self, call_sid: str, url: str) -> None:

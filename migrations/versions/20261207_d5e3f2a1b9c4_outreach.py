@@ -97,6 +97,7 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=True),
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['callout_campaigns.id'], name=op.f('fk_callout_contacts_campaign_id_callout_campaigns')),

@@ -25,7 +25,8 @@ def service(tmp_path_factory, fake_twilio):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_hasher", CHEAP_HASHER)
         settings = Settings(data_dir=tmp_path_factory.mktemp("callout-service"), console_bootstrap_admin="admin:admin-pass-1",
-                            app_api_key=APP_API_KEY, callout_workers=1, **phone_settings(fake_twilio))
+                            app_api_key=APP_API_KEY, callout_workers=1, outreach_quiet_hours="off",
+                            **phone_settings(fake_twilio))
         with TestClient(create_app(settings)) as client:
             yield client
 
