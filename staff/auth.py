@@ -33,6 +33,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writing "last used" on every request would make each read a write; once a while is enough.
 TOUCH_EVERY = timedelta(seconds=20)
 LOGIN_WINDOW = timedelta(minutes=15)
+# One address may fail this many times CONSOLE_LOGIN_ATTEMPTS, over all names, before it is slowed.
+ADDRESS_ATTEMPTS_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,12 @@ async def login(staff: StaffContext, username: str, password: str, ip: str | Non
     """Check the password; return the agent, a new session token and its CSRF token."""
     settings = staff.settings
     async with staff.sessions() as session:
-        if await _recent_failures(session, username) >= settings.console_login_attempts:
+        # Locked per name *and address*: wrong passwords typed elsewhere (agents' names are public to
+        # citizens) cannot lock an agent out at their own desk; one address guessing across many names
+        # is slowed as a whole.
+        name_failures, address_failures = await _recent_failures(session, username, ip)
+        if name_failures >= settings.console_login_attempts \
+                or address_failures >= settings.console_login_attempts * ADDRESS_ATTEMPTS_FACTOR:
             raise ApiError(429, "too_many_logins", "登录失败次数过多，请15分钟后再试。")
         agent = await session.scalar(select(Agent).where(Agent.username == username))
         valid = await verify_password(agent.password_hash if agent else None, password)
@@ -100,12 +107,16 @@ async def login(staff: StaffContext, username: str, password: str, ip: str | Non
         return agent, token, csrf
 
 
-async def _recent_failures(session: AsyncSession, username: str) -> int:
-    query = select(func.count()).where(
-        AuditEntry.action == "login_failed", AuditEntry.target == f"user:{username}"[:80],
-        AuditEntry.at >= utcnow() - LOGIN_WINDOW,
-    )
-    return int(await session.scalar(query) or 0)
+async def _recent_failures(session: AsyncSession, username: str, ip: str | None) -> tuple[int, int]:
+    """Failed logins in the window: for this name from this address, and from this address for any name."""
+    same_address = AuditEntry.ip.is_(None) if ip is None else AuditEntry.ip == ip
+    target = f"user:{username}"[:80]
+    query = select(
+        func.count().filter(AuditEntry.target == target),
+        func.count(),
+    ).where(AuditEntry.action == "login_failed", same_address, AuditEntry.at >= utcnow() - LOGIN_WINDOW)
+    name_failures, address_failures = (await session.execute(query)).one()
+    return int(name_failures or 0), int(address_failures or 0)
 
 
 def set_cookies(response: Response, settings: Settings, token: str, csrf: str) -> None:

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, update
 
 from core.db import utcnow
@@ -101,6 +102,19 @@ def test_wrong_passwords_are_refused_and_then_locked_out(app_client, make_agent)
     assert locked.status_code == 429
     nobody = app_client.post("/api/v1/console/login", json={"username": "ghost", "password": "x"})
     assert nobody.status_code == 401 and nobody.json()["message"] == "用户名或密码不正确。"
+    # The agent at their own desk (another address) is not locked out by someone else's guesses.
+    desk = TestClient(app_client.app, client=("10.1.2.3", 50000))
+    assert desk.post("/api/v1/console/login", json={"username": name, "password": PASSWORD}).status_code == 200
+
+
+def test_one_address_spraying_many_names_is_slowed(app_client):
+    sprayer = TestClient(app_client.app, client=("10.9.9.9", 50000))
+    attempts = services_of(app_client.app).get(Settings).console_login_attempts
+    codes = [sprayer.post("/api/v1/console/login", json={"username": f"guess-{i}", "password": "x"}).status_code
+             for i in range(attempts * 4 + 1)]
+    assert set(codes[:-1]) == {401} and codes[-1] == 429
+    other = TestClient(app_client.app, client=("10.9.9.10", 50000))
+    assert other.post("/api/v1/console/login", json={"username": "guess-0", "password": "x"}).status_code == 401
 
 
 def test_expired_and_ended_sessions_are_refused(app_client, make_agent):
