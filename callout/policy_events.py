@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ SYSTEM_USERNAME = "system-policy-events"
 # The channel of a draft: the first the segment has a text for. SMS reaches everyone with a mobile.
 CHANNEL_ORDER = ("sms", "wechat", "push", "card", "voice")
 ARTICLE_AUDIENCES = frozenset({"employer_admins", "assistants"})
+PART = 50_000  # recipients per draft campaign
 LOCAL = ZoneInfo("Asia/Shanghai")
 
 
@@ -120,29 +122,50 @@ class PolicyEvents:
             if channel is None:
                 problems.append(f"{segment.key}: 没有可用渠道的文字")
                 continue
-            try:
-                matches = await asyncio.to_thread(self._matches, segment, occasions, params)
-                campaign = await segment_campaigns.prepare(
-                    self.callout, audit.SYSTEM, segment=segment, matches=matches, channel=channel,
-                    name=f"{title}（{segment.title}）"[:100], created_by=creator)
-            except ApiError as exc:  # the centre's data unreadable, no valid recipient, too many …
-                problems.append(f"{segment.key}: {exc.message}")
-                continue
-            except EventError as exc:
-                problems.append(f"{segment.key}: {exc}")
-                continue
-            campaigns.append(campaign.id)
+            drafts, failed = await self._prepare_in_parts(segment, occasions, params, channel=channel,
+                                                          name=f"{title}（{segment.title}）", creator=creator)
+            campaigns += drafts
+            problems += failed
         return campaigns, problems
 
-    def _matches(self, segment: Segment, occasions: list[dict[str, Any]], params: LoanParams) -> list[Match]:
-        """Everyone the segment reaches for any of the occasions (each moved rate, or the article), read
-        off the event loop: a million depositors take a while. A person counted for two moved rates is
-        kept once (the campaign would refuse the second as a duplicate number anyway)."""
+    async def _prepare_in_parts(self, segment: Segment, occasions: list[dict[str, Any]], params: LoanParams, *,
+                                channel: str, name: str, creator: int) -> tuple[list[int], list[str]]:
+        """Drafts of at most PART recipients each: a rate change can reach more people than one campaign
+        holds, and a part's matches are all that is held in memory. The centre's data is read in a worker
+        thread, a part at a time, so the event loop keeps serving."""
+        matches = self._matches(segment, occasions, params)
+        drafts: list[int] = []
+        problems: list[str] = []
+        try:
+            while True:
+                try:
+                    part = await asyncio.to_thread(lambda: list(islice(matches, PART)))
+                except (ApiError, EventError) as exc:  # the centre's data unreadable, a bad event
+                    problems.append(f"{segment.key}: {getattr(exc, 'message', None) or exc}")
+                    break
+                if not part:
+                    break
+                numbered = name if not drafts and len(part) < PART else f"{name}（第{len(drafts) + 1}部分）"
+                try:
+                    campaign = await segment_campaigns.prepare(
+                        self.callout, audit.SYSTEM, segment=segment, matches=part, channel=channel,
+                        name=numbered[:100], created_by=creator)
+                except ApiError as exc:  # no valid recipient in this part, …
+                    problems.append(f"{segment.key}: {exc.message}")
+                    continue
+                drafts.append(campaign.id)
+        finally:
+            matches.close()
+        return drafts, problems
+
+    def _matches(self, segment: Segment, occasions: list[dict[str, Any]],
+                 params: LoanParams) -> Generator[Match, None, None]:
+        """Everyone the segment reaches for any of the occasions (each moved rate, or the article). A person
+        counted for two moved rates is kept once (a campaign would refuse the second as a duplicate)."""
         settings = self.callout.settings
         source = open_source(settings)
         rates = params.rate_entry(self._today())
         seen: set[str] = set()
-        found: list[Match] = []
         try:
             for occasion in occasions:
                 for match in evaluate(segment, source, params=params, rates=rates,
@@ -152,12 +175,11 @@ class PolicyEvents:
                     if key in seen:
                         continue
                     seen.add(key)
-                    found.append(match)
+                    yield match
         finally:
             close = getattr(source, "close", None)
             if close is not None:
                 close()
-        return found
 
     async def _system_account(self) -> int:
         """The account system-prepared campaigns are created by: inactive, no usable password, so it never

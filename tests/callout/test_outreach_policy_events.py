@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from callout import policy_events
 from callout.context import Callout
 from callout.models import Campaign, CampaignStatus, Recipient
 from callout.policy_events import SYSTEM_USERNAME, PolicyEvents
@@ -117,6 +118,22 @@ async def test_a_rate_cut_drafts_one_campaign_with_each_borrowers_new_payment(se
     assert (await PolicyEvents(callout).check()).events == []
     assert await count(callout, PolicyEvent, PolicyEvent.kind == "rate_change") == 1
     assert await count(callout, Campaign) == 1
+
+
+async def test_a_change_reaching_many_is_drafted_in_parts(setup, monkeypatch) -> None:
+    callout, tmp = setup
+    monkeypatch.setattr(policy_events, "PART", 20)
+    events = PolicyEvents(callout)
+    await events.check()
+    expected = expected_payments(tmp / "centre", cut_rates(tmp / "params" / "loan.yml"))
+    done = await events.check()
+    assert len(done.campaigns) == -(-len(expected) // 20) > 1, done.problems
+    async with callout.sessions() as session:
+        campaigns = (await session.scalars(select(Campaign).order_by(Campaign.id))).all()
+        assert [c.name[-5:] for c in campaigns[:2]] == ["第1部分）", "第2部分）"]
+        recipients = (await session.scalars(select(Recipient))).all()
+        assert {r.phone: r.variables["new_payment"] for r in recipients} == expected
+        assert len(recipients) == len(expected)  # each borrower in one part only
 
 
 ARTICLE = """---
