@@ -108,6 +108,16 @@ async def dismiss(session: AsyncSession, *, citizen_id: str, card_id: int, now: 
     return True
 
 
+def business_name(settings: Settings, card: Card) -> str:
+    """What the card offers, as "您可以办理：<this>": the business's name in the centre's catalogue
+    (params/business.yml) without the form's "申请", so the card names the business whatever its campaign
+    was called; the card's own title where the catalogue does not know the code."""
+    known = links.business(settings, card.business)
+    if known is None:
+        return card.title
+    return known.name.removesuffix("申请") or known.name
+
+
 def card_url(settings: Settings, card: Card) -> str | None:
     """Where the card's button goes: its personal link (the same URL the link's message carried)."""
     return links.url_for(settings, card.link_id) if card.link_id else None

@@ -40,7 +40,7 @@
     const item = el("article", "card");
     item.dataset.cardId = String(card.id);
     const label = el("p", "card__label", "您可以办理：");
-    label.append(el("strong", "card__title", String(card.title || "")));
+    label.append(el("strong", "card__title", String(card.business_name || card.title || "")));
     item.append(label, el("p", "card__text", String(card.text || "")));
     const actions = el("div", "card__actions");
     const url = safeUrl(card.url);

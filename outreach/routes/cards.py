@@ -49,7 +49,8 @@ CardId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="the card's id
 class CardOut(BaseModel):
     id: int
     business: str = Field(description="a business code of policy/params/business.yml")
-    title: str = Field(description="the business in the citizen's words: the card reads 您可以办理：<title>")
+    business_name: str = Field(description="the card reads 您可以办理：<business_name> (the catalogue's name)")
+    title: str = Field(description="the title it was posted with (its campaign's)")
     text: str
     url: str | None = Field(description="the citizen's personal 一点就能办 link, if the card has one")
     created_at: datetime
@@ -94,7 +95,8 @@ async def _list(outreach: Outreach, kind: str, value: str) -> CardsOut:
 
 
 def _out(outreach: Outreach, card: Card) -> CardOut:
-    return CardOut(id=card.id, business=card.business, title=card.title, text=card.text,
+    return CardOut(id=card.id, business=card.business, business_name=cards.business_name(outreach.settings, card),
+                   title=card.title, text=card.text,
                    url=cards.card_url(outreach.settings, card), created_at=card.created_at, expires_at=card.expires_at)
 
 

@@ -82,6 +82,7 @@ async def test_app_reads_and_dismisses_its_own_cards(outreach, api) -> None:
     assert listed.status_code == 200, listed.text
     [shown] = listed.json()["cards"]
     assert shown["id"] == alice_card and shown["title"] == "偿还商贷提取" and shown["url"] == url
+    assert shown["business_name"] == "偿还商业贷款提取"
     assert url.startswith(f"{PUBLIC}/o/")
     assert listed.headers["cache-control"] == "no-store"
 

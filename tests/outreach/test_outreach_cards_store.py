@@ -108,3 +108,10 @@ async def test_first_sight_counts_once_as_delivered(sessions) -> None:
         assert {card.id: card.seen_at for card in seen} == {
             campaign_card.id: NOW + timedelta(minutes=5), linked_only.id: NOW + timedelta(minutes=5),
         }
+
+
+def test_the_card_names_the_business_from_the_catalogue() -> None:
+    settings = Settings(data_dir=Path("/nonexistent"))
+    posted = Card(business="withdraw-repay-commercial-loan", title="十二月还款提醒")
+    assert cards.business_name(settings, posted) == "偿还商业贷款提取"
+    assert cards.business_name(settings, Card(business="not-in-the-catalogue", title="偿还商贷提取")) == "偿还商贷提取"
