@@ -180,6 +180,15 @@ async def test_from_segment_refusals(callout, api):
     assert await attempt(segment="rate-change", channel="sms") == (422, "event_invalid")
     assert await attempt(segment="repay-commercial-no-withdrawal", channel="sms", link_ttl_s=5) == (
         422, "invalid_request")
+    assert await attempt(segment="could-borrow", channel="sms") == (422, "no_valid_recipients")  # all have loans
+    # A call's SMS fall-back is the segment's SMS text.
+    called = await api.post("/api/v1/campaigns/from-segment", headers=planner,
+                            json={"name": "还贷提醒", "segment": "repay-hpf-no-withdrawal", "channel": "voice"})
+    assert called.status_code == 201, called.text
+    async with callout.sessions() as session:
+        campaign = await session.get(Campaign, called.json()["id"])
+    assert campaign is not None and campaign.channel == "voice"
+    assert campaign.message.startswith("{name}您好，这里是住房公积金中心") and "{link}" in (campaign.sms_message or "")
     # Policy for employers' administrators goes by SMS, without a citizen or a depositor behind it.
     made = await api.post("/api/v1/campaigns/from-segment", headers=planner,
                           json={"name": "专管员政策", "segment": "employer-admins-policy", "channel": "sms"})
