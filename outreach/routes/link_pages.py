@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.background import BackgroundTask
 
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from outreach import funnel, handoff, link_page, links
@@ -95,14 +96,6 @@ async def open_link(token: str, outreach: OutreachDep) -> HTMLResponse:
             link = await links.resolve(session, outreach.settings, token, now)
         except LinkRefused as refused:
             return _refused_page(outreach, refused)
-        first = link.opened_at is None
-        await session.execute(
-            update(OutreachLink).where(OutreachLink.id == link.id)
-            .values(opens=OutreachLink.opens + 1, opened_at=func.coalesce(OutreachLink.opened_at, now))
-        )
-        if first:
-            await _reach(session, link, funnel.Stage.OPENED, now)
-        await session.commit()
         offered = links.business(outreach.settings, link.business)
         assert offered is not None  # resolve refuses a business no longer offered
         checklist = _checklist(outreach, link)
@@ -112,7 +105,26 @@ async def open_link(token: str, outreach: OutreachDep) -> HTMLResponse:
             centre=outreach.settings.centre_name, hotline=outreach.settings.hotline, token=token,
             business_name=offered.name, facts=link.facts or {}, checklist=checklist, answers=answers, step=step,
         )
-    return HTMLResponse(body, headers=HEADERS)
+    # The open is counted once the page is on its way: the citizen does not wait for the write.
+    opened = BackgroundTask(_count_open, outreach, link.id, first=link.opened_at is None, at=now)
+    return HTMLResponse(body, headers=HEADERS, background=opened)
+
+
+async def _count_open(outreach: Outreach, link_id: str, *, first: bool, at: datetime) -> None:
+    """`opens` + 1, and on the first open `opened_at` and the funnel's `opened` (once, whatever races)."""
+    try:
+        async with outreach.sessions() as session:
+            await session.execute(
+                update(OutreachLink).where(OutreachLink.id == link_id)
+                .values(opens=OutreachLink.opens + 1, opened_at=func.coalesce(OutreachLink.opened_at, at))
+            )
+            if first:
+                link = await session.get(OutreachLink, link_id)
+                if link is not None:
+                    await _reach(session, link, funnel.Stage.OPENED, at)
+            await session.commit()
+    except Exception:  # the page was shown; a lost count must not surface as an error anywhere
+        log.exception("could not count an open of link %s", link_id)
 
 
 class ChecklistIn(BaseModel):
