@@ -65,13 +65,25 @@ class LinkPersonaliser:
             ).order_by(OutreachLink.expires_at.desc()).limit(1))
         if reusable is not None:
             return links.url_for(settings, reusable)
-        rows = await session.execute(
-            select(Identity.kind, Identity.value).where(Identity.citizen_id == conversation.citizen_id))
-        known = {kind: value for kind, value in rows.all()}
-        _, facts = await centre_facts(settings, app_user_id=known.get(Channel.APP), mobile=known.get(Channel.PHONE),
-                                      wechat_openid=known.get(Channel.WECHAT), timeout_s=LOOKUP_TIMEOUT_S)
+        # What a campaign already worked out for this person and business (facts, the data's answers) is
+        # the best there is; the centre's data is asked only when there is none.
+        earlier = await session.scalar(
+            select(OutreachLink).where(OutreachLink.citizen_id == conversation.citizen_id,
+                                       OutreachLink.business == offered.key, OutreachLink.campaign_id.is_not(None))
+            .order_by(OutreachLink.created_at.desc()).limit(1))
+        if earlier is not None:
+            facts, answers, checklist = dict(earlier.facts or {}), dict(earlier.answers or {}), earlier.checklist
+        else:
+            rows = await session.execute(
+                select(Identity.kind, Identity.value).where(Identity.citizen_id == conversation.citizen_id))
+            known = {kind: value for kind, value in rows.all()}
+            _, facts = await centre_facts(settings, app_user_id=known.get(Channel.APP),
+                                          mobile=known.get(Channel.PHONE), wechat_openid=known.get(Channel.WECHAT),
+                                          timeout_s=LOOKUP_TIMEOUT_S)
+            answers, checklist = {}, None
         row, issued = links.new_link(settings, business=offered.key, now=now, citizen_id=conversation.citizen_id,
-                                     depositor_ref=ref, facts=facts, channel=conversation.channel)
+                                     depositor_ref=ref, facts=facts, answers=answers, checklist=checklist,
+                                     channel=conversation.channel)
         session.add(row)
         await session.flush()
         await funnel.record(session, subject=funnel.link_subject(row.id), stage=funnel.Stage.SENT, campaign_id=None,

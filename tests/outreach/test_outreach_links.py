@@ -374,8 +374,13 @@ async def test_the_agent_holding_a_conversation_sends_a_personal_link_into_it(ou
 async def test_the_bot_gives_a_known_depositor_a_personal_link_and_others_the_form(outreach, hub):
     hub.register_link_personaliser(LinkPersonaliser(outreach))
     known = await hub.open_conversation(channel=Channel.APP, kind=Channel.APP, value="known-user")
+    # A campaign reached them earlier: its facts and the data's answers carry over to the bot's link.
+    campaign_row, _ = links.new_link(outreach.settings, business=BUSINESS, now=NOW - timedelta(days=30),
+                                     ttl_s=86400, citizen_id=known.citizen_id, facts={"姓名": "李*"},
+                                     answers={"loan_type": "housing"}, campaign_id=5, recipient_id=99)
     async with outreach.sessions() as session:
         session.add(DepositorLink(depositor_ref="ref-known", citizen_id=known.citizen_id))
+        session.add(campaign_row)
         await session.commit()
     turn = await hub.receive(known, Inbound(Channel.APP, CitizenKey(Channel.APP, "known-user"), "怎么提取还商贷"))
     url = turn.replies[0].links[0]["url"]
@@ -383,6 +388,7 @@ async def test_the_bot_gives_a_known_depositor_a_personal_link_and_others_the_fo
     async with outreach.sessions() as session:
         link = await session.get(OutreachLink, links.link_id_of(outreach.settings, url.rsplit("/", 1)[1]))
         assert link is not None and link.depositor_ref == "ref-known" and link.business == BUSINESS
+        assert (link.facts, link.answers, link.campaign_id) == ({"姓名": "李*"}, {"loan_type": "housing"}, None)
     # Asking again gives the same link, not a new one.
     again = await hub.receive(known, Inbound(Channel.APP, CitizenKey(Channel.APP, "known-user"), "再说一遍"))
     assert again.replies[0].links[0]["url"] == url
