@@ -13,7 +13,9 @@
     opted_out: "拒绝来电", transferred: "转人工", suppressed: "免打扰", expired: "已过期",
     pending: "待呼叫", calling: "呼叫中", retry: "待重呼", sms_sent: "短信已发", sms_failed: "短信失败",
     wechat_sent: "微信已发", wechat_failed: "微信未达",
+    sent: "已发送", unreachable: "无法送达", capped: "超出每周上限",
   };
+  const CHANNELS = { voice: "电话", sms: "短信", wechat: "微信", push: "App推送", card: "待办卡片" };
   // The chart's stack, bottom up, and its colours (reached first, so the reach is read off the base).
   const SERIES = [
     ["answered", "#12b76a"], ["transferred", "#0e9384"], ["machine", "#7a5af8"], ["busy", "#f79009"],
@@ -58,15 +60,21 @@
     return fields;
   }
 
-  $("c-fallback").addEventListener("change", () => {
-    $("c-wechat").hidden = $("c-fallback").value === "sms";
-  });
+  // A call has its voicemail and its fall-back after the last unanswered try; a message channel sends the
+  // text once. The WeChat template's fields: for a WeChat campaign, or a call's WeChat fall-back.
+  function showChannel() {
+    const channel = $("c-channel").value;
+    $("c-voice").hidden = channel !== "voice";
+    $("c-wechat").hidden = channel === "voice" ? $("c-fallback").value === "sms" : channel !== "wechat";
+  }
+  $("c-channel").addEventListener("change", showChannel);
+  $("c-fallback").addEventListener("change", showChannel);
 
   $("new-campaign").addEventListener("submit", async (event) => {
     event.preventDefault();
+    const channel = $("c-channel").value;
     const settings = {
-      name: $("c-name").value.trim(), channel: "voice", message: $("c-message").value,
-      voicemail_message: $("c-voicemail").value.trim() || null, sms_message: $("c-sms").value.trim() || null,
+      name: $("c-name").value.trim(), channel, message: $("c-message").value,
       window: { start: $("c-start").value, end: $("c-end").value },
       max_attempts: Number($("c-attempts").value), retry_minutes: Number($("c-retry").value),
       calls_per_second: Number($("c-cps").value),
@@ -75,8 +83,12 @@
       settings.days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
       settings.call_on_holidays = true;
     }
-    settings.fallback = $("c-fallback").value;
-    if (settings.fallback !== "sms") {
+    if (channel === "voice") {
+      settings.voicemail_message = $("c-voicemail").value.trim() || null;
+      settings.sms_message = $("c-sms").value.trim() || null;
+      settings.fallback = $("c-fallback").value;
+    }
+    if (channel === "wechat" || (channel === "voice" && settings.fallback !== "sms")) {
       settings.wechat_template_id = $("c-template").value.trim() || null;
       settings.wechat_data = templateFields($("c-wechat-data").value);
     }
@@ -88,7 +100,7 @@
       showReport(made.rejected, `已创建：${made.accepted} 人可呼叫，其中 ${made.suppressed} 人在免打扰名单中；${made.rejected.length} 行有问题，不会呼叫：`);
       toast("外呼任务已创建，等待另一位主管审批。");
       event.target.reset();
-      $("c-wechat").hidden = true;
+      showChannel();
       await refresh();
     } catch (e) {
       if (e.body && e.body.rejected) showReport(e.body.rejected, e.message);
@@ -211,7 +223,7 @@
     const head = el("div", "card__head");
     const state = el("span", "state", STATES[campaign.status] || campaign.status);
     state.dataset.state = campaign.status;
-    head.append(el("strong", "", campaign.name), state);
+    head.append(el("strong", "", campaign.name), el("span", "state", CHANNELS[campaign.channel] || campaign.channel), state);
     const bar = el("div", "progress");
     const done = el("div", "progress__done");
     done.style.width = `${c.total ? Math.round((100 * c.done) / c.total) : 0}%`;
@@ -219,7 +231,7 @@
     bar.title = `${c.done} / ${c.total}`;
     const counts = el("div", "counts");
     counts.append(el("span", "", `已完成 ${c.done}/${c.total}`));
-    for (const key of ["pending", "calling", "retry", "answered", "machine", "busy", "no_answer", "failed", "opted_out", "transferred", "suppressed", "sms_sent", "wechat_sent"]) {
+    for (const key of ["pending", "calling", "retry", "answered", "machine", "busy", "no_answer", "failed", "opted_out", "transferred", "suppressed", "sent", "unreachable", "capped", "sms_sent", "wechat_sent"]) {
       if (c[key]) counts.append(el("span", `count-${key}`, `${OUTCOMES[key]} ${c[key]}`));
     }
     const actions = el("div", "actions");

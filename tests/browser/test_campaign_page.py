@@ -129,3 +129,18 @@ def test_prepare_approve_start_and_watch(browser: Browser, service: str, twilio:
     expect(planner.locator("#chart-reach")).to_contain_text("接通率 100.0%")
     planner.locator("#chart-bucket").select_option("day")
     expect(planner.locator("#chart-plot g[data-start]")).to_have_count(1)
+
+    # A message campaign: the channel is chosen on the page, the call's own fields are hidden.
+    planner.locator("#c-name").fill("偿还商贷提取")
+    planner.locator("#c-channel").select_option("sms")
+    expect(planner.locator("#c-voicemail")).to_be_hidden()
+    expect(planner.locator("#c-template")).to_be_hidden()
+    planner.locator("#c-message").fill("{name}您好，您可以办理偿还商贷提取。")
+    planner.locator("#c-file").set_input_files(str(listing))
+    planner.get_by_role("button", name="提交审批").click()
+    expect(planner.locator("#report-summary")).to_contain_text("2 人可呼叫")
+    expect(planner.locator("#list .card").first).to_contain_text("短信")
+    with httpx.Client(base_url=service, timeout=30) as client:
+        token = client.post("/api/v1/console/login", json={"username": "lead", "password": PASSWORD}).json()["token"]
+        latest = client.get("/api/v1/campaigns", headers={"Authorization": f"Bearer {token}"}).json()["campaigns"][0]
+    assert (latest["name"], latest["channel"], latest["sms_message"]) == ("偿还商贷提取", "sms", None)
