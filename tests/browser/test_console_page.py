@@ -85,6 +85,14 @@ def test_two_agents_grab_talk_and_hand_back(browser: Browser, live_service, agen
     expect(wang.locator("#transcript .tmsg--citizen").last).to_contain_text("我的贷款审批进度")
     expect(wang.locator("#suggestions .suggestion").first).to_be_visible()
 
+    # 发送办理链接: the citizen gets their own 一点就能办 link as the agent's message.
+    wang.locator("#link-business").select_option("withdraw-repay-commercial-loan")
+    wang.get_by_role("button", name="发送办理链接").click()
+    personal = citizen.locator("#messages .msg--agent").last
+    expect(personal).to_contain_text("偿还商业贷款提取申请")
+    expect(personal.locator("a").first).to_have_attribute("href", re.compile(r"/o/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))
+    expect(wang.locator("#transcript .tmsg--agent").last).to_contain_text("偿还商业贷款提取申请")
+
     citizen.locator("#input").fill(HOSTILE)
     citizen.locator("#input").press("Enter")
     expect(wang.locator("#transcript .tmsg--citizen").last).to_have_text(re.compile(re.escape(HOSTILE)))
