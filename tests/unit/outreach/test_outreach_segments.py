@@ -270,3 +270,28 @@ def test_bad_file_in_a_directory(tmp_path):
     (tmp_path / "Bad Name.yml").write_text(GOOD, encoding="utf-8")
     with pytest.raises(SegmentError, match="文件名"):
         load_segments(tmp_path, PARAMS_DIR)
+
+
+def test_every_shipped_segment_over_the_synthetic_export_files(tmp_path, segments):
+    """The real source (outreach.synthetic's files read back by outreach.centre_data) through every rule."""
+    from core.settings import Settings
+    from outreach import synthetic
+    from outreach.centre_data import open_source
+
+    assert synthetic.main(["--depositors", "400", "--out", str(tmp_path), "--seed", "3", "--months", "1",
+                           "--as-of", TODAY.isoformat()]) == 0
+    source = open_source(Settings(centre_data_dir=tmp_path, centre_data_url=""))
+    events = {"rate_change": {"old_rate": RATES.first_home.over_5y, "new_rate": 2.35}, "policy_article": {"title": "新政策"}}
+    found = {key: run(segment, source, event=events.get(segment.event or "")) for key, segment in segments.items()}
+    assert source.report.count == 0
+    for key in ("repay-commercial-no-withdrawal", "could-borrow", "employer-admins-policy", "assistants-policy"):
+        assert found[key], key
+    people = {ref(p.depositor.account_no): p for p in source.people()}
+    for match in found["could-borrow"][:20]:
+        d = people[match.depositor_ref].depositor
+        expected = max_loan(applicant_for(d, int(match.answers["age"])), PARAMS, RATES)
+        assert match.variables["max_loan_wan"] == f"{int(expected.amount // 1000) / 10:.1f}"
+    for match in found["repay-commercial-no-withdrawal"]:
+        loans = people[match.depositor_ref].loans
+        assert any(lo.kind in (LoanKind.COMMERCIAL, LoanKind.COMBINATION) and not lo.repay_withdrawal
+                   and not lo.overdue for lo in loans)
