@@ -63,7 +63,7 @@ class SentLink(BaseModel):
 
 class LinkRow(BaseModel):
     id: str
-    url: str
+    url: str | None = Field(description="only for the agent who made it, or a supervisor: the URL is the key")
     business: str
     business_name: str
     channel: str | None
@@ -218,8 +218,12 @@ async def list_links(me: CurrentAgent, outreach: OutreachDep,
             select(OutreachLink).where(OutreachLink.citizen_id == citizen_id)
             .order_by(OutreachLink.created_at.desc()).limit(200)
         )).all()
+    def url(row: OutreachLink) -> str | None:
+        # The URL opens the citizen's page; only whoever sent it (or a supervisor) may send it again.
+        return links.url_for(outreach.settings, row.id) if row.created_by == me.id or me.can(Role.SUPERVISOR) else None
+
     return {"links": [{
-        "id": row.id, "url": links.url_for(outreach.settings, row.id), "business": row.business,
+        "id": row.id, "url": url(row), "business": row.business,
         "business_name": catalogue[row.business].name if row.business in catalogue else row.business,
         "channel": row.channel, "campaign_id": row.campaign_id, "created_by": row.created_by,
         "created_at": row.created_at, "expires_at": row.expires_at, "revoked_at": row.revoked_at,

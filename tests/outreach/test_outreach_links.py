@@ -303,6 +303,11 @@ async def test_issuing_a_link_for_an_app_user(outreach, api):
     assert (f"l:{out['id']}", "sent") in await stages(outreach)
     listed = (await api.get("/api/v1/outreach/links", params={"citizen_id": "citizen-1"}, headers=headers)).json()
     assert [row["id"] for row in listed["links"]] == [out["id"]] and listed["links"][0]["state"] == "active"
+    assert listed["links"][0]["url"] == out["url"]
+    # Another agent sees that the citizen has the link, not the link itself (the URL is the key).
+    _, other = await staff_login(outreach, "agent2", Role.AGENT)
+    seen = (await api.get("/api/v1/outreach/links", params={"citizen_id": "citizen-1"}, headers=other)).json()
+    assert seen["links"][0]["id"] == out["id"] and seen["links"][0]["url"] is None
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
