@@ -158,26 +158,33 @@ async def funnel(
     until: datetime | None = None,
     group_by: Sequence[str] = GROUPS,
 ) -> list[FunnelRow]:
-    """Counts per stage for each group, in one GROUP BY over the events (the group index covers it).
-    `since`/`until` bound when each stage was reached. Rows come ordered by their group."""
+    """Counts per stage for each group. `since`/`until` bound when each stage was reached. Rows come
+    ordered by their group.
+
+    The database always groups by all four keys and the stage, the order of the group index, so it
+    reads that index alone, in order, with a plain count (no sort or hash of its own, no per-stage
+    aggregate: each of those costs a third more or twice the time over a million events); the few
+    hundred rows that gives are folded here into the groups asked for."""
     keys = [key for key in GROUPS if key in group_by]
     if unknown := set(group_by) - set(GROUPS):
         raise UnknownGroup(", ".join(sorted(unknown)))
-    columns = [getattr(FunnelEvent, key) for key in keys]
-    # One row per group with a count per stage (aggregate FILTER: SQLite ≥ 3.30 and PostgreSQL).
-    counts = [func.count().filter(FunnelEvent.stage == stage.value) for stage in STAGES]
+    columns = [getattr(FunnelEvent, key) for key in GROUPS]
     query = (
-        select(*columns, *counts)
+        select(*columns, FunnelEvent.stage, func.count())
         .where(*_filters(campaign_id=campaign_id, segment=segment, channel=channel, business=business,
                          since=since, until=until))
-        .group_by(*columns)
+        .group_by(*columns, FunnelEvent.stage)
     )
-    rows = [
-        FunnelRow(**dict(zip(keys, found[: len(keys)], strict=True)),
-                  counts={stage.value: int(n) for stage, n in zip(STAGES, found[len(keys):], strict=True)})
-        for found in (await session.execute(query)).all()
-    ]
-    return sorted(rows, key=lambda row: tuple((getattr(row, key) is None, getattr(row, key)) for key in keys))
+    rows: dict[tuple[object, ...], FunnelRow] = {}
+    for *found, stage, count in (await session.execute(query)).all():
+        group = dict(zip(GROUPS, found, strict=True))
+        key = tuple(group[name] for name in keys)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = FunnelRow(**{name: group[name] for name in keys})
+        if stage in row.counts:  # a stage this code does not know (written by a newer version) is left out
+            row.counts[stage] += int(count)
+    return [rows[key] for key in sorted(rows, key=lambda key: tuple((v is None, v) for v in key))]
 
 
 def total(rows: Sequence[FunnelRow]) -> FunnelRow:

@@ -82,7 +82,8 @@ class FunnelEvent(Base):
     __tablename__ = "outreach_funnel"
     __table_args__ = (
         UniqueConstraint("subject", "stage"),
-        Index("ix_outreach_funnel_group", "campaign_id", "segment", "channel", "business", "stage"),
+        # The funnel's GROUP BY reads this index alone (stage and the time filter's `at` included).
+        Index("ix_outreach_funnel_group", "campaign_id", "segment", "channel", "business", "stage", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -31,7 +31,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outreach_funnel', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outreach_funnel_at'), ['at'], unique=False)
-        batch_op.create_index('ix_outreach_funnel_group', ['campaign_id', 'segment', 'channel', 'business', 'stage'], unique=False)
+        batch_op.create_index('ix_outreach_funnel_group', ['campaign_id', 'segment', 'channel', 'business', 'stage', 'at'], unique=False)
 
     op.create_table('outreach_policy_events',
     sa.Column('id', sa.Integer(), nullable=False),
