@@ -36,6 +36,7 @@ class NoticeResult:
     sent: bool
     reason: str | None = None  # no_wechat (no follower linked to the number) or WeChat's errmsg
     errcode: int | None = None
+    msgid: int | None = None  # WeChat's id of the accepted message: its job-finished event names it
 
 
 class TemplateNotices(Protocol):

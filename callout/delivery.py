@@ -22,6 +22,7 @@ from outreach import funnel
 from outreach.cards import post_card
 from outreach.models import OutreachLink
 
+WECHAT_SID = "wx:"  # an attempt's provider id for a template message: "wx:<msgid>"
 # WeChat's errcodes for a template message, by what the dialer does about them.
 WECHAT_PASSING = frozenset({-1, 45009, 45047})  # busy, daily quota, too many at once: later
 WECHAT_CONFIG = frozenset({40001, 40037, 40013, 42001, 48001})  # our token, template or rights: pause
@@ -70,8 +71,8 @@ class Delivery:
         data = {key: render(text, self._recipient) for key, text in (self._campaign.wechat_data or {}).items()}
         found = await notices.send(self._recipient.phone, self._campaign.wechat_template_id or "", data,
                                    citizen_id=self._recipient.citizen_id)
-        if found.sent:
-            return Sent(True)
+        if found.sent:  # its job-finished event finds the attempt by this id (`on_template_finished`)
+            return Sent(True, f"{WECHAT_SID}{found.msgid}" if found.msgid is not None else None)
         if found.reason == "no_wechat" or found.errcode in WECHAT_UNREACHABLE:
             return Sent(False, reason=f"wechat: {found.reason}"[:200])
         fault = Fault.PASSING if found.errcode in WECHAT_PASSING else \
@@ -152,3 +153,12 @@ async def on_message_status(callout: Callout, attempt_id: int, status: str, erro
         elif status:
             attempt.status = status[:20]
         await session.commit()
+
+
+async def on_template_finished(callout: Callout, msgid: int, status: str) -> None:
+    """WeChat's TEMPLATESENDJOBFINISH for a campaign's template message: "success" is delivered, anything
+    else ("failed:user block", "failed: system failed") lost. Not a campaign's message: nothing."""
+    async with callout.sessions() as session:
+        attempt_id = await session.scalar(select(Attempt.id).where(Attempt.call_sid == f"{WECHAT_SID}{msgid}"))
+    if attempt_id is not None:
+        await on_message_status(callout, attempt_id, MESSAGE_DELIVERED if status == "success" else "failed", None)

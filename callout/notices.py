@@ -45,7 +45,7 @@ class WeChatNotices:
         record = await send_template_notice(self._line, openid=openid, template_id=template_id,
                                             data=dict(data))
         if record.status == DeliveryStatus.SENT:
-            return NoticeResult(sent=True)
+            return NoticeResult(sent=True, msgid=record.wechat_msgid)
         return NoticeResult(sent=False, reason=(record.errmsg or "refused")[:200], errcode=record.errcode)
 
     async def openid_of(self, phone: str, citizen_id: str | None = None) -> str | None:

@@ -3,9 +3,11 @@ CALLOUT_WORKERS=0) and a dispatcher for every campaign that was running when the
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from callout import delivery
 from callout.context import Callout
 from callout.funnel_campaigns import campaign_infos
 from callout.notices import WeChatNotices
@@ -13,6 +15,7 @@ from callout.provider import TwilioProvider, missing_settings
 from callout.push import AppPush
 from callout.queue import CalloutQueue
 from callout.wechat_optout import WeChatOptOut
+from channels.wechat.notices import TemplateJobs
 from conversations.hub import Hub
 from core.clock import SystemClock
 from core.services import Services
@@ -37,6 +40,8 @@ async def start(services: Services) -> None:
     queue.bind(callout, asyncio.get_running_loop())
     services.provide(Callout, callout)
     services.provide(CalloutQueue, queue)
+    # A campaign's WeChat template delivered (WeChat's job-finished event, which the channel receives).
+    services.provide(TemplateJobs, TemplateJobs([partial(delivery.on_template_finished, callout)]))
     services.provide(funnel.Campaigns, campaign_infos)  # the funnel's campaign names and preparers
     if (hub := services.find(Hub)) is not None:  # 退订 sent on WeChat: the list, not the bot
         hub.register_interceptor(WeChatOptOut(settings, callout.sessions))

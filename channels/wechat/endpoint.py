@@ -14,9 +14,10 @@ from wechatpy.replies import ArticlesReply, TextReply
 
 from channels.wechat.channel import WeChat, WeChatDep
 from channels.wechat.inbound import to_inbound
-from channels.wechat.notices import record_job_finished
+from channels.wechat.notices import TemplateJobs, record_job_finished
 from channels.wechat.render import NewsOut, Out, TextOut
 from core.errors import error_responses
+from core.services import services_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["wechat"])
@@ -58,7 +59,7 @@ async def receive(request: Request, wechat: WeChatDep) -> Response:
     message = envelope.message
     started = _wait_began(envelope.sent_at)
     try:
-        outs = await _answer(wechat, message, started)
+        outs = await _answer(wechat, message, started, services_of(request).find(TemplateJobs))
     except Exception:
         log.exception("wechat: failed to answer a %s message", message.type)
         outs = [TextOut(FAULT_REPLY)]
@@ -68,9 +69,11 @@ async def receive(request: Request, wechat: WeChatDep) -> Response:
     return Response(wechat.edge.seal(xml, envelope.encrypted), media_type="application/xml")
 
 
-async def _answer(wechat: WeChat, message: BaseMessage, started: float) -> list[Out]:
+async def _answer(wechat: WeChat, message: BaseMessage, started: float, jobs: TemplateJobs | None) -> list[Out]:
     if isinstance(message, events.TemplateSendJobFinishEvent):
         await record_job_finished(wechat.sessions, msgid=message.id, status=message.status or "")
+        if jobs is not None:
+            await jobs.finished(message.id, message.status or "")
         return []
     incoming = to_inbound(message, wechat.texts, wechat.menu)
     if incoming is None:

@@ -9,6 +9,8 @@ verdict: accepted (and later, through WeChat's job-finished event, delivered or 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -96,3 +98,22 @@ async def record_job_finished(sessions: async_sessionmaker[AsyncSession], *, msg
             )
         )
         await session.commit()
+
+
+JobListener = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass
+class TemplateJobs:
+    """Who else hears of a template message's fate (msgid, WeChat's status), after the channel's own
+    record: the campaign engine, whose notices are sent by its own processes, registers here at start
+    (provided on the services; the channel starts after it and finds it on each event)."""
+
+    listeners: list[JobListener] = field(default_factory=list)
+
+    async def finished(self, msgid: int, status: str) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(msgid, status)
+            except Exception:  # one listener's fault never turns into an error WeChat would retry
+                log.exception("wechat: a template job listener failed (msgid %s)", msgid)

@@ -3,6 +3,7 @@ each channel's local fake; the weekly cap across campaigns, the quiet hours and 
 for messages; the SMS delivery callback (signed) and the funnel's sent and delivered stages."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -10,8 +11,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from callout import suppressions
-from callout.models import Attempt, Contact, Outcome, Recipient, Suppression
+from callout import delivery, suppressions
+from callout.dialer import Claim, Dialer
+from callout.models import Attempt, Campaign, Contact, Outcome, Recipient, Suppression
 from callout.notices import WeChatNotices
 from callout.push import AppPush
 from callout.schedule import Window, parse_quiet, parse_window, without_quiet
@@ -167,6 +169,14 @@ async def test_a_wechat_campaign_reaches_linked_followers_only(messages_line, fa
     assert sent[by_citizen]["template_id"] == TEMPLATE
     assert [p.outcome for p in await recipients(line, campaign_id)] == ["sent", "sent", "unreachable"]
     assert line.twilio.messages == [] and line.twilio.calls == []
+
+    # WeChat's job-finished events (the channel hands them over): delivered, or blocked by the person.
+    people_now = await recipients(line, campaign_id)
+    await delivery.on_template_finished(line.callout, sent[by_number]["msgid"], "success")
+    await delivery.on_template_finished(line.callout, sent[by_citizen]["msgid"], "failed:user block")
+    await delivery.on_template_finished(line.callout, 987654321, "success")  # not a campaign's: nothing
+    assert (f"r:{people_now[0].id}", "delivered", "wechat") in await stages(line)
+    assert [p.outcome for p in await recipients(line, campaign_id)] == ["sent", "failed", "unreachable"]
 
 
 async def test_app_push_is_signed_retried_while_the_app_is_down_and_final_on_a_refusal(messages_line, fake_push):
@@ -336,3 +346,19 @@ async def test_message_channels_are_checked_when_made_and_started(api, callout):
 
 async def test_the_outcomes_of_messages_are_known_outcomes():
     assert {Outcome.SENT, Outcome.UNREACHABLE, Outcome.CAPPED} <= set(Outcome)
+
+
+async def test_campaigns_claiming_one_person_at_once_never_pass_the_cap_together(messages_line):
+    """Four campaigns claim the same number at the same instant: the count under the lock lets two through."""
+    line = messages_line
+    preparer, approver = await staff(line)
+    person = people(1, start=70)
+    made = [await line.campaign(body("sms", person), preparer=preparer, approver=approver) for _ in range(4)]
+    async with line.callout.sessions() as session:
+        campaigns = [await session.get(Campaign, campaign_id) for campaign_id in made]
+    results = await asyncio.gather(*(Dialer(line.callout)._claim(campaign, line.clock.now()) for campaign in campaigns))
+    assert sum(isinstance(result, Claim) for result in results) == 2
+    async with line.callout.sessions() as session:
+        assert len((await session.scalars(select(Contact))).all()) == 2
+        held = (await session.scalars(select(Recipient).where(Recipient.outcome == "capped"))).all()
+    assert len(held) == 2 and all(p.state == "retry" and p.attempts == 0 for p in held)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from channels.wechat.channel import WeChat
 from channels.wechat.models import WeChatDelivery
-from channels.wechat.notices import NoWeChatIdentity, send_template_notice
+from channels.wechat.notices import NoWeChatIdentity, TemplateJobs, send_template_notice
 from conversations.hub import Hub
 from core.services import services_of
 from fakes import wechat as wx
@@ -64,3 +64,28 @@ def test_wechats_delivery_report_updates_the_record(service, wechat, openid, sta
     updated = service.run(reread())
     assert updated.status == expected
     assert updated.errmsg == (None if expected == "delivered" else status)
+
+
+def test_the_delivery_report_reaches_the_registered_listeners(service, wechat, openid):
+    """The campaign engine hears of its template messages' fate through TemplateJobs (its delivered stage)."""
+    heard: list[tuple[int, str]] = []
+
+    async def listener(msgid: int, status: str) -> None:
+        heard.append((msgid, status))
+
+    async def failing(msgid: int, status: str) -> None:
+        raise RuntimeError("a listener's fault is logged, never WeChat's problem")
+
+    services = services_of(service.app)
+    jobs = services.find(TemplateJobs)
+    assert jobs is not None  # the campaign engine registered at start
+    jobs.listeners.extend([failing, listener])
+    try:
+        wechat.post(service.wechat_url, wx.event(openid, "subscribe"))
+        record = notice(service, openid=openid)
+        report = wx.event(openid, "TEMPLATESENDJOBFINISH", MsgID=record.wechat_msgid, Status="success")
+        assert wechat.post(service.wechat_url, report, mode="safe").shown is None
+    finally:
+        jobs.listeners.remove(failing)
+        jobs.listeners.remove(listener)
+    assert heard == [(record.wechat_msgid, "success")]
