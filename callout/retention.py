@@ -5,6 +5,9 @@ What goes: the provider's raw callbacks (`callout_call_events`), each attempt's 
 error text and link to the person's conversation, and each recipient's number, name and variables.
 What stays: outcomes, durations, times, error codes and the counts built from them, so old campaigns
 still report. The suppression list is never touched: a "no more calls" holds for good.
+
+The weekly cap's contacts (a number and when) matter for 7 days only: the same task deletes older ones,
+whatever the campaign's state.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from datetime import timedelta
 from sqlalchemy import String, delete, select, update
 
 from callout.context import Callout
-from callout.models import Attempt, CallEvent, Campaign, CampaignStatus, Recipient
+from callout.dialer import CAP_WINDOW
+from callout.models import Attempt, CallEvent, Campaign, CampaignStatus, Contact, Recipient
 from core.db import rowcount
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ async def purge(callout: Callout) -> list[int]:
                                       Campaign.purged_at.is_(None))
         )).all()
     done = [campaign_id for campaign_id in due if await _purge_one(callout, campaign_id)]
+    await _forget_contacts(callout)
     if done:
         log.info("callout retention: anonymised the records of campaigns %s", done)
     return done
@@ -63,3 +68,11 @@ async def _purge_one(callout: Callout, campaign_id: int) -> bool:
         )
         await session.commit()
     return True
+
+
+async def _forget_contacts(callout: Callout) -> None:
+    """Contacts that no longer count against anyone's cap (a day's margin over the week)."""
+    async with callout.sessions() as session:
+        await session.execute(delete(Contact).where(Contact.at < callout.clock.now() - CAP_WINDOW - timedelta(days=1))
+                              .execution_options(synchronize_session=False))
+        await session.commit()

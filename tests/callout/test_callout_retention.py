@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from callout import retention
-from callout.models import Attempt, CallEvent, Campaign, Recipient, Suppression
+from callout.models import Attempt, CallEvent, Campaign, Contact, Recipient, Suppression
 from callout.queue import CalloutQueue
 from core.settings import Settings
 from fakes.twilio import Behaviour
@@ -62,10 +62,13 @@ async def test_finished_campaigns_are_anonymised_after_the_period_and_the_list_s
     before = (await line.status(finished, preparer))["counts"]
     events = select(func.count()).select_from(CallEvent).join(Attempt).where(Attempt.campaign_id == finished)
     assert await count(line, events) > 0
+    contacts = select(func.count()).select_from(Contact)
+    assert await count(line, contacts) == 2  # the two numbers called, for the weekly cap
 
     line.clock.advance(days=179)  # within the period: everything kept
     assert await retention.purge(line.callout) == []
     assert await count(line, events) > 0
+    assert await count(line, contacts) == 0  # past the week: a number and a time are not kept longer
 
     line.clock.advance(days=2)
     assert await retention.purge(line.callout) == [finished]
