@@ -90,6 +90,12 @@ async def measure(base: str, paths: list[str], openers: int, rounds: int) -> Non
     limits = httpx.Limits(max_connections=openers, max_keepalive_connections=openers, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         await hammer(client, ["/outreach/static/link.css"] * openers, openers, 200)  # connections warm
+        # What one open costs by itself on this machine, before any queueing.
+        alone = paths[: min(200, len(paths))]
+        css = ["/outreach/static/link.css"] * len(alone)
+        print(line("alone: static stylesheet", await hammer(client, css, 1, 200)))
+        print(line("alone: link page, first open", await hammer(client, alone, 1, 200)))
+        paths = paths[len(alone):] or paths
         print(f"{openers} concurrent openers, {len(paths)} links")
         print(line("baseline: static stylesheet", await hammer(client, ["/outreach/static/link.css"] * len(paths),
                                                                 openers, 200)))
