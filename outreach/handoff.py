@@ -6,9 +6,10 @@ of HMAC-SHA256 over the payload's base64url text, keyed with OUTREACH_BUSINESS_S
 business system, never sent). docs/outreach.md ("Hand-off to the business system") tells the business
 system how to check it; `verify` here is the reference the tests hold it to.
 
-The payload names the link, the business, the depositor as the keyed reference this service keeps (the
-business system asks the citizen to log in as usual and compares), when it was made and until when it
-holds, and a nonce the business system remembers until then so a copied URL is taken once.
+The payload names the link, the business, the depositor as the opaque keyed reference this service keeps
+(never the account number; the citizen still logs in to the business system as usual), when it was made
+and until when it holds, and a nonce the business system remembers until then so a copied URL is taken
+once.
 """
 from __future__ import annotations
 
