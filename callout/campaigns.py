@@ -156,7 +156,7 @@ def _wechat_fields(spec: CampaignSpec) -> dict[str, messages.Template]:
     if not (spec.wechat_template_id or "").strip() or not spec.wechat_data:
         raise ApiError(422, "wechat_template_missing", "选择微信模板消息补发时，请填写模板ID和模板字段内容。",
                        field="wechat_template_id")
-    if spec.fallback == Fallback.WECHAT_THEN_SMS and spec.channel == CampaignChannel.VOICE and not spec.sms_message:
+    if spec.fallback == Fallback.WECHAT_THEN_SMS and not spec.sms_message:
         raise ApiError(422, "sms_message_missing", "“先微信后短信”需要填写短信内容。", field="sms_message")
     fields: dict[str, messages.Template] = {}
     for key, text in spec.wechat_data.items():
@@ -202,14 +202,17 @@ async def approve(callout: Callout, me: Me, campaign_id: int) -> Campaign:
     return await get(callout, campaign_id)
 
 
-def _unconfigured(callout: Callout, channel: str) -> list[str] | None:
-    """The settings the campaign's channel still lacks here (None: it can go)."""
+def _unconfigured(callout: Callout, channel: str, fallback: str) -> list[str] | None:
+    """The settings the campaign's channel still lacks here (None: it can go); a WeChat campaign that falls
+    back to SMS (wechat_then_sms) needs the SMS line too."""
     if channel == CampaignChannel.CARD:
         return None  # written into our own database
     if channel == CampaignChannel.PUSH:
         return None if callout.push is not None else ["APP_PUSH_URL", "APP_PUSH_SECRET"]
-    if channel == CampaignChannel.WECHAT:
-        return None if callout.notices is not None else ["WECHAT_APPID", "WECHAT_SECRET"]
+    if channel == CampaignChannel.WECHAT and callout.notices is None:
+        return ["WECHAT_APPID", "WECHAT_SECRET"]
+    if channel == CampaignChannel.WECHAT and fallback != Fallback.WECHAT_THEN_SMS:
+        return None
     missing = missing_settings(callout.settings)
     return missing if missing or callout.provider is None else None
 
@@ -217,8 +220,10 @@ def _unconfigured(callout: Callout, channel: str) -> list[str] | None:
 async def start(callout: Callout, me: Me, campaign_id: int) -> Campaign:
     """Approved → running, or paused → running (resume): the dispatcher takes it from here."""
     async with callout.sessions() as session:
-        channel = await session.scalar(select(Campaign.channel).where(Campaign.id == campaign_id))
-    missing = _unconfigured(callout, channel or CampaignChannel.VOICE)
+        chosen = (await session.execute(select(Campaign.channel, Campaign.fallback)
+                                        .where(Campaign.id == campaign_id))).first()
+    channel, fallback = chosen if chosen is not None else (CampaignChannel.VOICE, Fallback.SMS)
+    missing = _unconfigured(callout, channel, fallback)
     if missing is not None:
         raise ApiError(503, "outbound_not_configured", "外呼线路尚未配置，暂时无法开始。", missing=missing)
     async with callout.sessions() as session:

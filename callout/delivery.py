@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from callout import messages
 from callout.context import Callout
-from callout.models import Attempt, Campaign, CampaignChannel, Outcome, Recipient
+from callout.models import Attempt, Campaign, CampaignChannel, Fallback, Outcome, Recipient
 from callout.provider import Fault, ProviderError
 from conversations.models import Channel, Identity
 from outreach import funnel
@@ -34,6 +34,7 @@ class Sent:
     sent: bool
     sid: str | None = None
     reason: str | None = None  # why unreachable
+    channel: str | None = None  # the channel it went by, when not the campaign's (WeChat's SMS fall-back)
 
 
 class Delivery:
@@ -55,14 +56,14 @@ class Delivery:
     def _text(self) -> str:
         return render(self._campaign.message, self._recipient)
 
-    async def _sms(self) -> Sent:
+    async def _sms(self, body: str | None = None) -> Sent:
         provider = self._callout.provider
         if provider is None:
             raise ProviderError(Fault.CONFIG, None, "SMS is not configured")
         base = self._callout.settings.public_base_url.rstrip("/")
-        sid = await provider.send_text(to=self._recipient.phone, body=self._text(),
+        sid = await provider.send_text(to=self._recipient.phone, body=body or self._text(),
                                        status_callback=f"{base}/callout/twilio/sms-status?a={self._attempt_id}")
-        return Sent(True, sid)
+        return Sent(True, sid, channel=CampaignChannel.SMS)
 
     async def _wechat(self) -> Sent:
         notices = self._callout.notices
@@ -74,6 +75,8 @@ class Delivery:
         if found.sent:  # its job-finished event finds the attempt by this id (`on_template_finished`)
             return Sent(True, f"{WECHAT_SID}{found.msgid}" if found.msgid is not None else None)
         if found.reason == "no_wechat" or found.errcode in WECHAT_UNREACHABLE:
+            if self._campaign.fallback == Fallback.WECHAT_THEN_SMS and self._campaign.sms_message:
+                return await self._sms(render(self._campaign.sms_message, self._recipient))  # 先微信后短信
             return Sent(False, reason=f"wechat: {found.reason}"[:200])
         fault = Fault.PASSING if found.errcode in WECHAT_PASSING else \
             Fault.CONFIG if found.errcode in WECHAT_CONFIG else Fault.NUMBER

@@ -356,11 +356,12 @@ class Dialer:
             return
         now = self._clock.now()
         outcome = Outcome.SENT if sent.sent else Outcome.UNREACHABLE
+        channel = sent.channel or campaign.channel
         async with self._sessions() as session:
             done = await session.execute(
                 update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.outcome.is_(None))
                 .values(outcome=outcome, status="sent" if sent.sent else "unreachable", call_sid=sent.sid,
-                        error=sent.reason, placed_at=now, ended_at=now)
+                        error=sent.reason, channel=channel, placed_at=now, ended_at=now)
                 .execution_options(synchronize_session=False)
             )
             if rowcount(done) == 1:
@@ -369,7 +370,7 @@ class Dialer:
                     .values(state=R.DONE, outcome=outcome, updated_at=now).execution_options(synchronize_session=False)
                 )
                 if sent.sent:
-                    await self._funnel(session, campaign, claim.recipient_id, campaign.channel, funnel.Stage.SENT)
+                    await self._funnel(session, campaign, claim.recipient_id, channel, funnel.Stage.SENT)
                 else:  # nothing reached them: not a contact
                     await session.execute(delete(Contact).where(Contact.attempt_id == claim.attempt_id))
             await session.commit()

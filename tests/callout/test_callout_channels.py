@@ -179,6 +179,23 @@ async def test_a_wechat_campaign_reaches_linked_followers_only(messages_line, fa
     assert [p.outcome for p in await recipients(line, campaign_id)] == ["sent", "failed", "unreachable"]
 
 
+async def test_a_wechat_campaign_may_text_those_it_cannot_reach(messages_line, fake_wechat):
+    """先微信后短信: a person with no linked follower gets the campaign's SMS instead."""
+    line = messages_line
+    preparer, approver = await staff(line)
+    audience = people(1, start=15)
+    campaign_id = await line.campaign(
+        body("wechat", audience, wechat_template_id=TEMPLATE, wechat_data={"first": "{name}您好"},
+             fallback="wechat_then_sms", sms_message="{name}您好，请关注公积金公众号。"),
+        preparer=preparer, approver=approver)
+    await line.dialer.dispatch(campaign_id)
+    assert [(m["To"], m["Body"]) for m in line.twilio.messages] == [(f"+86{audience[0]['phone']}", "市民15您好，请关注公积金公众号。")]
+    (person,) = await recipients(line, campaign_id)
+    assert person.outcome == "sent"
+    assert [(a.channel, a.outcome) for a in await attempts(line, campaign_id)] == [("sms", "sent")]
+    assert await stages(line) == [(f"r:{person.id}", "sent", "sms")]
+
+
 async def test_app_push_is_signed_retried_while_the_app_is_down_and_final_on_a_refusal(messages_line, fake_push):
     line = messages_line
     preparer, approver = await staff(line)
