@@ -88,9 +88,10 @@ def _result(result: Result) -> str:
     return "".join(parts)
 
 
-def _documents(documents: list[str]) -> str:
+def _documents(documents: list[str], *, asked: bool) -> str:
     items = "".join(f"<li>{escape(d)}</li>" for d in documents)
-    hint = "" if documents else "<li class=\"muted\">回答上面的问题后显示需要准备的材料。</li>"
+    empty = "回答上面的问题后显示需要准备的材料。" if asked else "请按网上办事大厅页面的提示准备材料。"
+    hint = "" if documents else f"<li class=\"muted\">{empty}</li>"
     return (f"<section class=\"card\" id=\"documents\"><h2>需要准备的材料</h2>"
             f"<ol class=\"documents\">{items}{hint}</ol></section>")
 
@@ -129,7 +130,7 @@ def page(*, centre: str, hotline: str, token: str, business_name: str, facts: Ma
             # Documents every remaining answer keeps needed; the rest appear with the result.
             view = {**{q.id: UNKNOWN for q in checklist.questions}, **answers}
             documents = [item.text for item in checklist.documents if _holds(item.when, view)]
-    parts.append(_documents(documents))
+    parts.append(_documents(documents, asked=checklist is not None))
     parts.append(
         f"<form class=\"go\" method=\"post\" action=\"/o/{escape(token)}/go\">"
         f"<button type=\"submit\" id=\"go\">去办理</button></form>"

@@ -414,3 +414,14 @@ def test_the_documented_hand_off_vector_verifies_as_documented():
         handoff.verify("s3cret", value, now=datetime.fromtimestamp(1796700600, timezone.utc))
     with pytest.raises(handoff.HandoffError, match="bad_signature"):
         handoff.verify("s3cret", value.replace(".P", ".Q"), now=at)
+
+
+async def test_a_business_without_a_checklist_goes_straight_to_the_form(outreach, api):
+    issued = await made(outreach, business="account-query", answers={})
+    path = path_of(issued.url)
+    page = await api.get(path)
+    assert page.status_code == 200 and 'id="checklist"' not in page.text and "网上办事大厅页面的提示" in page.text
+    answer = await api.post(f"{path}/checklist", json={"answers": {}})
+    assert answer.status_code == 404 and answer.json()["code"] == "no_checklist"
+    go = await api.post(f"{path}/go")
+    assert go.status_code == 303 and go.headers["location"].startswith("https://housefund.hd.gov.cn/wt/account/query?")
