@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callout import campaigns, messages, suppressions
 from callout.context import Callout
-from callout.delivery import Delivery
+from callout.delivery import Delivery, Sent
 from callout.models import (
     MESSAGE_CHANNELS,
     Attempt,
@@ -349,18 +349,21 @@ class Dialer:
         refusal (settled as a refused call is: passing ones tried again later, not counted)."""
         async with self._sessions() as session:
             recipient = await session.get_one(Recipient, claim.recipient_id)
+            # Listed between the claim and now (the list settles only those not being tried): nothing sent.
+            listed = await suppressions.is_suppressed(session, recipient.phone)
         try:
-            sent = await Delivery(self._callout, campaign, recipient, claim.attempt_id).send()
+            sent = Sent(False, reason="suppressed") if listed else \
+                await Delivery(self._callout, campaign, recipient, claim.attempt_id).send()
         except ProviderError as refused:
             await self._refused(campaign, claim, refused)
             return
         now = self._clock.now()
-        outcome = Outcome.SENT if sent.sent else Outcome.UNREACHABLE
+        outcome = Outcome.SENT if sent.sent else Outcome.SUPPRESSED if listed else Outcome.UNREACHABLE
         channel = sent.channel or campaign.channel
         async with self._sessions() as session:
             done = await session.execute(
                 update(Attempt).where(Attempt.id == claim.attempt_id, Attempt.outcome.is_(None))
-                .values(outcome=outcome, status="sent" if sent.sent else "unreachable", call_sid=sent.sid,
+                .values(outcome=outcome, status="sent" if sent.sent else str(outcome), call_sid=sent.sid,
                         error=sent.reason, channel=channel, placed_at=now, ended_at=now)
                 .execution_options(synchronize_session=False)
             )

@@ -379,3 +379,20 @@ async def test_campaigns_claiming_one_person_at_once_never_pass_the_cap_together
         assert len((await session.scalars(select(Contact))).all()) == 2
         held = (await session.scalars(select(Recipient).where(Recipient.outcome == "capped"))).all()
     assert len(held) == 2 and all(p.state == "retry" and p.attempts == 0 for p in held)
+
+
+async def test_a_number_listed_between_the_claim_and_the_send_gets_nothing(messages_line):
+    line = messages_line
+    preparer, approver = await staff(line)
+    person = people(1, start=80)
+    campaign_id = await line.campaign(body("sms", person), preparer=preparer, approver=approver)
+    async with line.callout.sessions() as session:
+        campaign = await session.get(Campaign, campaign_id)
+    claim = await line.dialer._claim(campaign, line.clock.now())
+    assert isinstance(claim, Claim)
+    await suppressions.add(line.callout.sessions, claim.phone, source="sms")  # 退订 arrives just now
+    await line.dialer._place(campaign, claim)
+    assert line.twilio.messages == []
+    assert [(p.state, p.outcome) for p in await recipients(line, campaign_id)] == [("done", "suppressed")]
+    async with line.callout.sessions() as session:
+        assert (await session.scalars(select(Contact))).all() == []
