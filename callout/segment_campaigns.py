@@ -20,7 +20,7 @@ from callout.context import Callout
 from callout.models import Campaign, Recipient
 from callout.schemas import CampaignSpec
 from core.errors import ApiError
-from outreach.identities import link_citizen
+from outreach.identities import LinkWanted, link_citizens
 from outreach.links import MAX_TTL_S, MIN_TTL_S, new_link
 from outreach.models import OutreachLink
 from outreach.segments import Match, Segment
@@ -103,16 +103,20 @@ async def prepare_reported(
 
     async def attach(session: AsyncSession, campaign: Campaign) -> None:
         campaign.segment, campaign.business = segment.key, segment.business
+        # In the segment's order: of two depositors sharing a mobile, the first is linked through it.
         found = (await session.execute(
-            select(Recipient.id, Recipient.row).where(Recipient.campaign_id == campaign.id))).all()
+            select(Recipient.id, Recipient.row).where(Recipient.campaign_id == campaign.id)
+            .order_by(Recipient.row))).all()
+        # Every depositor linked in one call (a few statements per few hundred people), not one by one.
+        citizens = await link_citizens(session, [
+            LinkWanted(match.depositor_ref, mobile=match.mobile, wechat_openid=match.wechat_openid,
+                       app_user_id=match.app_user_id)
+            for match in (kept[row] for _id, row in found) if match.depositor_ref is not None])
         changes: list[dict[str, object]] = []
         links: list[OutreachLink] = []
         for recipient_id, row in found:
             match = kept[row]
-            citizen_id = None
-            if match.depositor_ref is not None:
-                citizen_id = await link_citizen(session, depositor_ref=match.depositor_ref, mobile=match.mobile,
-                                                 wechat_openid=match.wechat_openid, app_user_id=match.app_user_id)
+            citizen_id = citizens[match.depositor_ref] if match.depositor_ref is not None else None
             link, sent = new_link(
                 callout.settings, business=segment.business, now=now, checklist=segment.checklist,
                 citizen_id=citizen_id, depositor_ref=match.depositor_ref, facts=match.facts,
