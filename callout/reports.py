@@ -100,9 +100,10 @@ async def _last_attempts(session, recipient_ids: list[int]) -> dict[int, Attempt
 
 BUCKET_S = {"minute": 60, "hour": 3600, "day": 86400}
 MAX_BUCKETS = 720  # a month of hours; an older start is cut off (`truncated`)
-REACHED = (Outcome.ANSWERED, Outcome.TRANSFERRED)
-# Never called: not part of the reach rate's denominator.
-UNCALLED = (Outcome.SUPPRESSED, Outcome.EXPIRED)
+# A message campaign's person is reached when the message went out (sms, wechat, push, card).
+REACHED = (Outcome.ANSWERED, Outcome.TRANSFERRED, Outcome.SENT)
+# Never called or messaged: not part of the reach rate's denominator.
+UNCALLED = (Outcome.SUPPRESSED, Outcome.EXPIRED, Outcome.CAPPED)
 _OFFSET_S = 8 * 3600  # Asia/Shanghai has no daylight saving: a day bucket starts at local midnight
 
 
@@ -118,9 +119,10 @@ def _rate(reached: int, settled: int) -> float | None:
 
 
 async def timeline(callout: Callout, campaign_id: int, bucket: str) -> dict:
-    """Calls ended per time bucket (Asia/Shanghai) by outcome, each bucket's reach rate (answered or
-    transferred / calls ended), and the campaign's reach rate over people: reached / settled, where
-    settled is everyone done except those never called (suppressed, expired)."""
+    """Calls (or a message campaign's messages) ended per time bucket (Asia/Shanghai) by outcome, each
+    bucket's reach rate (answered, transferred or sent / ended), and the campaign's reach rate over people:
+    reached / settled, where settled is everyone done except those never tried (suppressed, expired,
+    capped). A call's fall-back messages are not counted (they are not the campaign's own tries)."""
     await campaigns.get(callout, campaign_id)
     size = BUCKET_S[bucket]
     async with callout.sessions() as session:
@@ -129,8 +131,7 @@ async def timeline(callout: Callout, campaign_id: int, bucket: str) -> dict:
         slot = ((_epoch(ended, dialect) + _OFFSET_S) // size).label("slot")
         rows = (await session.execute(
             select(slot, Attempt.outcome, func.count())
-            .where(Attempt.campaign_id == campaign_id, Attempt.channel == "voice", Attempt.outcome.is_not(None),
-                   Attempt.counted.is_(True))
+            .where(Attempt.campaign_id == campaign_id, Attempt.outcome.is_not(None), Attempt.counted.is_(True))
             .group_by(slot, Attempt.outcome)
         )).all()
         people = (await session.execute(

@@ -144,6 +144,8 @@ async def test_an_sms_campaign_texts_each_person_once_and_learns_delivery(messag
     assert [p.outcome for p in after] == ["sent", "failed", "failed"]
     status = await line.status(campaign_id, preparer)
     assert status["counts"]["sent"] == 1 and status["counts"]["failed"] == 2
+    shown = (await line.api.get(f"/api/v1/campaigns/{campaign_id}/timeline", headers=preparer)).json()
+    assert (shown["settled"], shown["reached"], shown["buckets"][0]["counts"]["sent"]) == (3, 1, 1)
 
 
 async def test_a_wechat_campaign_reaches_linked_followers_only(messages_line, fake_wechat):
