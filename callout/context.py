@@ -49,7 +49,7 @@ class TemplateNotices(Protocol):
 class Pusher(Protocol):
     """App push (callout/push.py): raises ProviderError, passing or final, when not pushed."""
 
-    async def send(self, *, user_id: str, title: str, body: str, url: str | None) -> None: ...
+    async def send(self, *, user_id: str, title: str, body: str, url: str | None, attempt_id: int) -> None: ...
 
 
 @dataclass

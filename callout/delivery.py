@@ -90,7 +90,7 @@ class Delivery:
         if user_id is None:
             return Sent(False, reason="no app user")
         await push.send(user_id=user_id, title=self._campaign.name, body=self._text(),
-                        url=self._recipient.variables.get("link") or None)
+                        url=self._recipient.variables.get("link") or None, attempt_id=self._attempt_id)
         return Sent(True)
 
     async def _card(self) -> Sent:
@@ -165,3 +165,9 @@ async def on_template_finished(callout: Callout, msgid: int, status: str) -> Non
         attempt_id = await session.scalar(select(Attempt.id).where(Attempt.call_sid == f"{WECHAT_SID}{msgid}"))
     if attempt_id is not None:
         await on_message_status(callout, attempt_id, MESSAGE_DELIVERED if status == "success" else "failed", None)
+
+
+async def attempt_exists(callout: Callout, attempt_id: int, *, channel: str) -> bool:
+    async with callout.sessions() as session:
+        return await session.scalar(select(Attempt.id).where(Attempt.id == attempt_id,
+                                                             Attempt.channel == channel)) is not None

@@ -2,7 +2,6 @@
 as the backend would, records each push, and fails on demand (`fail_with`: an HTTP status to answer)."""
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from dataclasses import dataclass, field
@@ -11,11 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from callout.push import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from callout.push import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, verify
 from fakes.rasa import ThreadServer
 from server.stack import free_port
-
-MAX_SKEW_S = 300
 
 
 @dataclass
@@ -38,8 +35,7 @@ class FakeAppPush(ThreadServer):
         body = await request.body()
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
         given = request.headers.get(SIGNATURE_HEADER, "")
-        fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= MAX_SKEW_S
-        if not fresh or not hmac.compare_digest(given, signature(self.secret, stamp, body)):
+        if not verify(self.secret, stamp, given, body, time.time()):
             self.forged += 1
             return JSONResponse({"error": "bad signature"}, status_code=401)
         if self.fail_with is not None:
@@ -49,3 +45,10 @@ class FakeAppPush(ThreadServer):
             return JSONResponse({"error": "unknown user"}, status_code=404)
         self.pushes.append(push)
         return JSONResponse({"ok": True})
+
+    def receipt(self, push: dict, status: str = "delivered") -> tuple[bytes, dict[str, str]]:
+        """The signed receipt the backend posts once the app has shown `push`: (body, headers)."""
+        body = json.dumps({"push_id": push["push_id"], "status": status}).encode()
+        stamp = str(int(time.time()))
+        return body, {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp,
+                      SIGNATURE_HEADER: signature(self.secret, stamp, body)}

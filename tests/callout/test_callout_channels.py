@@ -218,11 +218,25 @@ async def test_app_push_is_signed_retried_while_the_app_is_down_and_final_on_a_r
     for _round in range(2):  # the backend's 503 paused the pace: the rest follow
         line.clock.advance(minutes=2)
         await line.dialer.dispatch(campaign_id)
-    assert fake_push.pushes == [{"user_id": "app-user-20", "title": "偿还商贷提取",
-                                 "body": "市民20您好，您可以办理偿还商贷提取。", "url": None}]
-    assert [p.outcome for p in await recipients(line, campaign_id)] == ["sent", "failed", "unreachable"]
+    (pushed,) = fake_push.pushes
+    assert {key: pushed[key] for key in ("user_id", "title", "body", "url")} == {
+        "user_id": "app-user-20", "title": "偿还商贷提取", "body": "市民20您好，您可以办理偿还商贷提取。", "url": None}
+    people_now = await recipients(line, campaign_id)
+    assert [p.outcome for p in people_now] == ["sent", "failed", "unreachable"]
     refused = [a for a in await attempts(line, campaign_id) if a.error_code == 404]
     assert len(refused) == 1 and refused[0].counted
+
+    # The app showed it: the backend's signed receipt is the funnel's delivered stage, once.
+    content, headers = fake_push.receipt(pushed)
+    forged = await line.api.post("/callout/app-push/receipts", content=content.replace(b"delivered", b"delivered "),
+                                 headers=headers)
+    assert forged.status_code == 403 and forged.json()["code"] == "bad_signature"
+    for _twice in range(2):
+        assert (await line.api.post("/callout/app-push/receipts", content=content, headers=headers)).status_code == 204
+    assert await stages(line) == [(f"r:{people_now[0].id}", "sent", "push"), (f"r:{people_now[0].id}", "delivered", "push")]
+    made_up, headers = fake_push.receipt({"push_id": "12345.not-ours"})
+    unknown = await line.api.post("/callout/app-push/receipts", content=made_up, headers=headers)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_push"
 
 
 async def test_a_card_campaign_puts_one_card_on_the_citizens_pages(messages_line):
