@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=4, help="worker threads (default 4)")
     args = parser.parse_args(argv)
     settings = get_settings()
-    secrets = [settings.session_secret.get_secret_value(), settings.twilio_auth_token.get_secret_value()]
+    secrets = [settings.session_secret.get_secret_value(), settings.twilio_auth_token.get_secret_value(),
+               settings.wechat_secret.get_secret_value(), settings.app_push_secret.get_secret_value()]
     configure_logging(secrets)
     migrate(settings.database_url)
     # The dialer is async: its coroutines run on this loop, in a thread of its own, while Huey's
