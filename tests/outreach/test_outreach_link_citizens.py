@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from outreach import identities
 from outreach.identities import LinkWanted, depositor_ref, link_citizen, link_citizens
 from outreach.models import DepositorLink
 from outreach.records import LoanKind
-from outreach.segments import evaluate, load_segments
+from outreach.segments import Match, Segment, evaluate, load_segments
 from policy.loan_params import load_params
 from staff import passwords
 from staff.audit import Actor
@@ -209,9 +210,22 @@ async def test_two_transactions_linking_the_same_new_depositors_both_finish(pg_s
     assert identities_held == 3 * len(people)
 
 
-async def test_a_campaign_from_thousands_of_matches_links_them_in_a_few_statements(database_url, engine, sessions,
-                                                                                    tmp_path):
-    count = 3000
+@dataclass
+class Preparing:
+    callout: Callout
+    segment: Segment
+    matches: list[Match]
+    planner: int
+    secret: str
+
+    async def prepare(self, name: str = "偿还商贷提取提醒") -> segment_campaigns.Prepared:
+        return await segment_campaigns.prepare_reported(
+            self.callout, Actor(self.planner, "planner", "campaigner"), segment=self.segment, matches=self.matches,
+            channel="sms", name=name, created_by=self.planner)
+
+
+async def preparing(database_url: str, sessions, tmp_path: Path, count: int) -> Preparing:
+    """The commercial-loan segment's matches among `count` borrowers, and a campaigner to prepare them."""
     source = ListSource([person(f"{n:08d}", loan(f"{n:08d}", LoanKind.COMMERCIAL)) for n in range(1, count + 1)])
     segment = load_segments(ROOT / "policy" / "segments", ROOT / "policy" / "params")[
         "repay-commercial-no-withdrawal"]
@@ -221,13 +235,22 @@ async def test_a_campaign_from_thousands_of_matches_links_them_in_a_few_statemen
     secret = settings.session_secret.get_secret_value()
     callout = Callout(settings=settings, sessions=sessions, clock=FrozenClock(now))
     await login(callout, "planner", Role.CAMPAIGNER)
-    # One depositor already follows on WeChat under their app id: reused, not duplicated.
-    await seed(sessions, {(Channel.APP, "app-00000009"): "follower"})
     async with sessions() as session:
         planner = await session.scalar(select(Agent.id).where(Agent.username == "planner"))
+    assert planner is not None
     matches = list(evaluate(segment, source, params=params, rates=params.rate_entry(now.date()), secret=secret,
                             today=now.date()))
     assert len(matches) == count
+    return Preparing(callout, segment, matches, planner, secret)
+
+
+async def test_a_campaign_from_thousands_of_matches_links_them_in_a_few_statements(database_url, engine, sessions,
+                                                                                    tmp_path):
+    count = 3000
+    setup = await preparing(database_url, sessions, tmp_path, count)
+    secret = setup.secret
+    # One depositor already uses the app under their app id: reused, not duplicated.
+    await seed(sessions, {(Channel.APP, "app-00000009"): "follower"})
 
     statements = 0
 
@@ -237,9 +260,7 @@ async def test_a_campaign_from_thousands_of_matches_links_them_in_a_few_statemen
 
     event.listen(engine.sync_engine, "before_cursor_execute", counted)
     try:
-        prepared = await segment_campaigns.prepare_reported(
-            callout, Actor(planner, "planner", "campaigner"), segment=segment, matches=matches, channel="sms",
-            name="偿还商贷提取提醒", created_by=planner or 0)
+        prepared = await setup.prepare()
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", counted)
     # One by one this took several statements per person (over 10,000 here).
@@ -256,3 +277,20 @@ async def test_a_campaign_from_thousands_of_matches_links_them_in_a_few_statemen
     assert set(links.values()) == set(recipients.values())
     assert recipients["+8613800000009"] == "follower" == links[depositor_ref(secret, "00000009")]
     assert all(phones[phone] == citizen for phone, citizen in recipients.items())
+
+
+async def test_two_preparations_of_the_same_people_at_once_both_succeed(database_url, sessions, tmp_path):
+    count = 700  # more than a chunk
+    setup = await preparing(database_url, sessions, tmp_path, count)
+    first, second = await asyncio.gather(setup.prepare("第一次"), setup.prepare("第二次"))
+    assert first.campaign is not None and second.campaign is not None
+    async with sessions() as session:
+        by_campaign: dict[int, dict[str, str | None]] = {}
+        for campaign_id, phone, citizen in (await session.execute(
+                select(Recipient.campaign_id, Recipient.phone, Recipient.citizen_id))).all():
+            by_campaign.setdefault(campaign_id, {})[phone] = citizen
+        links = await session.scalar(select(func.count()).select_from(DepositorLink))
+        citizens = await session.scalar(select(func.count()).select_from(Citizen))
+    assert len(by_campaign[first.campaign.id]) == count
+    assert by_campaign[first.campaign.id] == by_campaign[second.campaign.id]  # the same citizen for each
+    assert links == citizens == count  # and none made twice or left over
