@@ -15,7 +15,7 @@ from sqlalchemy import delete, event, func, select
 
 from callout import segment_campaigns
 from callout.context import Callout
-from callout.models import Recipient
+from callout.models import Campaign, Recipient
 from conversations.models import Channel, Citizen, Identity
 from core.db import make_engine, make_sessionmaker, migrate
 from core.settings import Settings
@@ -291,6 +291,9 @@ async def test_two_preparations_of_the_same_people_at_once_both_succeed(database
             by_campaign.setdefault(campaign_id, {})[phone] = citizen
         links = await session.scalar(select(func.count()).select_from(DepositorLink))
         citizens = await session.scalar(select(func.count()).select_from(Citizen))
+        segments = (await session.scalars(select(Campaign.segment))).all()
+    # What the campaign had before a chunk was tried again is kept (the savepoint undoes the chunk only).
+    assert segments == ["repay-commercial-no-withdrawal"] * 2
     assert len(by_campaign[first.campaign.id]) == count
     assert by_campaign[first.campaign.id] == by_campaign[second.campaign.id]  # the same citizen for each
     assert links == citizens == count  # and none made twice or left over
