@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock, SystemClock
 from core.settings import Settings
+from outreach.link_opens import OpenRecorder
 
 
 @dataclass
@@ -15,3 +16,8 @@ class Outreach:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
+    # One writer of link opens per process (see link_opens), made with the context.
+    opens: OpenRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.opens = OpenRecorder(self.sessions)

@@ -15,7 +15,6 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
@@ -106,25 +105,14 @@ async def open_link(token: str, outreach: OutreachDep) -> HTMLResponse:
             business_name=offered.name, facts=link.facts or {}, checklist=checklist, answers=answers, step=step,
         )
     # The open is counted once the page is on its way: the citizen does not wait for the write.
-    opened = BackgroundTask(_count_open, outreach, link.id, first=link.opened_at is None, at=now)
+    opened = BackgroundTask(_count_open, outreach, link.id, at=now)
     return HTMLResponse(body, headers=HEADERS, background=opened)
 
 
-async def _count_open(outreach: Outreach, link_id: str, *, first: bool, at: datetime) -> None:
-    """`opens` + 1, and on the first open `opened_at` and the funnel's `opened` (once, whatever races)."""
-    try:
-        async with outreach.sessions() as session:
-            await session.execute(
-                update(OutreachLink).where(OutreachLink.id == link_id)
-                .values(opens=OutreachLink.opens + 1, opened_at=func.coalesce(OutreachLink.opened_at, at))
-            )
-            if first:
-                link = await session.get(OutreachLink, link_id)
-                if link is not None:
-                    await _reach(session, link, funnel.Stage.OPENED, at)
-            await session.commit()
-    except Exception:  # the page was shown; a lost count must not surface as an error anywhere
-        log.exception("could not count an open of link %s", link_id)
+async def _count_open(outreach: Outreach, link_id: str, *, at: datetime) -> None:
+    """`opens` + 1, and on the first open `opened_at` and the funnel's `opened` (once, whatever races),
+    written with the other opens of the moment (outreach.link_opens)."""
+    await outreach.opens.record(link_id, at)
 
 
 class ChecklistIn(BaseModel):

@@ -2,6 +2,7 @@
 business form, the staff API, the console's send-link and the bot's personal links."""
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -222,6 +223,27 @@ async def test_opens_are_counted_and_the_funnel_gets_one_opened_row(outreach, ap
         link = await session.get(OutreachLink, issued.id)
         assert link is not None and link.opens == 3 and link.opened_at == NOW
     assert await stages(outreach) == {("r:41", "opened")}
+
+
+async def test_opens_arriving_together_share_a_commit_and_none_is_lost(outreach):
+    first, second = await made(outreach), await made(outreach, recipient_id=42)
+    writes: list[int] = []
+    write = outreach.opens._write
+
+    async def counted(opens):
+        writes.append(len(opens))
+        await write(opens)
+
+    outreach.opens._write = counted  # type: ignore[method-assign]
+    later = NOW + timedelta(minutes=5)
+    await asyncio.gather(*(outreach.opens.record(issued.id, at) for issued in (first, second)
+                           for at in (later, NOW, later)))
+    async with outreach.sessions() as session:
+        rows = {link.id: link for link in (await session.scalars(select(OutreachLink))).all()}
+    assert (rows[first.id].opens, rows[second.id].opens) == (3, 3)
+    assert rows[first.id].opened_at == NOW and rows[second.id].opened_at == NOW  # the earliest of the batch
+    assert sum(writes) == 6 and len(writes) < 6, writes  # one open written alone, the rest together
+    assert await stages(outreach) == {("r:41", "opened"), ("r:42", "opened")}
 
 
 async def test_the_checklist_is_completed_with_the_data_answers_and_the_citizens(outreach, api):
