@@ -1,8 +1,9 @@
 """Staff's side of 一点就能办 links: issue one for an app user, send one into a conversation, list a
 citizen's links, revoke one, and the businesses a link can be for.
 
-An app user id that no citizen has is refused (404 user_not_found), not invented: a link is for a person
-the centre can reach on a channel, and a made-up citizen would only collect links nobody reads.
+An app user id that no citizen has yet (an app user who never chatted) becomes one, as the app channel
+does at a first message: the app's backend knows its users, and the centre's data may know them by that
+id, so the link can still carry their facts.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from datetime import datetime
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import conversations
 from agent_console.context import ConsoleDep
-from conversations.models import Author, Channel, Conversation, Identity
+from conversations.models import Author, Channel, Citizen, Conversation, Identity
 from conversations.replies import Reply
 from conversations.schemas import MessageOut
 from core.errors import INVALID_REQUEST, ApiError, error_responses
@@ -113,6 +115,24 @@ def _ttl(ttl_s: int | None) -> int | None:
     return ttl_s
 
 
+async def _app_citizen(session: AsyncSession, user_id: str) -> str:
+    """The citizen with this app user id, made now if there is none (two requests at once agree: the
+    identity is unique, and the one that loses reads the winner's)."""
+    query = select(Identity.citizen_id).where(Identity.kind == Channel.APP, Identity.value == user_id)
+    if (found := await session.scalar(query)) is not None:
+        return found
+    citizen = Citizen()
+    try:
+        async with session.begin_nested():
+            session.add(citizen)
+            await session.flush()
+            session.add(Identity(citizen_id=citizen.id, kind=Channel.APP, value=user_id))
+            await session.flush()
+    except IntegrityError:
+        return (await session.execute(query)).scalar_one()
+    return citizen.id
+
+
 async def _identities(session: AsyncSession, citizen_id: str) -> dict[str, str]:
     rows = await session.execute(select(Identity.kind, Identity.value).where(Identity.citizen_id == citizen_id))
     return {kind: value for kind, value in rows.all()}
@@ -138,16 +158,12 @@ async def _make(outreach: Outreach, session: AsyncSession, me: Me, *, offered: l
 
 
 @router.post("/links", response_model=LinkOut, status_code=201, summary="A personal 一点就能办 link for an app user",
-             responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST, TTL_ERRORS,
-                                       {404: ("user_not_found",)}))
+             responses=error_responses(SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST, TTL_ERRORS))
 async def issue_link(body: LinkIn, me: CurrentAgent, outreach: OutreachDep) -> links.IssuedLink:
     offered = _offered(outreach.settings, body.business)
     ttl_s = _ttl(body.ttl_s)
     async with outreach.sessions() as session:
-        citizen_id = await session.scalar(
-            select(Identity.citizen_id).where(Identity.kind == Channel.APP, Identity.value == body.user_id))
-        if citizen_id is None:
-            raise ApiError(404, "user_not_found", "没有这位App用户，请确认用户编号。")
+        citizen_id = await _app_citizen(session, body.user_id)
         issued = await _make(outreach, session, me, offered=offered, citizen_id=citizen_id, channel=Channel.APP,
                              ttl_s=ttl_s)
         await session.commit()

@@ -336,7 +336,6 @@ async def test_issuing_a_link_for_an_app_user(outreach, api):
     ({"business": "no-such-business", "user_id": "app-user-1"}, 422, "unknown_business"),
     ({"business": BUSINESS, "user_id": "app-user-1", "ttl_s": 10}, 422, "invalid_ttl"),
     ({"business": BUSINESS, "user_id": "app-user-1", "ttl_s": 91 * 86400}, 422, "invalid_ttl"),
-    ({"business": BUSINESS, "user_id": "nobody"}, 404, "user_not_found"),
     ({"business": BUSINESS}, 422, "invalid_request"),
 ])
 async def test_issuing_refuses_bad_requests(outreach, api, body, status, code):
@@ -344,6 +343,20 @@ async def test_issuing_refuses_bad_requests(outreach, api, body, status, code):
     _, headers = await staff_login(outreach, "agent1", Role.AGENT)
     response = await api.post("/api/v1/outreach/links", json=body, headers=headers)
     assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+async def test_a_link_for_an_app_user_who_never_chatted_makes_them_a_citizen_once(outreach, api):
+    _, headers = await staff_login(outreach, "agent1", Role.AGENT)
+    body = {"business": BUSINESS, "user_id": "app-user-new"}
+    first, second = [await api.post("/api/v1/outreach/links", json=body, headers=headers) for _ in range(2)]
+    assert first.status_code == second.status_code == 201
+    async with outreach.sessions() as session:
+        owners = (await session.scalars(select(Identity.citizen_id).where(
+            Identity.kind == Channel.APP, Identity.value == "app-user-new"))).all()
+        made = (await session.scalars(select(OutreachLink.citizen_id).where(
+            OutreachLink.id.in_([first.json()["id"], second.json()["id"]])))).all()
+    assert len(owners) == 1 and set(made) == {owners[0]}
+    assert (await api.get(path_of(first.json()["url"]))).status_code == 200
 
 
 async def test_only_the_issuer_or_a_supervisor_revokes(outreach, api):
