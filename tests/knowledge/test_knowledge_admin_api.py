@@ -10,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from core.services import services_of
 from core.settings import Settings
 from server.app import create_app
 from server.stack import free_port
@@ -150,16 +151,21 @@ def test_unanswered_questions_are_recorded_masked_and_reported(client, admin):
     # Tried by hand (GET): answered, but nobody's conversation, so not reported.
     for question in ("今晚邯郸有没有烟花表演", "今晚邯郸有没有烟花表演呢"):
         assert client.get("/api/v1/knowledge/answer", params={"q": question}).json()["status"] != "answer"
-    # Asked by the bot for a citizen (POST): reported.
+    # Posted without the action server's key (anyone at all): answered, not reported.
+    stranger = client.post("/api/v1/knowledge/answer", json={"q": "今晚邯郸有没有烟花表演"})
+    assert stranger.status_code == 200 and stranger.json()["status"] != "answer"
+    # Asked by the bot for a citizen (POST with its key): reported.
+    bot = {"X-Bot-Key": services_of(client.app).get(Settings).bot_api_key.get_secret_value()}
     asked = ["明天邯郸下雨吗？我手机13812345678", "明天邯郸下雨吗", "明天邯郸会不会下雨", "你们食堂几点开饭"]
     for question in asked:
-        status = client.post("/api/v1/knowledge/answer", json={"q": question}).json()["status"]
+        status = client.post("/api/v1/knowledge/answer", json={"q": question}, headers=bot).json()["status"]
         assert status in ("none", "decline", "clarify"), (question, status)
-    assert client.post("/api/v1/knowledge/answer", json={"q": "交房租能用公积金吗"}).json()["status"] == "answer"
+    answered = client.post("/api/v1/knowledge/answer", json={"q": "交房租能用公积金吗"}, headers=bot)
+    assert answered.json()["status"] == "answer"
 
     report = client.get(f"{ADMIN}/report", headers=admin).json()
     assert report["total"] >= 4
-    assert not any("烟花" in e for g in report["groups"] for e in g["examples"]), "a GET by hand was reported"
+    assert not any("烟花" in e for g in report["groups"] for e in g["examples"]), "a stranger's question was reported"
     top = report["groups"][0]
     assert top["count"] == 3 and sum(top["kinds"].values()) == 3
     assert "明天邯郸下雨吗？我手机138****5678" in top["examples"]
