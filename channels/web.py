@@ -27,11 +27,15 @@ from conversations.text import clean_text
 from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
+from core.pages import page_headers
 from core.signing import sign, unsign
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["web"])
 STATIC_DIR = Path(__file__).with_name("static")
+# The chat page shows citizens' and the bot's texts: the same page security as the console, and the voice
+# button's answer plays from the call's media stream (blob:/data: allowed for a played-back clip).
+PAGE_HEADERS = page_headers(media="'self' blob: data:")
 TOKEN_PURPOSE = "web-visitor"
 MAX_FRAME_BYTES = 64 * 1024
 # What the citizen's page hears from the conversation's topic, sent as it travels on the bus.
@@ -53,7 +57,7 @@ async def index(settings: SettingsDep) -> HTMLResponse:
     # The page names the hotline; it comes from the one setting, not from the HTML.
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     page = page.replace("{{hotline}}", html.escape(settings.hotline))
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
 @router.post("/api/v1/web/session", response_model=SessionOut,

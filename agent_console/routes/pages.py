@@ -6,18 +6,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from core.pages import page_headers
+
 router = APIRouter(tags=["console: pages"], include_in_schema=False)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# Every text on these pages comes from citizens or colleagues: scripts only from us, no inline code.
-HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+HEADERS = page_headers()
 
 
 @router.get("/console", response_class=FileResponse)

@@ -6,10 +6,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from agent_console.routes.pages import HEADERS
+from core.pages import page_headers
 
 router = APIRouter(tags=["campaigns: pages"], include_in_schema=False)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+HEADERS = page_headers()
 
 
 @router.get("/console/campaigns", response_class=FileResponse)

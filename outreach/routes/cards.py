@@ -21,6 +21,7 @@ from channels.app_api import CITIZEN_ERRORS, USER_ID, CredentialDep, citizen_of
 from conversations.models import Channel, Identity
 from core.deps import SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.pages import page_headers
 from core.signing import unsign
 from outreach import cards
 from outreach.context import Outreach
@@ -28,17 +29,7 @@ from outreach.deps import OutreachDep
 from outreach.models import Card
 
 router = APIRouter(tags=["cards"])
-# The landing page shows texts written by staff and figures from the centre's data: scripts only from
-# us, no inline code, nothing from elsewhere.
-PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+PAGE_HEADERS = page_headers()
 # One person's cards: no shared cache (a proxy, the WeChat browser's) may keep them.
 PRIVATE = "no-store"
 NOT_FOUND = {404: ("card_not_found",)}

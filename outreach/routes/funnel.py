@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from agent_console.routes.pages import HEADERS
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.pages import page_headers
 from core.services import services_of
 from outreach import funnel
 from outreach.deps import OutreachDep
@@ -27,6 +27,7 @@ from staff.models import Role
 
 router = APIRouter(tags=["outreach: funnel"])
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+HEADERS = page_headers()
 LOCAL = ZoneInfo("Asia/Shanghai")
 READ = (SIGNED_IN_ERRORS, ROLE_ERRORS, INVALID_REQUEST, {403: ("forbidden", "campaign_required"),
                                                        422: ("group_invalid", "dates_invalid")})

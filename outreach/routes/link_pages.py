@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.pages import page_headers
 from outreach import funnel, handoff, link_page, links
 from outreach.context import Outreach
 from outreach.deps import OutreachDep
-from outreach.links import LinkRefused
+from outreach.links import Business, LinkRefused
 from outreach.models import OutreachLink
 from policy.checklist_rules import Checklist, ChecklistError
 from policy.deps import checklists_for
@@ -32,13 +33,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["outreach: link pages"])
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TOKEN = r"^[A-Za-z0-9_.-]{1,128}$"
-# The page's own stylesheet and script only; no form-action, so the 303 to the business form may leave.
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
+# One person's page, never cached; no form-action, so 去办理's 303 to the business form may leave.
+HEADERS = page_headers(cache="no-store", form_action=False)
 REFUSALS = {403: ("link_invalid",), 404: ("link_not_found",),
             410: ("link_expired", "link_revoked", "business_withdrawn")}
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
@@ -78,6 +74,18 @@ def _data_answers(checklist: Checklist, link: OutreachLink) -> dict[str, object]
     return usable
 
 
+async def _found(session: AsyncSession, outreach: Outreach, token: str,
+                 now: datetime) -> tuple[OutreachLink, Business] | HTMLResponse:
+    """The link a page was opened with and the business it offers, or the refusal page (nothing disclosed)."""
+    try:
+        link = await links.resolve(session, outreach.settings, token, now)
+    except LinkRefused as refused:
+        return _refused_page(outreach, refused)
+    offered = links.business(outreach.settings, link.business)
+    assert offered is not None  # resolve refuses a business no longer offered
+    return link, offered
+
+
 async def _reach(session: AsyncSession, link: OutreachLink, stage: funnel.Stage, at: datetime) -> None:
     await funnel.record(session, subject=funnel.link_subject(link.id, link.recipient_id), stage=stage,
                         campaign_id=link.campaign_id, segment=link.segment, channel=link.channel,
@@ -91,12 +99,10 @@ async def _reach(session: AsyncSession, link: OutreachLink, stage: funnel.Stage,
 async def open_link(token: str, outreach: OutreachDep) -> HTMLResponse:
     now = outreach.clock.now()
     async with outreach.sessions() as session:
-        try:
-            link = await links.resolve(session, outreach.settings, token, now)
-        except LinkRefused as refused:
-            return _refused_page(outreach, refused)
-        offered = links.business(outreach.settings, link.business)
-        assert offered is not None  # resolve refuses a business no longer offered
+        found = await _found(session, outreach, token, now)
+        if isinstance(found, HTMLResponse):
+            return found
+        link, offered = found
         checklist = _checklist(outreach, link)
         answers = _data_answers(checklist, link) if checklist is not None else {}
         step = next_step(checklist, answers) if checklist is not None else None
@@ -181,12 +187,10 @@ async def answer_checklist(token: str, body: ChecklistIn, outreach: OutreachDep)
 async def go(token: str, outreach: OutreachDep) -> RedirectResponse | HTMLResponse:
     now = outreach.clock.now()
     async with outreach.sessions() as session:
-        try:
-            link = await links.resolve(session, outreach.settings, token, now)
-        except LinkRefused as refused:
-            return _refused_page(outreach, refused)
-        offered = links.business(outreach.settings, link.business)
-        assert offered is not None
+        found = await _found(session, outreach, token, now)
+        if isinstance(found, HTMLResponse):
+            return found
+        link, offered = found
         value = handoff.make(outreach.settings.outreach_business_secret.get_secret_value(), link_id=link.id,
                              business=link.business, depositor_ref=link.depositor_ref, now=now)
         if link.handed_off_at is None:

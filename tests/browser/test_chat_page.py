@@ -44,6 +44,22 @@ def replies_to(question: Locator) -> Locator:
     return question.locator(f"xpath=following-sibling::div[{answers}]")
 
 
+def test_nothing_on_the_page_is_refused_by_its_content_security_policy(page: Page) -> None:
+    """The page's scripts, styles, WebSocket, cards and voice button all work under its CSP: Chromium
+    reports each refusal as a securitypolicyviolation event and on the console; neither may appear."""
+    refusals: list[str] = []
+    page.on("console", lambda message: refusals.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.add_init_script("window.__refused = []; document.addEventListener('securitypolicyviolation',"
+                         " (e) => window.__refused.push(e.violatedDirective + ' ' + e.blockedURI));")
+    open_chat(page)
+    expect(page.locator("#talk")).to_have_attribute("data-ready", re.compile(r"^(true|false)$"))
+    # The voice button's status request got through (a refused fetch would say it cannot connect).
+    expect(page.locator("#talk")).not_to_have_attribute("title", re.compile("暂时无法连接语音服务"))
+    expect(replies_to(ask(page, "公积金贷款最多能贷多少")).first).to_be_visible()
+    assert page.evaluate("window.__refused") == [] and refusals == []
+
+
 def test_questions_get_answers_with_sources(page: Page) -> None:
     open_chat(page)
     for question in ("租房提取需要啥材料", "公积金贷款利率现在多少"):

@@ -229,6 +229,21 @@ def test_page_is_served_with_charset(client):
     assert "{{hotline}}" not in response.text and 'href="tel:12329"' in response.text, "HOTLINE, filled in"
 
 
+def test_page_is_served_with_the_console_page_security(client):
+    """The chat page shows citizens' and the bot's texts: scripts only from us, never framed, no sniffing,
+    no Referer, as the console; its WebSocket and the voice button's audio are still allowed."""
+    headers = client.get("/").headers
+    policy = headers["content-security-policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+                      "media-src 'self' blob: data:", "frame-ancestors 'none'", "base-uri 'none'"):
+        assert directive in policy, directive
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-cache"
+
+
 def test_web_chat_round_trip_and_history_after_reconnect(client):
     session = web_session(client)
     token = session["visitor_token"]
