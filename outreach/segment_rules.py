@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from policy import conditions
 from policy.checklist_rules import ChecklistError, Checklists, Question, load_checklists
-from policy.conditions import Compare, ConditionError, Equals, Node
-from policy.params import ParamError, load_params, render
+from policy.conditions import Compare, Equals, Node
+from policy.params import load_params
+from policy.rule_files import RuleReader, parse_file
 
 Audience = Literal["depositors", "employer_admins", "assistants"]
 Event = Literal["rate_change", "policy_article"]
@@ -188,31 +189,12 @@ class Segment:
     variables: tuple[str, ...] = field(default=())  # every variable a match carries
 
 
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(根)'}: {e['msg']}" for e in exc.errors())
+class _Reader(RuleReader[dict[str, Fact]]):
+    error = SegmentError
 
-
-class _Reader:
     def __init__(self, name: str, params: dict, checklists: Checklists) -> None:
-        self.name, self.params, self.checklists = name, params, checklists
-
-    def fail(self, key: str, problem: str) -> SegmentError:
-        return SegmentError(f"{self.name}: {key}: {problem}")
-
-    def text(self, key: str, text: str) -> str:
-        try:
-            return render(text, self.params).strip()
-        except ParamError as exc:
-            raise self.fail(key, str(exc)) from exc
-
-    def condition(self, key: str, text: str, facts: dict[str, Fact]) -> Node:
-        try:
-            node = conditions.parse(self.text(key, text))
-        except ConditionError as exc:
-            raise self.fail(key, f"条件 {text!r} 有误：{exc}") from exc
-        for leaf in conditions.comparisons(node):
-            self._check_leaf(key, leaf, facts)
-        return node
+        super().__init__(name, params)
+        self.checklists = checklists
 
     def _check_leaf(self, key: str, leaf: Compare | Equals, facts: dict[str, Fact]) -> None:
         for name in conditions.names_in(leaf):
@@ -288,16 +270,7 @@ def parse_segment(text: str, name: str, params: dict, checklists: Checklists) ->
     key = Path(name).stem
     if not _KEY.fullmatch(key):
         raise SegmentError(f"{name}: 文件名须由小写字母、数字和连字符组成")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SegmentError(f"{name}: 不是合法的 YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SegmentError(f"{name}: 顶层须是键值映射")
-    try:
-        raw = _File.model_validate(data)
-    except ValidationError as exc:
-        raise SegmentError(f"{name}: {_describe(exc)}") from exc
+    raw = parse_file(text, name, _File, SegmentError)
     reader = _Reader(name, params, checklists)
     facts = FACTS[raw.audience]
     when = reader.condition("when", raw.when, facts)

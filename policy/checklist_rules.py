@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from policy import conditions
-from policy.conditions import Compare, ConditionError, Equals, Node
-from policy.params import ParamError, load_params, render
+from policy.conditions import Compare, Equals, Node
+from policy.params import load_params
+from policy.rule_files import RuleReader, parse_file
 
 log = logging.getLogger(__name__)
 
@@ -167,39 +168,14 @@ class Checklists:
 # Reading one file.
 
 
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        key = ".".join("if" if part == "if_" else str(part) for part in error["loc"]) or "(根)"
-        problems.append(f"{key}: {error['msg']}")
-    return "; ".join(problems)
-
-
-class _Reader:
+class _Reader(RuleReader[dict[str, Question]]):
     """Turns one validated file into a `Checklist`, raising `ChecklistError` with file and key."""
 
+    error = ChecklistError
+
     def __init__(self, name: str, params: dict) -> None:
-        self.name = name
-        self.params = params
+        super().__init__(name, params)
         self.questions: dict[str, Question] = {}
-
-    def fail(self, key: str, problem: str) -> ChecklistError:
-        return ChecklistError(f"{self.name}: {key}: {problem}")
-
-    def text(self, key: str, text: str) -> str:
-        try:
-            return render(text, self.params).strip()
-        except ParamError as exc:
-            raise self.fail(key, str(exc)) from exc
-
-    def condition(self, key: str, text: str, known: dict[str, Question]) -> Node:
-        try:
-            node = conditions.parse(self.text(key, text))
-        except ConditionError as exc:
-            raise self.fail(key, f"条件 {text!r} 有误：{exc}") from exc
-        for leaf in conditions.comparisons(node):
-            self._check_leaf(key, leaf, known)
-        return node
 
     def _check_leaf(self, key: str, leaf: Compare | Equals, known: dict[str, Question]) -> None:
         for name in conditions.names_in(leaf):
@@ -277,16 +253,7 @@ def parse_checklist(text: str, name: str, params: dict) -> Checklist:
     case = Path(name).stem
     if not _CASE.fullmatch(case):
         raise ChecklistError(f"{name}: 文件名须由小写字母、数字和连字符组成")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ChecklistError(f"{name}: 不是合法的 YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ChecklistError(f"{name}: 顶层须是键值映射")
-    try:
-        raw = _File.model_validate(data)
-    except ValidationError as exc:
-        raise ChecklistError(f"{name}: {_describe(exc)}") from exc
+    raw = parse_file(text, name, _File, ChecklistError)
     reader = _Reader(name, params)
     questions = tuple(reader.question(i, q) for i, q in enumerate(raw.questions))
     rules = tuple(

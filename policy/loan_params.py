@@ -12,8 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policy.rule_files import parse_file
 
 log = logging.getLogger(__name__)
 
@@ -140,25 +141,8 @@ class LoanParams(_Frozen):
         raise LoanParamsError(f"rates: {on.isoformat()} 时尚无生效的利率（最早 {self.rates[-1].effective}）")
 
 
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(根)"
-        problems.append(f"{key}: {error['msg']}")
-    return "; ".join(problems)
-
-
 def parse_params(text: str, source: str = "loan.yml") -> LoanParams:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise LoanParamsError(f"{source}: 不是合法的 YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise LoanParamsError(f"{source}: 顶层须是键值映射")
-    try:
-        return LoanParams.model_validate(data)
-    except ValidationError as exc:
-        raise LoanParamsError(f"{source}: {_describe(exc)}") from exc
+    return parse_file(text, source, LoanParams, LoanParamsError)
 
 
 def load_params(path: Path) -> LoanParams:
