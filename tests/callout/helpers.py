@@ -3,14 +3,15 @@ on a small app, and campaign bodies."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -59,33 +60,52 @@ class FrozenClock:
         self.at += timedelta(**delta)
 
 
-def campaign_app(callout: Callout, *parts: tuple[type, object]) -> FastAPI:
-    """The campaign routes on the test's database (logins come from `login`), with any other `parts`
-    the test gives (the hub, the phone line)."""
+def service_app(settings: Settings, sessions: async_sessionmaker, *parts: tuple[type, object],
+                routers: Iterable[APIRouter]) -> FastAPI:
+    """`routers` on a small app with the service's error answers, the settings, the database and the
+    `parts` the routes need (the engine, the hub, the phone line) on its services."""
     app = FastAPI()
     install_error_handlers(app)
     services = app.state.services = Services()
-    services.provide(Settings, callout.settings)
-    services.provide(async_sessionmaker, callout.sessions)
-    services.provide(Callout, callout)
+    services.provide(Settings, settings)
+    services.provide(async_sessionmaker, sessions)
     for kind, part in parts:
         services.provide(kind, part)
-    for router in ROUTERS:
+    for router in routers:
         app.include_router(router)
     return app
+
+
+def campaign_app(callout: Callout, *parts: tuple[type, object]) -> FastAPI:
+    """The campaign routes on the test's database (logins come from `login`), with any other `parts`
+    the test gives (the hub, the phone line)."""
+    return service_app(callout.settings, callout.sessions, (Callout, callout), *parts, routers=ROUTERS)
 
 
 def client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
-async def login(callout: Callout, username: str, role: Role) -> dict[str, str]:
-    """A new account of `role` and the bearer header of its login."""
-    staff = Staff(settings=callout.settings, sessions=callout.sessions)
-    await accounts.create(staff, username=username, password=PASSWORD, role=role, capacity=3,
-                          display_name=username, skills=None, actor=SYSTEM)
+class OnDatabase(Protocol):
+    """The engine or outreach context of a test: what a staff account is made with."""
+
+    settings: Settings
+    sessions: async_sessionmaker
+
+
+async def staff_login(on: OnDatabase, username: str, role: Role) -> tuple[int, dict[str, str]]:
+    """A new account of `role`: its id and the bearer header of its login."""
+    staff = Staff(settings=on.settings, sessions=on.sessions)
+    agent = await accounts.create(staff, username=username, password=PASSWORD, role=role, capacity=3,
+                                  display_name=username, skills=None, actor=SYSTEM)
     _agent, token, _csrf = await auth.login(staff, username, PASSWORD, None)
-    return {"Authorization": f"Bearer {token}"}
+    return agent.id, {"Authorization": f"Bearer {token}"}
+
+
+async def login(on: OnDatabase, username: str, role: Role) -> dict[str, str]:
+    """A new account of `role` and the bearer header of its login."""
+    _id, headers = await staff_login(on, username, role)
+    return headers
 
 
 def people(count: int, start: int = 0, **variables: str) -> list[dict]:

@@ -3,15 +3,10 @@ page (the visitor's signed token) each read and put away their own citizen's car
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from channels import app_api, web
 from conversations.models import Citizen, Identity
-from core.db import make_engine, make_sessionmaker
-from core.errors import install_error_handlers
-from core.services import Services
 from core.settings import Settings
 from core.signing import sign
 from outreach import cards, links
@@ -20,30 +15,20 @@ from outreach.models import FunnelEvent
 from outreach.routes import cards as card_routes
 from tests.callout.helpers import FrozenClock, client, local
 from tests.credentials import APP_API_KEY, APP_HEADERS
+from tests.outreach.helpers import PUBLIC, on_database, outreach_app
 
 NOW = local(2026, 12, 7, 10, 0)
-PUBLIC = "https://hpf.example.cn"
 
 
 @pytest.fixture
 async def outreach(database_url, tmp_path):
-    engine = make_engine(database_url)
-    settings = Settings(data_dir=tmp_path, database_url=database_url, app_api_key=APP_API_KEY,
-                        public_base_url=PUBLIC)
-    yield Outreach(settings=settings, sessions=make_sessionmaker(engine), clock=FrozenClock(NOW))
-    await engine.dispose()
+    async with on_database(Outreach, database_url, tmp_path, FrozenClock(NOW), app_api_key=APP_API_KEY) as made:
+        yield made
 
 
 @pytest.fixture
 async def api(outreach):
-    app = FastAPI()
-    install_error_handlers(app)
-    services = app.state.services = Services()
-    services.provide(Settings, outreach.settings)
-    services.provide(async_sessionmaker, outreach.sessions)
-    services.provide(Outreach, outreach)
-    app.include_router(card_routes.router)
-    async with client(app) as http:
+    async with client(outreach_app(outreach, routers=[card_routes.router])) as http:
         yield http
 
 

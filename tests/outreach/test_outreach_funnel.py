@@ -13,18 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from callout.context import Callout
 from callout.funnel_campaigns import campaign_infos
 from callout.routes import ROUTERS as CALLOUT_ROUTERS
-from core.db import make_engine, make_sessionmaker
-from core.errors import install_error_handlers
-from core.services import Services
-from core.settings import Settings
 from outreach import completions, funnel, handoff, links
 from outreach.context import Outreach
 from outreach.funnel import Stage
@@ -33,6 +27,7 @@ from outreach.routes import completions as completion_routes
 from outreach.routes import funnel as funnel_routes
 from staff.models import AuditEntry, Role
 from tests.callout.helpers import FrozenClock, campaign_body, client, local, login, people
+from tests.outreach.helpers import on_database, outreach_app
 
 NOW = local(2026, 12, 7, 10, 0)
 BUSINESS = "withdraw-repay-commercial-loan"
@@ -46,26 +41,16 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def outreach(database_url, tmp_path, clock):
-    engine = make_engine(database_url)
-    settings = Settings(data_dir=tmp_path, database_url=database_url, outreach_business_secret=SECRET,
-                        public_base_url="https://hpf.example.cn")
-    yield Outreach(settings=settings, sessions=make_sessionmaker(engine), clock=clock)
-    await engine.dispose()
+    async with on_database(Outreach, database_url, tmp_path, clock, outreach_business_secret=SECRET) as made:
+        yield made
 
 
 @pytest.fixture
 async def api(outreach):
     """The funnel and webhook routes with the campaign routes beside them (as the service has them)."""
-    app = FastAPI()
-    install_error_handlers(app)
-    services = app.state.services = Services()
-    services.provide(Settings, outreach.settings)
-    services.provide(async_sessionmaker, outreach.sessions)
-    services.provide(Outreach, outreach)
-    services.provide(Callout, Callout(settings=outreach.settings, sessions=outreach.sessions, clock=outreach.clock))
-    services.provide(funnel.Campaigns, campaign_infos)
-    for router in (completion_routes.router, funnel_routes.router, *CALLOUT_ROUTERS):
-        app.include_router(router)
+    engine = Callout(settings=outreach.settings, sessions=outreach.sessions, clock=outreach.clock)
+    app = outreach_app(outreach, (Callout, engine), (funnel.Campaigns, campaign_infos),
+                       routers=(completion_routes.router, funnel_routes.router, *CALLOUT_ROUTERS))
     async with client(app) as http:
         yield http
 

@@ -11,13 +11,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from core.db import make_engine, make_sessionmaker
-from core.errors import install_error_handlers
-from core.services import Services
-from core.settings import Settings
 from outreach import funnel, handoff, links
 from outreach.context import Outreach
 from outreach.funnel import Stage
@@ -26,6 +20,7 @@ from outreach.routes import funnel as funnel_routes
 from outreach.routes import link_pages
 from staff.models import Role
 from tests.callout.helpers import FrozenClock, client, local, login
+from tests.outreach.helpers import on_database, outreach_app
 
 NOW = local(2026, 12, 7, 10, 0)
 BUSINESS = "withdraw-repay-commercial-loan"
@@ -34,23 +29,13 @@ SECRET = "business-system-shared-secret"
 
 @pytest.fixture
 async def outreach(database_url, tmp_path):
-    engine = make_engine(database_url)
-    settings = Settings(data_dir=tmp_path, database_url=database_url, outreach_business_secret=SECRET,
-                        public_base_url="https://hpf.example.cn")
-    yield Outreach(settings=settings, sessions=make_sessionmaker(engine), clock=FrozenClock(NOW))
-    await engine.dispose()
+    async with on_database(Outreach, database_url, tmp_path, FrozenClock(NOW), outreach_business_secret=SECRET) as made:
+        yield made
 
 
 @pytest.fixture
 async def api(outreach):
-    app = FastAPI()
-    install_error_handlers(app)
-    services = app.state.services = Services()
-    services.provide(Settings, outreach.settings)
-    services.provide(async_sessionmaker, outreach.sessions)
-    services.provide(Outreach, outreach)
-    for router in (completion_routes.router, funnel_routes.router, link_pages.router):
-        app.include_router(router)
+    app = outreach_app(outreach, routers=(completion_routes.router, funnel_routes.router, link_pages.router))
     async with client(app) as http:
         yield http
 

@@ -9,9 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console.context import Console
 from agent_console.models import Handoff, HandoffState
@@ -20,24 +18,17 @@ from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Author, Channel, Citizen, Identity, Message
 from conversations.replies import Reply
 from core.bus import LocalBus
-from core.db import make_engine, make_sessionmaker
-from core.errors import install_error_handlers
-from core.services import Services
-from core.settings import Settings
 from outreach import handoff, links
 from outreach.context import Outreach
 from outreach.models import DepositorLink, FunnelEvent, OutreachLink
 from outreach.personalise import LinkPersonaliser
 from outreach.routes import link_pages
 from outreach.routes import links as link_routes
-from staff import accounts, auth
-from staff.audit import SYSTEM
-from staff.context import Staff
 from staff.models import AuditEntry, Role
-from tests.callout.helpers import PASSWORD, FrozenClock, client, local
+from tests.callout.helpers import FrozenClock, client, local, staff_login
+from tests.outreach.helpers import PUBLIC, on_database, outreach_app
 
 NOW = local(2026, 12, 7, 10, 0)
-PUBLIC = "https://hpf.example.cn"
 BUSINESS = "withdraw-repay-commercial-loan"
 FORM = "https://housefund.hd.gov.cn/wt/withdraw/repay-commercial"
 # What a page about a person must never show once refused: their name, figures, the business.
@@ -46,10 +37,8 @@ PERSONAL = ("张*明", "45.6", "偿还商业贷款")
 
 @pytest.fixture
 async def outreach(database_url, tmp_path):
-    engine = make_engine(database_url)
-    settings = Settings(data_dir=tmp_path, database_url=database_url, public_base_url=PUBLIC)
-    yield Outreach(settings=settings, sessions=make_sessionmaker(engine), clock=FrozenClock(NOW))
-    await engine.dispose()
+    async with on_database(Outreach, database_url, tmp_path, FrozenClock(NOW)) as made:
+        yield made
 
 
 class Bot:
@@ -67,26 +56,11 @@ def hub(outreach) -> Hub:
 
 @pytest.fixture
 async def api(outreach, hub):
-    app = FastAPI()
-    install_error_handlers(app)
-    services = app.state.services = Services()
-    services.provide(Settings, outreach.settings)
-    services.provide(async_sessionmaker, outreach.sessions)
-    services.provide(Outreach, outreach)
-    services.provide(Console, Console(settings=outreach.settings, sessions=outreach.sessions, bus=LocalBus(),
-                                      hub=hub, bot=None, knowledge=None))  # type: ignore[arg-type]
-    app.include_router(link_pages.router)
-    app.include_router(link_routes.router)
+    console = Console(settings=outreach.settings, sessions=outreach.sessions, bus=LocalBus(),
+                      hub=hub, bot=None, knowledge=None)  # type: ignore[arg-type]
+    app = outreach_app(outreach, (Console, console), routers=(link_pages.router, link_routes.router))
     async with client(app) as http:
         yield http
-
-
-async def staff_login(outreach: Outreach, username: str, role: Role) -> tuple[int, dict[str, str]]:
-    staff = Staff(settings=outreach.settings, sessions=outreach.sessions)
-    agent = await accounts.create(staff, username=username, password=PASSWORD, role=role, capacity=3,
-                                  display_name=username, skills=None, actor=SYSTEM)
-    _agent, token, _csrf = await auth.login(staff, username, PASSWORD, None)
-    return agent.id, {"Authorization": f"Bearer {token}"}
 
 
 async def app_citizen(outreach: Outreach, citizen_id: str, user_id: str) -> None:

@@ -6,19 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from callout.context import Callout
 from callout.models import Campaign, Recipient
 from callout.routes import ROUTERS as CALLOUT_ROUTERS
 from callout.routes import segment_campaigns as segment_campaign_routes
 from conversations.models import Author, Citizen, Conversation, Direction, Identity, Message
-from core.db import make_engine, make_sessionmaker
-from core.errors import install_error_handlers
-from core.services import Services
-from core.settings import Settings
 from outreach.context import Outreach
 from outreach.identities import depositor_ref
 from outreach.models import DepositorLink, OutreachLink
@@ -31,11 +25,11 @@ from staff import passwords
 from staff.models import AuditEntry, Role
 from tests.agent_console.helpers import CHEAP_HASHER
 from tests.callout.helpers import FrozenClock, client, local, login
+from tests.outreach.helpers import PUBLIC, on_database, outreach_app
 from tests.outreach.segment_people import ListSource, Report, loan, person
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = local(2026, 12, 7, 10, 0)
-PUBLIC = "https://hpf.example.cn"
 SOURCE = ListSource(
     [
         person("00000001", loan("00000001", LoanKind.COMMERCIAL)),
@@ -63,23 +57,14 @@ def centre_data(monkeypatch):
 
 @pytest.fixture
 async def callout(database_url, tmp_path):
-    engine = make_engine(database_url)
-    settings = Settings(data_dir=tmp_path, database_url=database_url, public_base_url=PUBLIC)
-    yield Callout(settings=settings, sessions=make_sessionmaker(engine), clock=FrozenClock(NOW))
-    await engine.dispose()
+    async with on_database(Callout, database_url, tmp_path, FrozenClock(NOW)) as made:
+        yield made
 
 
 @pytest.fixture
 async def api(callout):
-    app = FastAPI()
-    install_error_handlers(app)
-    services = app.state.services = Services()
-    services.provide(Settings, callout.settings)
-    services.provide(async_sessionmaker, callout.sessions)
-    services.provide(Callout, callout)
-    services.provide(Outreach, Outreach(settings=callout.settings, sessions=callout.sessions, clock=callout.clock))
-    for router in (*CALLOUT_ROUTERS, segment_routes.router):
-        app.include_router(router)
+    outreach = Outreach(settings=callout.settings, sessions=callout.sessions, clock=callout.clock)
+    app = outreach_app(outreach, (Callout, callout), routers=(*CALLOUT_ROUTERS, segment_routes.router))
     async with client(app) as http:
         yield http
 
