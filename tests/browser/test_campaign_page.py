@@ -3,13 +3,11 @@ Twilio): a campaigner uploads a list and sees its bad rows, dry-runs it, cannot 
 supervisor approves and starts it; the queue calls; a call ends and the progress and counts move."""
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from core.settings import Settings
@@ -17,6 +15,7 @@ from fakes.twilio import FakeTwilio
 from server.app import create_app
 from server.stack import free_port
 from tests.browser.conftest import DESKTOP
+from tests.browser.helpers import served
 from tests.callout.helpers import PUBLIC_BASE, phone_settings
 from tests.credentials import APP_API_KEY
 
@@ -37,23 +36,16 @@ def service(tmp_path_factory, twilio) -> Iterator[str]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("campaign-page"), console_bootstrap_admin="admin:admin-pass-1",
                         app_api_key=APP_API_KEY, callout_workers=1, outreach_quiet_hours="off",  # at any hour
                         **phone_settings(twilio))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 600  # the first start builds the knowledge index
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.2)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as client:
-        token = client.post("/api/v1/console/login", json={"username": "admin", "password": "admin-pass-1"}).json()["token"]
-        for name, role in (("planner", "campaigner"), ("lead", "supervisor")):
-            made = client.post("/api/v1/console/agents", headers={"Authorization": f"Bearer {token}"},
-                               json={"username": name, "password": PASSWORD, "role": role, "display_name": name})
-            assert made.status_code in (200, 201), made.text
-    yield base
-    server.should_exit = True
-    thread.join(timeout=30)
+    # The first start builds the knowledge index.
+    with served(create_app(settings), port, start_s=600, poll_s=0.2) as base:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            token = client.post("/api/v1/console/login",
+                                json={"username": "admin", "password": "admin-pass-1"}).json()["token"]
+            for name, role in (("planner", "campaigner"), ("lead", "supervisor")):
+                made = client.post("/api/v1/console/agents", headers={"Authorization": f"Bearer {token}"},
+                                   json={"username": name, "password": PASSWORD, "role": role, "display_name": name})
+                assert made.status_code in (200, 201), made.text
+        yield base
 
 
 def logged_in(browser: Browser, base: str, username: str) -> Page:

@@ -5,15 +5,12 @@ knowledge index to build)."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -35,6 +32,7 @@ from outreach.context import Outreach
 from outreach.routes import cards as card_routes
 from server.stack import free_port
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.helpers import served
 
 pytestmark = [pytest.mark.browser]
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
@@ -107,16 +105,8 @@ def service(tmp_path_factory) -> Iterator[Service]:
     settings = Settings(data_dir=folder, database_url=database, public_base_url=base)
     with FakeRasa() as rasa:
         app, _bot = service_app(settings, rasa.url)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.05)
-        yield Service(base=base, settings=settings, database=database)
-        server.should_exit = True
-        thread.join(timeout=30)
+        with served(app, port, start_s=30, poll_s=0.05):
+            yield Service(base=base, settings=settings, database=database)
 
 
 def context_for(browser: Browser, service: Service, token: str | None, **options: object) -> BrowserContext:

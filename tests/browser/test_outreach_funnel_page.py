@@ -6,13 +6,10 @@ The service here is the console's login, the funnel routes and the static files 
 page needs nothing else), so the test does not wait for the knowledge index."""
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from playwright.sync_api import Browser, Page, expect
@@ -42,6 +39,7 @@ from server.stack import free_port
 from staff.models import Agent
 from tests.agent_console.helpers import CHEAP_HASHER, PASSWORD
 from tests.browser.conftest import DESKTOP
+from tests.browser.helpers import served
 
 pytestmark = [pytest.mark.browser]
 
@@ -107,16 +105,8 @@ def service(tmp_path_factory) -> Iterator[str]:
     seed(url)
     port = free_port()
     settings = Settings(data_dir=data, database_url=url)
-    server = uvicorn.Server(uvicorn.Config(funnel_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(funnel_app(settings), port) as base:
+        yield base
 
 
 def logged_in(browser: Browser, base: str, username: str, path: str = "/console/funnel") -> Page:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, expect
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -25,6 +23,7 @@ from outreach import handoff, links
 from outreach.context import Outreach
 from outreach.routes import link_pages
 from server.stack import free_port
+from tests.browser.helpers import served
 
 pytestmark = [pytest.mark.browser]
 PHONE = {"width": 375, "height": 812}
@@ -46,16 +45,8 @@ def service(tmp_path_factory) -> Iterator[tuple[str, Outreach]]:
     services.provide(async_sessionmaker, outreach.sessions)
     services.provide(Outreach, outreach)
     app.include_router(link_pages.router)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", outreach
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served(app, port) as base:
+        yield base, outreach
 
 
 def issue(outreach: Outreach) -> str:
