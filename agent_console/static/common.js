@@ -54,6 +54,19 @@ const Console = (() => {
     return node;
   }
 
+  // The charts (campaigns, funnel) are inline SVG drawn by the page: no library, nothing from a CDN.
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = text;  // text, never markup
+    return node;
+  }
+
+  function percent(rate) {
+    return rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`;
+  }
+
   function button(text, onClick, className = "btn") {
     const node = el("button", className, text);
     node.type = "button";
@@ -192,5 +205,6 @@ const Console = (() => {
     return node;
   }
 
-  return { api, el, button, time, duration, since, toast, login, Live, messageNode, CHANNELS, REASONS, DUTY, ApiError };
+  return { api, el, svg, percent, button, time, duration, since, toast, login, Live, messageNode, CHANNELS, REASONS,
+           DUTY, ApiError };
 })();

@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { api, el, button, toast, ApiError } = Console;
+  const { api, el, button, toast, ApiError, svg, percent } = Console;
   const $ = (id) => document.getElementById(id);
   const STATES = { draft: "待审批", approved: "已审批", running: "进行中", paused: "已暂停", completed: "已完成", cancelled: "已取消" };
   const OUTCOMES = {
@@ -21,7 +21,6 @@
     ["answered", "#12b76a"], ["transferred", "#0e9384"], ["machine", "#7a5af8"], ["busy", "#f79009"],
     ["no_answer", "#fdb022"], ["failed", "#f04438"], ["opted_out", "#667085"], ["cancelled", "#98a2b3"],
   ];
-  const SVG = "http://www.w3.org/2000/svg";
   let charted = null;
   const ROLES = { agent: "客服", campaigner: "外呼专员", supervisor: "主管", admin: "管理员" };
   let me = null;
@@ -142,17 +141,6 @@
       table(`明细：${campaign.name}（共 ${page.total} 人）`, ["行", "号码", "姓名", "状态", "结果", "次数"],
         page.recipients.map((r) => [r.row, r.phone, r.name, OUTCOMES[r.state] || r.state, OUTCOMES[r.outcome] || r.outcome || "", r.attempts]));
     } catch (e) { toast(e.message, "error"); }
-  }
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-    if (text !== undefined) node.textContent = text;  // text, never markup
-    return node;
-  }
-
-  function percent(rate) {
-    return rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`;
   }
 
   function label(start, bucket) {

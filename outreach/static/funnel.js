@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { api, el, toast } = Console;
+  const { api, el, toast, svg, percent } = Console;
   const $ = (id) => document.getElementById(id);
   const STAGES = [
     ["sent", "已发送", "#1570ef"], ["delivered", "已送达", "#2e90fa"], ["opened", "已打开", "#0e9384"],
@@ -12,19 +12,7 @@
   ];
   const CHANNELS = { sms: "短信", wechat: "微信", push: "App 推送", card: "个人卡片", voice: "外呼电话" };
   const ROLES = { agent: "客服", campaigner: "外呼专员", supervisor: "主管", admin: "管理员" };
-  const SVG = "http://www.w3.org/2000/svg";
   let me = null;
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-    if (text !== undefined) node.textContent = text;  // text, never markup
-    return node;
-  }
-
-  function percent(rate) {
-    return rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`;
-  }
 
   function query() {
     const params = new URLSearchParams();
