@@ -21,7 +21,7 @@ from callout.models import Campaign, Recipient
 from callout.schemas import CampaignSpec
 from core.errors import ApiError
 from outreach.identities import LinkWanted, link_citizens
-from outreach.links import MAX_TTL_S, MIN_TTL_S, new_link
+from outreach.links import MAX_TTL_S, new_link
 from outreach.models import OutreachLink
 from outreach.segments import Match, Segment
 from staff import audit
@@ -30,6 +30,9 @@ CHANNEL_NAMES = {"voice": "外呼", "sms": "短信", "wechat": "微信模板消�
 # Push and cards reach a citizen, not a number: only depositors are linked to one.
 CITIZEN_CHANNELS = frozenset({"push", "card"})
 LINK = "link"
+# A campaign's links must outlive the message's way to the person: at least a minute (an agent's link
+# for a citizen on the line may be shorter, outreach.links.MIN_TTL_S).
+MIN_TTL_S = 60
 # Until the links are stored the list carries a stand-in, so that the engine's check of every
 # variable's value sees one; the real URL is known before then and replaces it.
 _PENDING = "-"

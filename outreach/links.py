@@ -25,9 +25,10 @@ from policy.checklist_rules import Checklist, Checklists
 
 PURPOSE = "outreach-link"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-# A link's life is bounded: long enough for a campaign's message to be read, short enough that a
-# forwarded or forgotten message stops working (the same bounds as OUTREACH_LINK_TTL_S).
-MIN_TTL_S = 60
+# A link's life is bounded above, so that a forwarded or forgotten message stops working. Below, a second
+# is allowed: an agent may give a citizen on the line a link for the next minute only (campaigns default
+# to OUTREACH_LINK_TTL_S, days).
+MIN_TTL_S = 1
 MAX_TTL_S = 90 * 86400
 
 

@@ -16,7 +16,7 @@ from callout.schemas import CampaignSpec
 from core.errors import ApiError, error_responses
 from core.settings import Settings
 from outreach.centre_data import open_source
-from outreach.links import MAX_TTL_S, MIN_TTL_S
+from outreach.links import MAX_TTL_S
 from outreach.routes.segments import LOCAL, UNAVAILABLE, asked_for, find, loan_rules
 from outreach.segments import EventError, Match, Segment, evaluate
 
@@ -29,7 +29,8 @@ class SegmentCampaignIn(CampaignSpec):
     segment: str = Field(..., max_length=64)
     channel: Literal["voice", "sms", "wechat", "push", "card"] = "sms"  # type: ignore[assignment]
     message: str | None = Field(None, description="ignored: the segment's text for the channel is the message")  # type: ignore[assignment]
-    link_ttl_s: int | None = Field(None, ge=MIN_TTL_S, le=MAX_TTL_S, description="default OUTREACH_LINK_TTL_S")
+    link_ttl_s: int | None = Field(None, ge=segment_campaigns.MIN_TTL_S, le=MAX_TTL_S,
+                                   description="default OUTREACH_LINK_TTL_S")
     event: dict[str, Any] | None = Field(None, description="an event segment's event, as for the preview")
 
 

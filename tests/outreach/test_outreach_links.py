@@ -280,6 +280,21 @@ async def test_a_link_without_a_recipient_counts_under_its_own_subject(outreach,
 
 # -- the staff API ----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("ttl_s", [1, 5])
+async def test_the_interface_a_short_lived_link_opens_then_refuses_alteration_and_is_gone_after_its_life(
+        outreach, api, ttl_s):
+    _, headers = await staff_login(outreach, "agent1", Role.AGENT)
+    out = await api.post("/api/v1/outreach/links", json={"business": BUSINESS, "user_id": "app-user-9",
+                                                         "ttl_s": ttl_s}, headers=headers)
+    assert out.status_code == 201, out.text
+    path = path_of(out.json()["url"])
+    assert (await api.get(path)).status_code == 200
+    altered = path[:-1] + ("A" if path[-1] != "A" else "B")
+    assert (await api.get(altered)).status_code in (403, 404)
+    outreach.clock.advance(seconds=ttl_s)
+    assert_refused(await api.get(path), 410, "link_expired")
+
+
 async def test_issuing_a_link_for_an_app_user(outreach, api):
     await app_citizen(outreach, "citizen-1", "app-user-1")
     body = {"business": BUSINESS, "user_id": "app-user-1", "ttl_s": 3600}
@@ -308,7 +323,7 @@ async def test_issuing_a_link_for_an_app_user(outreach, api):
 
 @pytest.mark.parametrize(("body", "status", "code"), [
     ({"business": "no-such-business", "user_id": "app-user-1"}, 422, "unknown_business"),
-    ({"business": BUSINESS, "user_id": "app-user-1", "ttl_s": 10}, 422, "invalid_ttl"),
+    ({"business": BUSINESS, "user_id": "app-user-1", "ttl_s": 0}, 422, "invalid_ttl"),
     ({"business": BUSINESS, "user_id": "app-user-1", "ttl_s": 91 * 86400}, 422, "invalid_ttl"),
     ({"business": BUSINESS}, 422, "invalid_request"),
 ])
