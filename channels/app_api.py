@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.deps import HubDep
@@ -28,6 +28,7 @@ from conversations.text import clean_text
 from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
+from core.limits import RATE_LIMITED, LimiterDep, by_address, client_address
 from core.settings import Settings
 from core.signing import sign, unsign
 
@@ -136,8 +137,8 @@ def to_inbound(body: AppMessageIn, user: str) -> Inbound:
     return Inbound(channel=Channel.APP, citizen=CitizenKey("app", user), text=text, client_msg_id=body.client_msg_id)
 
 
-@router.post("/session", response_model=SessionOut,
-             responses=error_responses(INVALID_REQUEST, {401: ("invalid_api_key", "app_unauthorized")}))
+@router.post("/session", response_model=SessionOut, dependencies=[Depends(by_address("app_session", "session"))],
+             responses=error_responses(INVALID_REQUEST, {401: ("invalid_api_key", "app_unauthorized")}, RATE_LIMITED))
 async def open_session(
     body: SessionIn,
     settings: SettingsDep,
@@ -153,10 +154,18 @@ async def open_session(
 
 
 @router.post("/messages", response_model=AppMessageOut, responses=error_responses(
-    INVALID_REQUEST, CITIZEN_ERRORS, {422: ("empty_message", "message_too_long")}
+    INVALID_REQUEST, CITIZEN_ERRORS, {422: ("empty_message", "message_too_long")}, RATE_LIMITED
 ))
-async def post_message(body: AppMessageIn, hub: HubDep, credential: CredentialDep) -> AppMessageOut:
-    inbound = to_inbound(body, citizen_of(credential, body.user_id))
+async def post_message(
+    body: AppMessageIn, hub: HubDep, credential: CredentialDep, limiter: LimiterDep, request: Request,
+) -> AppMessageOut:
+    user = citizen_of(credential, body.user_id)
+    # Refused before anything is stored: the app shows the 429 and the citizen sends again later.
+    await limiter.check("citizen", "app_messages", user)
+    if credential.user_id is not None:
+        # The app's backend speaks for all its users from few addresses; a phone only for itself.
+        await limiter.check("address", "app_messages", client_address(request))
+    inbound = to_inbound(body, user)
     conversation = await hub.conversation_for(inbound)
     turn = await hub.receive(conversation, inbound)
     return AppMessageOut(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,7 @@ from conversations.text import clean_text
 from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
+from core.limits import RATE_LIMITED, RateLimited, RateLimiter, by_address, client_address, limiter_of
 from core.pages import page_headers
 from core.signing import sign, unsign
 
@@ -61,7 +62,8 @@ async def index(settings: SettingsDep) -> HTMLResponse:
 
 
 @router.post("/api/v1/web/session", response_model=SessionOut,
-             responses=error_responses(INVALID_REQUEST, {401: ("invalid_token",)}))
+             dependencies=[Depends(by_address("web_session", "session"))],
+             responses=error_responses(INVALID_REQUEST, {401: ("invalid_token",)}, RATE_LIMITED))
 async def open_session(body: SessionIn, hub: HubDep, settings: SettingsDep) -> SessionOut:
     secret = settings.session_secret.get_secret_value()
     if body.visitor_token:
@@ -92,7 +94,7 @@ async def chat_socket(
         )
         pusher = asyncio.create_task(_push_events(websocket, events))
         try:
-            await _read_messages(websocket, hub, conversation, visitor)
+            await _read_messages(websocket, hub, conversation, visitor, limiter_of(websocket))
         except WebSocketDisconnect:
             pass
         finally:
@@ -108,14 +110,24 @@ async def _push_events(websocket: WebSocket, events: AsyncIterator[Event]) -> No
         pass  # the reader notices the closed socket and ends the handler
 
 
-async def _read_messages(websocket: WebSocket, hub: Hub, conversation: Conversation, visitor: str) -> None:
+async def _read_messages(
+    websocket: WebSocket, hub: Hub, conversation: Conversation, visitor: str, limiter: RateLimiter,
+) -> None:
     pending: set[asyncio.Task] = set()  # strong references: the loop only keeps weak ones
+    address = client_address(websocket)
     while True:
         raw = await websocket.receive_text()
         try:
             inbound = to_inbound(raw, visitor)
+            # Past the limit the message is not stored; the page is told so with its client id and
+            # keeps the text to send again.
+            await limiter.check("citizen", "web_messages", visitor)
+            await limiter.check("address", "web_messages", address)
         except ApiError as error:
-            await websocket.send_json({"type": "error", "code": error.code, "message": error.message})
+            frame: dict[str, object] = {"type": "error", "code": error.code, "message": error.message}
+            if isinstance(error, RateLimited):
+                frame |= {"client_msg_id": inbound.client_msg_id, "retry_after_s": error.extra["retry_after_s"]}
+            await websocket.send_json(frame)
             continue
         # Answer in the background: the socket keeps reading, replies arrive through the bus.
         task = asyncio.create_task(_receive(websocket, hub, conversation, inbound))

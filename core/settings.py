@@ -147,6 +147,17 @@ class Settings(BaseSettings):
     app_push_url: str = Field("", description="the app backend's push endpoint; empty: no app push")
     app_push_secret: SecretStr = Field(SecretStr(""), description="signs our requests to APP_PUSH_URL")
 
+    # What the public may send. Bodies past the cap are refused with 413 before they are parsed; the two
+    # upload routes (campaign lists, suppression imports) have their own larger cap.
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest JSON or form body (bytes)")
+    max_upload_bytes: int = Field(20 * 1024 * 1024 + 64 * 1024, ge=1024, description="largest upload request (bytes)")
+    # Calls per RATE_LIMIT_WINDOW_S on the citizen endpoints (messages, sessions, cards, link pages,
+    # the completion webhook), counted in Redis when REDIS_URL is set; 0 turns a limit off.
+    rate_limit_window_s: int = Field(60, ge=1, le=3600, description="the rate limits' window (seconds)")
+    rate_limit_citizen: int = Field(30, ge=0, description="calls one citizen may make to one endpoint per window")
+    rate_limit_address: int = Field(120, ge=0, description="calls one address may make to one endpoint per window")
+    rate_limit_sessions: int = Field(20, ge=0, description="new sessions one address may open per window")
+
     # In-browser voice (WebRTC). Recognition needs a model the centre supplies; synthesis ships (espeak-ng).
     voice_asr_engine: str = Field("vosk", description="speech recognition engine: vosk")
     voice_asr_model_path: Path | None = Field(None, description="directory of a Mandarin Vosk model; empty: off")

@@ -24,6 +24,7 @@ from conversations.hub import Hub
 from core.bus import EventBus, make_bus
 from core.db import make_engine, make_sessionmaker, migrate
 from core.errors import install_error_handlers
+from core.limits import BodySizeLimit, RateLimiter
 from core.logmask import configure_logging
 from core.services import Services
 from core.settings import Settings, get_settings
@@ -62,6 +63,10 @@ async def _load_knowledge(
     return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir)), watcher
 
 
+# The routes that take file uploads (multipart): the only ones allowed bodies past MAX_BODY_BYTES.
+UPLOAD_PATHS = (r"/api/v1/campaigns/import", r"/api/v1/outreach/suppressions/import")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # this one and find them here.
         services = app.state.services = Services()
         services.provide(Settings, settings)
+        limiter = app.state.rate_limiter = RateLimiter.from_settings(settings)
         sessions = make_sessionmaker(engine)
         services.provide(async_sessionmaker, sessions)
         bus = make_bus(settings.redis_url)
@@ -83,8 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge, watcher = await _load_knowledge(settings, sessions)
         services.provide(KnowledgeBase, knowledge)
         services.provide(IndexWatcher, watcher)
-        services.provide(Hub, Hub(sessions, bus, bot, knowledge, settings.hotline, settings.bot_timeout_s))
-        services.provide(Handoffs, Handoffs())
+        # One door to a person, shared by the channels and the hub (which uses it when Rasa cannot answer).
+        handoffs = Handoffs()
+        services.provide(Handoffs, handoffs)
+        services.provide(
+            Hub, Hub(sessions, bus, bot, knowledge, settings.hotline, settings.bot_timeout_s, handoffs=handoffs)
+        )
         await voice.start(services)
         await startup.start(services)  # the console's clock: escalation, duty expiry, queue positions
         await outreach.start(services)  # 服务找人: the centre's data, segments, links, cards, the funnel
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await watcher.stop()
             await bot.close()
             await bus.close()
+            await limiter.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -109,6 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     for module in (
         health, profile, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice, webrtc,
     ):

@@ -21,6 +21,7 @@ from channels.app_api import CITIZEN_ERRORS, USER_ID, CredentialDep, citizen_of
 from conversations.models import Channel, Identity
 from core.deps import SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.limits import RATE_LIMITED, by_address
 from core.pages import page_headers
 from core.signing import unsign
 from outreach import cards
@@ -29,6 +30,8 @@ from outreach.deps import OutreachDep
 from outreach.models import Card
 
 router = APIRouter(tags=["cards"])
+# Cards are listed by the page at each load: counted per address like the messages.
+CARDS_LIMIT = [Depends(by_address("cards"))]
 PAGE_HEADERS = page_headers()
 # One person's cards: no shared cache (a proxy, the WeChat browser's) may keep them.
 PRIVATE = "no-store"
@@ -103,7 +106,8 @@ async def _dismiss(outreach: Outreach, kind: str, value: str, card_id: int) -> R
     return Response(status_code=204)
 
 
-@router.get("/api/v1/app/cards", response_model=CardsOut, responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS))
+@router.get("/api/v1/app/cards", response_model=CardsOut, dependencies=CARDS_LIMIT,
+            responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS, RATE_LIMITED))
 async def app_cards(
     outreach: OutreachDep, credential: CredentialDep, response: Response,
     user_id: Annotated[str | None, Query(pattern=USER_ID)] = None,
@@ -114,7 +118,8 @@ async def app_cards(
 
 
 @router.post("/api/v1/app/cards/{card_id}/dismiss", status_code=204, response_class=Response,
-             responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS, NOT_FOUND))
+             dependencies=CARDS_LIMIT,
+             responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS, NOT_FOUND, RATE_LIMITED))
 async def app_dismiss(
     card_id: CardId, outreach: OutreachDep, credential: CredentialDep,
     user_id: Annotated[str | None, Query(pattern=USER_ID)] = None,
@@ -123,7 +128,8 @@ async def app_dismiss(
     return await _dismiss(outreach, Channel.APP, citizen_of(credential, user_id), card_id)
 
 
-@router.get("/api/v1/web/cards", response_model=CardsOut, responses=error_responses(INVALID_REQUEST, WEB_ERRORS))
+@router.get("/api/v1/web/cards", response_model=CardsOut, dependencies=CARDS_LIMIT,
+            responses=error_responses(INVALID_REQUEST, WEB_ERRORS, RATE_LIMITED))
 async def web_cards(outreach: OutreachDep, visitor: VisitorDep, response: Response) -> CardsOut:
     """The web visitor's cards (`Authorization: Bearer <visitor token>`), newest first."""
     response.headers["Cache-Control"] = PRIVATE
@@ -131,7 +137,8 @@ async def web_cards(outreach: OutreachDep, visitor: VisitorDep, response: Respon
 
 
 @router.post("/api/v1/web/cards/{card_id}/dismiss", status_code=204, response_class=Response,
-             responses=error_responses(INVALID_REQUEST, WEB_ERRORS, NOT_FOUND))
+             dependencies=CARDS_LIMIT,
+             responses=error_responses(INVALID_REQUEST, WEB_ERRORS, NOT_FOUND, RATE_LIMITED))
 async def web_dismiss(card_id: CardId, outreach: OutreachDep, visitor: VisitorDep) -> Response:
     return await _dismiss(outreach, Channel.WEB, visitor, card_id)
 

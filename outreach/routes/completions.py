@@ -1,10 +1,11 @@
 """The business system's completion webhook (documented in docs/outreach.md, "Completion webhook")."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
 from core.errors import ApiError, error_responses
+from core.limits import RATE_LIMITED, by_address
 from outreach import completions
 from outreach.deps import OutreachDep
 
@@ -23,7 +24,9 @@ class Accepted(BaseModel):
         "application/json": {"schema": completions.Completion.model_json_schema()}}}},
     responses=error_responses(
         {401: ("bad_signature", "stale_request"), 409: ("replayed",), 404: ("link_not_found",),
-         413: ("too_large",), 422: ("invalid_request", "handoff_invalid", "business_mismatch")}),
+         413: ("too_large",), 422: ("invalid_request", "handoff_invalid", "business_mismatch")}, RATE_LIMITED),
+    # The business system calls from few addresses, but an unsigned flood from anywhere must stop early.
+    dependencies=[Depends(by_address("completions"))],
 )
 async def completion(
     request: Request, outreach: OutreachDep,

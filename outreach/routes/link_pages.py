@@ -12,13 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
 from core.errors import INVALID_REQUEST, ApiError, error_responses
+from core.limits import RATE_LIMITED, by_address, by_path_param
 from core.pages import page_headers
 from outreach import funnel, handoff, link_page, links
 from outreach.context import Outreach
@@ -31,6 +32,8 @@ from policy.eligibility import AnswerError, Result, check_answers, next_step, qu
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["outreach: link pages"])
+# The page's POSTs, per address and per link (a link is one citizen's).
+LINK_POST_LIMITS = [Depends(by_address("link_pages")), Depends(by_path_param("link_pages", "token"))]
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TOKEN = r"^[A-Za-z0-9_.-]{1,128}$"
 # One person's page, never cached; no form-action, so 去办理's 303 to the business form may leave.
@@ -148,10 +151,11 @@ class ChecklistStep(BaseModel):
 
 @router.post("/o/{token}/checklist", response_model=ChecklistStep, response_model_exclude_unset=True,
              summary="The next question for the citizen's answers, or the outcome with the documents",
+             dependencies=LINK_POST_LIMITS,
              responses=error_responses(INVALID_REQUEST, {
                  **REFUSALS, 404: ("link_not_found", "no_checklist"),
                  422: ("invalid_answer", "unknown_question", "answer_out_of_range"),
-             }))
+             }, RATE_LIMITED))
 async def answer_checklist(token: str, body: ChecklistIn, outreach: OutreachDep) -> dict[str, Any]:
     """The citizen's answers together with the ones the centre's data gave (those win: the page shows
     them as settled). Reaching an outcome counts the link's `checklist` stage once."""
@@ -179,8 +183,8 @@ async def answer_checklist(token: str, body: ChecklistIn, outreach: OutreachDep)
 
 
 @router.post("/o/{token}/go", response_class=RedirectResponse, status_code=303, response_model=None,
-             summary="To the online business form, with a signed hand-off",
-             responses={**error_responses(INVALID_REQUEST, route_answers_json=False),
+             summary="To the online business form, with a signed hand-off", dependencies=LINK_POST_LIMITS,
+             responses={**error_responses(INVALID_REQUEST, RATE_LIMITED, route_answers_json=False),
                         303: {"description": "to the business form, `?hpf_handoff=<payload>.<signature>`"},
                         **{status: {"description": "refused: " + ", ".join(codes), **_HTML}
                            for status, codes in REFUSALS.items()}})
