@@ -2,7 +2,8 @@
 
 A citizen message is stored before anything else happens (never lost), then answered by the bot
 while the conversation is in bot mode. When Rasa is down or slow the citizen still gets an
-answer within the deadline: the knowledge base's own answer, or an honest "try again".
+answer within the deadline: the knowledge base's own answer, or an honest "try again"; a plain
+request for a person ("转人工") goes to the agents' pool through the handoff contract instead.
 """
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from conversations.asking import PersonRequest, asks_for_person
 from conversations.bot_client import BotUnavailable, RasaClient
 from conversations.events import NewMessage, Typing
+from conversations.handoff import HandoffOutcome, Handoffs, HandoffUnavailable
 from conversations.inbound import Inbound
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
 from conversations.replies import Reply, reply_of
 from core.bus import EventBus
+from core.errors import ApiError
 from knowledge.answer import Answerer, Status
 from knowledge.search import IndexNotReady, KnowledgeBase
 
@@ -35,6 +39,9 @@ Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | Non
 # May rewrite an answer's links for the conversation's citizen (a personal link instead of the generic
 # business form); registered by a package above this one, so conversations need not know it.
 LinkPersonaliser = Callable[[Conversation, Reply], Awaitable[Reply]]
+# As the bot's action_handoff words it, so a citizen cannot tell which side queued them.
+COMPLAINT_OPENING = "很抱歉给您带来了不好的体验。"
+LEAVE_MESSAGE_BUTTON = {"title": "不等了，留言", "payload": "留言"}
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -74,6 +81,7 @@ class Hub:
         knowledge: KnowledgeBase | None,
         hotline: str,
         bot_deadline_s: float,
+        handoffs: Handoffs | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._bus = bus
@@ -81,6 +89,7 @@ class Hub:
         self._knowledge = knowledge
         self._hotline = hotline
         self._deadline = bot_deadline_s
+        self._handoffs = handoffs  # None: without the bot, a request for a person gets the knowledge base
         self._pushers: dict[str, Pusher] = {}
         self._interceptors: list[Interceptor] = []
         self._personaliser: LinkPersonaliser | None = None
@@ -288,7 +297,32 @@ class Hub:
             log.warning("bot returned no reply for conversation %s", conversation.id)
         except (BotUnavailable, asyncio.TimeoutError) as exc:
             log.warning("bot unavailable for conversation %s: %s", conversation.id, type(exc).__name__)
-        return [await self._knowledge_fallback(text)]
+        return [await self._person_fallback(conversation, text) or await self._knowledge_fallback(text)]
+
+    async def _person_fallback(self, conversation: Conversation, text: str) -> Reply | None:
+        """Without the bot, a plain request for a person still reaches the pool; None for anything else."""
+        reason = asks_for_person(text)
+        if reason is None or self._handoffs is None:
+            return None
+        opening = COMPLAINT_OPENING if reason == "complaint" else ""
+        try:
+            # intent and slots given: the desk would otherwise ask Rasa's tracker, which is down.
+            # Not cut short by a deadline: cancelled half way it could queue the citizen untold.
+            outcome = await self._handoffs.request(
+                conversation_id=conversation.id, reason=reason, intent=_intent(reason), slots={}
+            )
+        except HandoffUnavailable:
+            return None
+        except ApiError as refused:  # too many requests, a closed conversation: the desk's own words
+            return Reply(text=opening + refused.message, meta={"fallback": "handoff", "handoff": refused.code})
+        except Exception:
+            log.exception("handoff without the bot failed for conversation %s", conversation.id)
+            return Reply(
+                text=f"{opening}抱歉，暂时无法为您转接人工客服，您的留言已保存。"
+                f"请稍后再试，或拨打服务热线 {self._hotline}。",
+                meta={"fallback": "handoff", "handoff": "failed"},
+            )
+        return _handoff_reply(opening, outcome)
 
     async def _knowledge_fallback(self, text: str) -> Reply:
         """Answer from the knowledge base alone, saying so; never a made-up answer."""
@@ -312,3 +346,17 @@ class Hub:
             text=f"抱歉，系统暂时繁忙，您的留言已保存。请稍后再试，或拨打服务热线 {self._hotline}。",
             meta={"fallback": "unavailable"},
         )
+
+
+def _intent(reason: PersonRequest) -> str:
+    return "complaint" if reason == "complaint" else "ask_human"
+
+
+def _handoff_reply(opening: str, outcome: HandoffOutcome) -> Reply:
+    """The pool's outcome as the bot would tell it: the queue (with a way out) or the callback ticket."""
+    waiting = outcome.outcome in ("queued", "already_waiting")
+    return Reply(
+        text=opening + outcome.message,
+        buttons=[dict(LEAVE_MESSAGE_BUTTON)] if waiting else [],
+        meta={"fallback": "handoff", "handoff": outcome.outcome},
+    )
