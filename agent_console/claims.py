@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import handoff_states
 from agent_console.context import Console
-from agent_console.models import Assignment, Handoff, HandoffState, Shift, ShiftState
+from agent_console.models import Assignment, HandoffState, Shift, ShiftState
 from agent_console.pool import open_handoff
 from conversations.models import Author, Conversation, ConversationStatus
 from conversations.replies import Reply
@@ -74,29 +74,24 @@ async def _lock_agent_with_room(session: AsyncSession, agent_id: int, *, pushed:
     return agent
 
 
-async def _state_of(session: AsyncSession, conversation_id: str) -> tuple[str | None, str | None]:
-    """The conversation's status and, while an agent holds it, their name (one query)."""
-    row = (await session.execute(
-        select(Conversation.status, Agent.display_name)
-        .outerjoin(Handoff, Handoff.open_key == Conversation.id)
-        .outerjoin(Agent, Agent.id == Handoff.agent_id)
-        .where(Conversation.id == conversation_id)
-    )).first()
-    return (row[0], row[1]) if row else (None, None)
+async def _state_of(session: AsyncSession, conversation_id: str) -> str | None:
+    """The conversation's status (None: no such conversation)."""
+    return await session.scalar(select(Conversation.status).where(Conversation.id == conversation_id))
 
 
-def _refusal(status: str | None, owner: str | None) -> ApiError:
+def _refusal(status: str | None) -> ApiError:
+    # Who won is not the loser's business (nor a way to map colleagues' work): supervisors see who
+    # holds what in their own views.
     if status is None:
         return ApiError(404, "conversation_not_found", "会话不存在。")
     if status == S.HUMAN:
-        by = f"客服“{owner}”" if owner else "其他客服"
-        return ApiError(409, "already_taken", f"手慢了，该会话已被{by}接入。", taken_by=owner)
+        return ApiError(409, "already_taken", "手慢了，该会话已被其他客服接入。")
     return ApiError(409, "not_waiting", "该会话已不在等待队列中（市民已离开或会话已结束）。")
 
 
 async def _not_waiting(session: AsyncSession, conversation_id: str) -> ApiError:
-    """Why a conversation cannot be grabbed, read after the failed attempt (sees the winner)."""
-    return _refusal(*await _state_of(session, conversation_id))
+    """Why a conversation cannot be grabbed, read after the failed attempt (sees the winner's commit)."""
+    return _refusal(await _state_of(session, conversation_id))
 
 
 async def _take_from_pool(
@@ -121,9 +116,9 @@ async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
     """Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else."""
     async with console.sessions() as session:
         # A read first: once someone has it, the rest of a burst is answered without writing anything.
-        status, owner = await _state_of(session, conversation_id)
+        status = await _state_of(session, conversation_id)
     if status != S.WAITING:
-        raise _refusal(status, owner)
+        raise _refusal(status)
     async with console.sessions() as session, session.begin():
         agent = await _lock_agent_with_room(session, me.id)
         taken, news = await _take_from_pool(session, conversation_id, agent, "grab", me.actor)

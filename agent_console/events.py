@@ -30,13 +30,13 @@ class PoolAdded(Event):
 
 
 class PoolRemoved(Event):
-    """A conversation left the pool: `claimed` (with who took it) or `left` (the citizen went)."""
+    """A conversation left the pool: `claimed` or `left` (the citizen went). `agent_id` lets the taker's
+    own page tell its grab from a colleague's; no name, since every console on duty hears it."""
 
     type: ClassVar[str] = "pool.removed"
     conversation_id: str
     reason: str
     agent_id: int | None = None
-    by: str | None = None
 
 
 class TicketsChanged(Event):

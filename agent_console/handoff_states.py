@@ -111,8 +111,8 @@ async def _take(session: AsyncSession, handoff: Handoff, agent: Agent, how: str,
                            how=how, started_at=now))
     audit.record(session, actor, how, _target(handoff), agent_id=agent.id,
                  waited_s=int((now - handoff.waiting_since).total_seconds()))
-    left_pool = events.PoolRemoved(conversation_id=handoff.conversation_id, reason="claimed", agent_id=agent.id,
-                                   by=agent.display_name)
+    # No name: every console on duty hears this, and who won a grab is for supervisors' views only.
+    left_pool = events.PoolRemoved(conversation_id=handoff.conversation_id, reason="claimed", agent_id=agent.id)
     return Outbox().add(events.POOL, left_pool).extend(_now_held_by(handoff, agent, how))
 
 

@@ -1,4 +1,5 @@
-"""Agent accounts: admins create and change them; every agent can list colleagues (for transfers)."""
+"""Agent accounts: admins create and change them, supervisors and admins list them; an agent sees only
+the colleagues on duty it may transfer to (display names, no usernames or roles)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -6,10 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console import duty, pool
 from agent_console.context import ConsoleDep
-from agent_console.routes.schemas import AgentOut, AgentsOut
+from agent_console.models import ShiftState
+from agent_console.routes.schemas import AgentOut, AgentsOut, TransferTargetsOut
 from core.errors import INVALID_REQUEST, error_responses
 from staff import accounts
-from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, Admin, CurrentAgent
+from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, Admin, ServingAgent, Supervisor
 from staff.models import Role
 
 router = APIRouter(prefix="/api/v1/console/agents", tags=["console: agents"])
@@ -64,9 +66,10 @@ async def change_agent(agent_id: int, body: AgentChange, me: Admin, console: Con
     return (await accounts.update(console, me, agent_id, changes)).public()
 
 
-@router.get("", response_model=AgentsOut, summary="Colleagues with their duty state and load",
-            responses=error_responses(SIGNED_IN_ERRORS))
-async def list_agents(me: CurrentAgent, console: ConsoleDep) -> dict:
+@router.get("", response_model=AgentsOut,
+            summary="Every account with its role, duty state and load (supervisors and admins only)",
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
+async def list_agents(me: Supervisor, console: ConsoleDep) -> dict:
     async with console.sessions() as session:
         roster = await duty.roster(session)
         loads = await pool.loads(session)
@@ -74,3 +77,24 @@ async def list_agents(me: CurrentAgent, console: ConsoleDep) -> dict:
         {**agent.public(), "duty": shift.state if shift else "off", "load": loads.get(agent.id, 0)}
         for agent, shift in roster
     ]}
+
+
+@router.get("/transfer-targets", response_model=TransferTargetsOut,
+            summary="Whom a conversation can be transferred to: colleagues on duty and the skill groups",
+            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
+async def transfer_targets(me: ServingAgent, console: ConsoleDep) -> dict:
+    # What the transfer menu needs and no more: a name to pick and the load to choose by; usernames
+    # (half a login) and roles stay with the supervisors' account list.
+    async with console.sessions() as session:
+        roster = await duty.roster(session)
+        loads = await pool.loads(session)
+    on_duty = [
+        agent for agent, shift in roster
+        if shift is not None and shift.state == ShiftState.ON_DUTY and agent.id != me.id
+    ]
+    return {
+        "agents": [{"id": agent.id, "display_name": agent.display_name, "load": loads.get(agent.id, 0),
+                    "capacity": agent.capacity} for agent in on_duty],
+        "skills": sorted({skill for agent, _ in roster if agent.role != Role.CAMPAIGNER
+                          for skill in agent.skills or []}),
+    }

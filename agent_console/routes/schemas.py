@@ -38,6 +38,18 @@ class AgentsOut(BaseModel):
     agents: list[Colleague]
 
 
+class TransferTarget(BaseModel):
+    id: int
+    display_name: str
+    load: int = Field(description="conversations held now")
+    capacity: int
+
+
+class TransferTargetsOut(BaseModel):
+    agents: list[TransferTarget] = Field(description="colleagues on duty, not me")
+    skills: list[str] = Field(description="skill groups a conversation can be sent back to the pool for")
+
+
 class LoginOut(BaseModel):
     token: str = Field(description="for API clients: `Authorization: Bearer <token>`")
     token_type: Literal["bearer"]

@@ -122,7 +122,7 @@
     dropFromPool(event.conversation_id);
     if (event.reason === "claimed" && event.agent_id !== me.id) {
       const what = item.preview ? `“${item.preview.slice(0, 20)}”` : "一个会话";
-      toast(`${what}已被客服“${event.by || "同事"}”接入。`);
+      toast(`${what}已被其他客服接入。`);
     } else if (event.reason === "left") {
       toast("一位市民已离开队列（留言或结束会话）。");
     }
@@ -364,18 +364,16 @@
   async function loadTransferTargets() {
     const select = $("transfer-target");
     try {
-      const { agents } = await api("GET", "/api/v1/console/agents");
+      // Only colleagues on duty and the skill groups: the full account list is for supervisors.
+      const { agents, skills } = await api("GET", "/api/v1/console/agents/transfer-targets");
       const options = [el("option", "", "转接给…")];
       options[0].value = "";
-      const skills = new Set();
       for (const agent of agents) {
-        agent.skills.forEach((s) => skills.add(s));
-        if (agent.id === me.id || agent.duty !== "on_duty") continue;
         const option = el("option", "", `客服 ${agent.display_name}（${agent.load}/${agent.capacity}）`);
         option.value = `agent:${agent.id}`;
         options.push(option);
       }
-      for (const skill of [...skills].sort()) {
+      for (const skill of skills) {
         const option = el("option", "", `技能组：${skill}（回到队列）`);
         option.value = `skill:${skill}`;
         options.push(option);

@@ -157,6 +157,7 @@ def test_cookie_requests_that_change_things_need_the_csrf_token(app_client, make
         ("POST", "/api/v1/console/duty/1/decision", {"approve": True}),
         ("POST", "/api/v1/console/duty/agents/1/end", None),
         ("PATCH", "/api/v1/console/agents/1", {"capacity": 9}),
+        ("GET", "/api/v1/console/agents", None),
     ],
 )
 def test_agents_cannot_call_supervisor_or_admin_endpoints(app_client, make_agent, method, path, body):
@@ -189,14 +190,17 @@ def test_supervisors_see_figures_and_search_the_audit_log(app_client, make_agent
 # -- the pool through HTTP -----------------------------------------------------------------------------
 
 def test_claim_answers_200_once_then_409_and_404_for_unknown(app_client, make_agent):
-    _, first = make_agent()
+    first_name, first = make_agent()
     _, second = make_agent()
     conversation_id = waiting_conversation(app_client)
     pool = app_client.get("/api/v1/console/pool", headers=second).json()
     assert pool["on_duty"] is True and conversation_id in [w["conversation_id"] for w in pool["waiting"]]
     assert app_client.post(f"/api/v1/console/conversations/{conversation_id}/claim", headers=first).status_code == 200
     lost = app_client.post(f"/api/v1/console/conversations/{conversation_id}/claim", headers=second)
-    assert lost.status_code == 409 and lost.json()["code"] == "already_taken" and "手慢了" in lost.json()["message"]
+    assert lost.status_code == 409 and lost.json()["code"] == "already_taken"
+    # The loser is not told who won: no name in the message, no extra field.
+    assert lost.json()["message"] == "手慢了，该会话已被其他客服接入。"
+    assert "taken_by" not in lost.json() and first_name not in lost.text
     unknown = app_client.post(f"/api/v1/console/conversations/{'a' * 32}/claim", headers=second)
     assert unknown.status_code == 404
     finished = app_client.post(f"/api/v1/console/conversations/{conversation_id}/finish", headers=first)
@@ -205,6 +209,50 @@ def test_claim_answers_200_once_then_409_and_404_for_unknown(app_client, make_ag
     assert late.status_code == 409 and late.json()["code"] == "not_waiting"
     bad = app_client.post("/api/v1/console/conversations/..%2F..%2Fetc/claim", headers=second)
     assert bad.status_code in (404, 422)
+
+
+def test_the_pool_shows_citizens_words_only_to_agents_on_duty(app_client, make_agent):
+    _, agent = make_agent(on_duty=False)
+    _, supervisor = make_agent("supervisor", on_duty=False)
+    conversation_id = waiting_conversation(app_client)
+    off = app_client.get("/api/v1/console/pool", headers=agent)
+    assert off.status_code == 403 and off.json()["code"] == "not_on_duty" and "上班" in off.json()["message"]
+    assert "我要找人工" not in off.text
+    watched = app_client.get("/api/v1/console/pool", headers=supervisor).json()  # supervisors oversee it
+    assert watched["on_duty"] is False and conversation_id in [w["conversation_id"] for w in watched["waiting"]]
+    assert app_client.post("/api/v1/console/duty", json={"minutes": 60}, headers=agent).status_code == 200
+    on = app_client.get("/api/v1/console/pool", headers=agent).json()
+    assert on["on_duty"] is True and conversation_id in [w["conversation_id"] for w in on["waiting"]]
+    assert app_client.post("/api/v1/console/duty/break", json={"on": True}, headers=agent).status_code == 200
+    resting = app_client.get("/api/v1/console/pool", headers=agent)
+    assert resting.status_code == 403 and resting.json()["code"] == "on_break"
+    # The live socket follows the same rule: off duty, its hello carries no pool and no previews.
+    app_client.delete("/api/v1/console/duty", headers=agent)
+    with app_client.websocket_connect("/ws/console", headers=agent) as socket:
+        hello = socket.receive_json()
+        assert hello["type"] == "hello" and hello["pool"] == [] and hello["tickets"] == []
+
+
+def test_an_agent_sees_only_colleagues_on_duty_to_transfer_to(app_client, make_agent, admin):
+    me_name, me = make_agent()
+    on_name, _ = make_agent()
+    off_name, _ = make_agent(on_duty=False)
+    assert app_client.patch(
+        f"/api/v1/console/agents/{app_client.get('/api/v1/console/me', headers=me).json()['agent']['id']}",
+        json={"skills": ["贷款"]}, headers=admin,
+    ).status_code == 200
+    listing = app_client.get("/api/v1/console/agents", headers=me)
+    assert listing.status_code == 403 and listing.json()["code"] == "forbidden"
+    targets = app_client.get("/api/v1/console/agents/transfer-targets", headers=me)
+    assert targets.status_code == 200, targets.text
+    names = [agent["display_name"] for agent in targets.json()["agents"]]
+    assert on_name in names and off_name not in names and me_name not in names
+    assert all(set(agent) == {"id", "display_name", "load", "capacity"} for agent in targets.json()["agents"])
+    assert "username" not in targets.text and "role" not in targets.text
+    assert "贷款" in targets.json()["skills"]
+    # Supervisors and admins still list every account, with roles.
+    accounts = app_client.get("/api/v1/console/agents", headers=admin).json()["agents"]
+    assert {"username", "role", "duty"} <= set(accounts[0])
 
 
 @pytest.mark.parametrize(
@@ -268,7 +316,7 @@ def test_two_consoles_see_the_pool_change_live(app_client, make_agent):
         assert app_client.post(f"/api/v1/console/conversations/{conversation_id}/claim", headers=one).status_code == 200
         removed = next_of(second, "pool.removed")
         assert removed["conversation_id"] == conversation_id and removed["reason"] == "claimed"
-        assert removed["by"] == one_name
+        assert "by" not in removed and one_name not in str(removed)  # the losers learn nothing of the winner
         packet = app_client.get(f"/api/v1/console/conversations/{conversation_id}", headers=one).json()
         identity = packet["citizen"]["identities"][0]["value"]
         app_client.post("/api/v1/app/messages", json={"user_id": identity, "text": "<img src=x onerror=alert(1)>"})

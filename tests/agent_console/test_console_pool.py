@@ -37,7 +37,7 @@ async def test_one_of_many_concurrent_grabbers_wins_and_the_rest_get_409(world):
     async with world.console.sessions() as session:
         held = (await session.execute(select(Assignment.agent_id).where(Assignment.conversation_id == conversation_id))).all()
     assert held == [(winner.id,)]
-    assert [(e.conversation_id, e.by) for e in removed] == [(conversation_id, winner.display_name)]
+    assert [(e.conversation_id, e.agent_id) for e in removed] == [(conversation_id, winner.id)]
 
 
 async def test_a_grab_never_takes_an_agent_past_their_capacity(world):

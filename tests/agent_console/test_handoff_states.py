@@ -77,7 +77,7 @@ async def test_a_claim_takes_the_waiting_handoff_for_one_agent(world):
     assert ("grabber", "grab") in await world.audit_actions(f"conversation:{conversation_id}")
     assert _wire(outbox) == [
         (events.POOL, {"type": "pool.removed", "conversation_id": conversation_id, "reason": "claimed",
-                       "agent_id": agent.id, "by": agent.display_name}),
+                       "agent_id": agent.id}),
         (events.agent_topic(agent.id), {"type": "assigned", "conversation_id": conversation_id, "how": "grab",
                                         "note": None, "by": None}),
         (conversation_topic(conversation_id), {"type": "claimed", "agent_id": agent.id,

@@ -71,8 +71,11 @@ def test_two_agents_grab_talk_and_hand_back(browser: Browser, live_service, agen
         expect(card[page].locator(".card__wait")).to_contain_text(re.compile(r"等待 \d+:\d\d"))
     card[wang].get_by_role("button", name="抢接").click()
     expect(card[zhang]).to_have_count(0)
-    expect(zhang.locator("#toast")).to_contain_text("已被客服“小王”接入")
+    expect(zhang.locator("#toast")).to_contain_text("已被其他客服接入")  # the colleague's name is not told
     expect(wang.locator("#mine-list .card")).to_have_count(1)
+    # The transfer menu comes from the agents' own narrow route: the colleague on duty, by display name.
+    expect(wang.locator('#transfer-target option[value^="agent:"]')).to_have_count(1)
+    expect(wang.locator('#transfer-target option[value^="agent:"]')).to_contain_text("小张")
     expect(wang.locator("#detail-context")).to_contain_text("市民要求人工")
     expect(wang.locator("#transcript .tmsg--bot").first).to_contain_text("正在为您转接人工客服")
     expect(citizen.locator("#messages .msg--system").last).to_contain_text("人工客服“小王”已接入")

@@ -24,7 +24,7 @@ EXAMPLES: list[dict] = [
     {"type": "delivery_failed", "channel": "wechat", "message_id": 7, "errcode": 45015,
      "reachable": [{"kind": "phone", "label": "电话", "value": "138****5678"}], "notice_id": 8},
     {"type": "pool.added", "item": {"conversation_id": "c1", "handoff_id": 1, "preview": "转人工"}},
-    {"type": "pool.removed", "conversation_id": "c1", "reason": "claimed", "agent_id": 3, "by": "客服王芳"},
+    {"type": "pool.removed", "conversation_id": "c1", "reason": "claimed", "agent_id": 3},
     {"type": "pool.removed", "conversation_id": "c1", "reason": "left"},
     {"type": "tickets.changed", "ticket": {"ticket_id": 4, "state": "open"}},
     {"type": "tickets.changed", "ticket": {"ticket_id": 4, "state": "claimed"}, "by": "客服王芳"},
