@@ -155,8 +155,8 @@ class Settings(BaseSettings):
     # the completion webhook), counted in Redis when REDIS_URL is set; 0 turns a limit off.
     rate_limit_window_s: int = Field(60, ge=1, le=3600, description="the rate limits' window (seconds)")
     rate_limit_citizen: int = Field(30, ge=0, description="calls one citizen may make to one endpoint per window")
-    rate_limit_address: int = Field(120, ge=0, description="calls one address may make to one endpoint per window")
-    rate_limit_sessions: int = Field(20, ge=0, description="new sessions one address may open per window")
+    rate_limit_address: int = Field(300, ge=0, description="calls one address may make to one endpoint per window")
+    rate_limit_sessions: int = Field(60, ge=0, description="new sessions one address may open per window")
 
     # In-browser voice (WebRTC). Recognition needs a model the centre supplies; synthesis ships (espeak-ng).
     voice_asr_engine: str = Field("vosk", description="speech recognition engine: vosk")

@@ -21,7 +21,7 @@ from channels.app_api import CITIZEN_ERRORS, USER_ID, CredentialDep, citizen_of
 from conversations.models import Channel, Identity
 from core.deps import SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
-from core.limits import RATE_LIMITED, by_address
+from core.limits import RATE_LIMITED, LimiterDep, by_address
 from core.pages import page_headers
 from core.signing import unsign
 from outreach import cards
@@ -30,7 +30,7 @@ from outreach.deps import OutreachDep
 from outreach.models import Card
 
 router = APIRouter(tags=["cards"])
-# Cards are listed by the page at each load: counted per address like the messages.
+# Cards are listed by the page at each load: counted per citizen and per address like the messages.
 CARDS_LIMIT = [Depends(by_address("cards"))]
 PAGE_HEADERS = page_headers()
 # One person's cards: no shared cache (a proxy, the WeChat browser's) may keep them.
@@ -109,37 +109,43 @@ async def _dismiss(outreach: Outreach, kind: str, value: str, card_id: int) -> R
 @router.get("/api/v1/app/cards", response_model=CardsOut, dependencies=CARDS_LIMIT,
             responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS, RATE_LIMITED))
 async def app_cards(
-    outreach: OutreachDep, credential: CredentialDep, response: Response,
+    outreach: OutreachDep, credential: CredentialDep, response: Response, limiter: LimiterDep,
     user_id: Annotated[str | None, Query(pattern=USER_ID)] = None,
 ) -> CardsOut:
     """The app user's cards, newest first (the app's backend names `user_id`; a citizen token names itself)."""
     response.headers["Cache-Control"] = PRIVATE
-    return await _list(outreach, Channel.APP, citizen_of(credential, user_id))
+    citizen = citizen_of(credential, user_id)
+    await limiter.check("citizen", "cards", citizen)
+    return await _list(outreach, Channel.APP, citizen)
 
 
 @router.post("/api/v1/app/cards/{card_id}/dismiss", status_code=204, response_class=Response,
              dependencies=CARDS_LIMIT,
              responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS, NOT_FOUND, RATE_LIMITED))
 async def app_dismiss(
-    card_id: CardId, outreach: OutreachDep, credential: CredentialDep,
+    card_id: CardId, outreach: OutreachDep, credential: CredentialDep, limiter: LimiterDep,
     user_id: Annotated[str | None, Query(pattern=USER_ID)] = None,
 ) -> Response:
     """Put a card away: it is no longer shown on any of the citizen's pages."""
-    return await _dismiss(outreach, Channel.APP, citizen_of(credential, user_id), card_id)
+    citizen = citizen_of(credential, user_id)
+    await limiter.check("citizen", "cards", citizen)
+    return await _dismiss(outreach, Channel.APP, citizen, card_id)
 
 
 @router.get("/api/v1/web/cards", response_model=CardsOut, dependencies=CARDS_LIMIT,
             responses=error_responses(INVALID_REQUEST, WEB_ERRORS, RATE_LIMITED))
-async def web_cards(outreach: OutreachDep, visitor: VisitorDep, response: Response) -> CardsOut:
+async def web_cards(outreach: OutreachDep, visitor: VisitorDep, response: Response, limiter: LimiterDep) -> CardsOut:
     """The web visitor's cards (`Authorization: Bearer <visitor token>`), newest first."""
     response.headers["Cache-Control"] = PRIVATE
+    await limiter.check("citizen", "cards", visitor)
     return await _list(outreach, Channel.WEB, visitor)
 
 
 @router.post("/api/v1/web/cards/{card_id}/dismiss", status_code=204, response_class=Response,
              dependencies=CARDS_LIMIT,
              responses=error_responses(INVALID_REQUEST, WEB_ERRORS, NOT_FOUND, RATE_LIMITED))
-async def web_dismiss(card_id: CardId, outreach: OutreachDep, visitor: VisitorDep) -> Response:
+async def web_dismiss(card_id: CardId, outreach: OutreachDep, visitor: VisitorDep, limiter: LimiterDep) -> Response:
+    await limiter.check("citizen", "cards", visitor)
     return await _dismiss(outreach, Channel.WEB, visitor, card_id)
 
 

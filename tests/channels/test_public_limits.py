@@ -139,3 +139,11 @@ def test_two_instances_share_the_counts_in_redis(rasa, tmp_path, redis_url):
         assert say(second, user).status_code == 200
         assert say(first, user).status_code == 200
         assert_rate_limited(say(second, user))
+
+
+def test_cards_are_limited_per_citizen(client):
+    user = f"c-{uuid.uuid4().hex[:8]}"
+    answers = [client.get("/api/v1/app/cards", params={"user_id": user}).status_code for _ in range(CITIZEN_LIMIT)]
+    assert answers == [200] * CITIZEN_LIMIT
+    assert_rate_limited(client.get("/api/v1/app/cards", params={"user_id": user}))
+    assert client.get("/api/v1/app/cards", params={"user_id": f"d-{uuid.uuid4().hex[:8]}"}).status_code == 200
