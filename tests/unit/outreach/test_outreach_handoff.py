@@ -49,8 +49,9 @@ def test_the_link_token_is_the_id_and_a_signature_only(tmp_path):
     assert links.link_id_of(settings, issued.url.rsplit("/", 1)[1]) == row.id
     assert links.link_id_of(settings, issued.url.rsplit("/", 1)[1] + "x") is None
     assert row.expires_at == issued.expires_at == NOW + timedelta(seconds=120)
-    with pytest.raises(ValueError):
-        links.new_link(settings, business="loan-apply", now=NOW, ttl_s=59)
+    for life in (0, links.MAX_TTL_S + 1):
+        with pytest.raises(ValueError):
+            links.new_link(settings, business="loan-apply", now=NOW, ttl_s=life)
 
 
 def test_a_refusal_page_escapes_and_names_its_code():
