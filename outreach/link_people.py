@@ -9,6 +9,10 @@ import asyncio
 import logging
 import threading
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.models import Channel, Identity
 from core.settings import Settings
 from outreach.centre_data import open_source
 from outreach.identities import depositor_ref
@@ -46,3 +50,12 @@ async def centre_facts(settings: Settings, *, app_user_id: str | None = None, mo
         return None, {}
     ref = depositor_ref(settings.session_secret.get_secret_value(), person.depositor.account_no)
     return ref, {"姓名": mask_name(person.depositor.name)}
+
+
+async def citizen_facts(session: AsyncSession, settings: Settings, citizen_id: str,
+                        timeout_s: float = LOOKUP_TIMEOUT_S) -> tuple[str | None, dict[str, str]]:
+    """`centre_facts` for a citizen of this service, by the identities the channels know them by."""
+    rows = await session.execute(select(Identity.kind, Identity.value).where(Identity.citizen_id == citizen_id))
+    known = {kind: value for kind, value in rows.all()}
+    return await centre_facts(settings, app_user_id=known.get(Channel.APP), mobile=known.get(Channel.PHONE),
+                              wechat_openid=known.get(Channel.WECHAT), timeout_s=timeout_s)

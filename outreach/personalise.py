@@ -13,11 +13,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.models import Channel, Conversation, Identity
+from conversations.models import Conversation
 from conversations.replies import Reply
 from outreach import funnel, links
 from outreach.context import Outreach
-from outreach.link_people import centre_facts
+from outreach.link_people import citizen_facts
 from outreach.models import DepositorLink, OutreachLink
 
 # A link the bot gave the same citizen for the same business is given again while it has this long left,
@@ -74,12 +74,7 @@ class LinkPersonaliser:
         if earlier is not None:
             facts, answers, checklist = dict(earlier.facts or {}), dict(earlier.answers or {}), earlier.checklist
         else:
-            rows = await session.execute(
-                select(Identity.kind, Identity.value).where(Identity.citizen_id == conversation.citizen_id))
-            known = {kind: value for kind, value in rows.all()}
-            _, facts = await centre_facts(settings, app_user_id=known.get(Channel.APP),
-                                          mobile=known.get(Channel.PHONE), wechat_openid=known.get(Channel.WECHAT),
-                                          timeout_s=LOOKUP_TIMEOUT_S)
+            _, facts = await citizen_facts(session, settings, conversation.citizen_id, timeout_s=LOOKUP_TIMEOUT_S)
             answers, checklist = {}, None
         row, issued = links.new_link(settings, business=offered.key, now=now, citizen_id=conversation.citizen_id,
                                      depositor_ref=ref, facts=facts, answers=answers, checklist=checklist,

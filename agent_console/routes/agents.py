@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console import duty, pool
-from agent_console.context import ConsoleDep
+from agent_console.context import Console, ConsoleDep
 from agent_console.models import ShiftState
 from agent_console.routes.schemas import AgentOut, AgentsOut, TransferTargetsOut
 from core.errors import INVALID_REQUEST, error_responses
@@ -66,13 +66,17 @@ async def change_agent(agent_id: int, body: AgentChange, me: Admin, console: Con
     return (await accounts.update(console, me, agent_id, changes)).public()
 
 
+async def _roster_and_loads(console: Console) -> tuple[list, dict[int, int]]:
+    """Every account with its shift, and the conversations each holds now."""
+    async with console.sessions() as session:
+        return await duty.roster(session), await pool.loads(session)
+
+
 @router.get("", response_model=AgentsOut,
             summary="Every account with its role, duty state and load (supervisors and admins only)",
             responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
 async def list_agents(me: Supervisor, console: ConsoleDep) -> dict:
-    async with console.sessions() as session:
-        roster = await duty.roster(session)
-        loads = await pool.loads(session)
+    roster, loads = await _roster_and_loads(console)
     return {"agents": [
         {**agent.public(), "duty": shift.state if shift else "off", "load": loads.get(agent.id, 0)}
         for agent, shift in roster
@@ -85,9 +89,7 @@ async def list_agents(me: Supervisor, console: ConsoleDep) -> dict:
 async def transfer_targets(me: ServingAgent, console: ConsoleDep) -> dict:
     # What the transfer menu needs and no more: a name to pick and the load to choose by; usernames
     # (half a login) and roles stay with the supervisors' account list.
-    async with console.sessions() as session:
-        roster = await duty.roster(session)
-        loads = await pool.loads(session)
+    roster, loads = await _roster_and_loads(console)
     on_duty = [
         agent for agent, shift in roster
         if shift is not None and shift.state == ShiftState.ON_DUTY and agent.id != me.id

@@ -25,7 +25,7 @@ from core.settings import Settings
 from outreach import funnel, links
 from outreach.context import Outreach
 from outreach.deps import OutreachDep
-from outreach.link_people import centre_facts
+from outreach.link_people import citizen_facts
 from outreach.models import OutreachLink
 from policy.checklist_rules import ChecklistError
 from policy.deps import checklists_for
@@ -133,18 +133,11 @@ async def _app_citizen(session: AsyncSession, user_id: str) -> str:
     return citizen.id
 
 
-async def _identities(session: AsyncSession, citizen_id: str) -> dict[str, str]:
-    rows = await session.execute(select(Identity.kind, Identity.value).where(Identity.citizen_id == citizen_id))
-    return {kind: value for kind, value in rows.all()}
-
-
 async def _make(outreach: Outreach, session: AsyncSession, me: Me, *, offered: links.Business, citizen_id: str,
                 channel: str | None, ttl_s: int | None) -> links.IssuedLink:
     """A link for this citizen with what the centre's data says about them (if anything), its `sent`
     stage and the audit entry, in the caller's transaction."""
-    known = await _identities(session, citizen_id)
-    ref, facts = await centre_facts(outreach.settings, app_user_id=known.get(Channel.APP),
-                                    mobile=known.get(Channel.PHONE), wechat_openid=known.get(Channel.WECHAT))
+    ref, facts = await citizen_facts(session, outreach.settings, citizen_id)
     now = outreach.clock.now()
     row, issued = links.new_link(outreach.settings, business=offered.key, now=now, citizen_id=citizen_id,
                                  depositor_ref=ref, facts=facts, ttl_s=ttl_s, channel=channel, created_by=me.id)
