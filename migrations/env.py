@@ -10,6 +10,7 @@ import channels.wechat.models  # noqa: F401
 import conversations.models  # noqa: F401
 import knowledge.models  # noqa: F401
 import outreach.models  # noqa: F401
+import ratings.models  # noqa: F401
 import staff.models  # noqa: F401
 from core.db import Base
 from core.settings import get_settings, normalise_db_url

@@ -37,6 +37,8 @@ from knowledge.tokenize import shared_tokenizer
 from outreach import startup as outreach
 from outreach.routes import ROUTERS as OUTREACH_ROUTERS
 from policy import checklist_api, loan_api
+from ratings import startup as ratings
+from ratings.routes import ROUTERS as RATINGS_ROUTERS
 from server import health, profile
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await voice.start(services)
         await startup.start(services)  # the console's clock: escalation, duty expiry, queue positions
+        await ratings.start(services)  # 好差评: ratings on every channel, rectification, analysis, standing
         await outreach.start(services)  # 服务找人: the centre's data, segments, links, cards, the funnel
         await callout.start(services)  # campaigns: the task queue and its workers, running campaigns resumed
         try:
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await callout.stop(services)
             await outreach.stop(services)
+            await ratings.stop(services)
             await startup.stop(services)
             await voice.stop(services)
             await watcher.stop()
@@ -131,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(knowledge_admin_api.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     for router in CONSOLE_ROUTERS:
+        app.include_router(router)
+    for router in RATINGS_ROUTERS:
         app.include_router(router)
     for router in OUTREACH_ROUTERS:
         app.include_router(router)

@@ -34,6 +34,8 @@ class Agent(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=3)
     skills: Mapped[list] = mapped_column(JSON, default=list)
     phone: Mapped[str | None] = mapped_column(String(32))  # for phone-channel claims
+    # The department a bad rating of this agent's service is routed to (ratings.departments).
+    department: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Any request or open console socket: duty ends after a stretch without either.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

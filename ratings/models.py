@@ -1,0 +1,110 @@
+"""Tables of 好差评: one rating per service event, the requests that ask for them, and the rectification
+cases a bad rating opens with every step they take."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+
+
+class EventKind:
+    """What was rated. A service event has one key (`event_key`), so it is rated once."""
+
+    AGENT = "agent"            # a person served a conversation (web, app, WeChat)
+    BOT = "bot"                # the assistant alone served it
+    CALL_AGENT = "call_agent"  # a phone call with an agent
+    CALL_BOT = "call_bot"      # a phone call the voice assistant answered
+    OUTBOUND = "outbound"      # an automated outbound call
+    COUNTER = "counter"        # a visit to a counter window
+
+
+class RatingRequest(Base):
+    """The service asked for a rating of one event. Asked once (never repeated endlessly) and open until
+    `expires_at`; the citizen's answer on the same conversation is matched to the open request."""
+
+    __tablename__ = "rating_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    conversation_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    citizen_id: Mapped[str | None] = mapped_column(String(36))
+    agent_id: Mapped[int | None] = mapped_column(Integer)  # None: the bot (or a counter without staff)
+    business: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (
+        # The analysis groups each period by one of these (see ratings.analysis).
+        Index("ix_ratings_at_business", "created_at", "business"),
+        Index("ix_ratings_at_channel", "created_at", "channel"),
+        Index("ix_ratings_at_department", "created_at", "department"),
+        Index("ix_ratings_agent_at", "agent_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(120), unique=True)  # one rating per service event
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(Integer)  # ratings.levels.Level, 1..5
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    comment: Mapped[str | None] = mapped_column(Text)  # the citizen's words: text everywhere, never markup
+    business: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(Integer)  # the person rated; None: the bot
+    counter: Mapped[str | None] = mapped_column(String(64))  # the counter window's code, for a visit
+    citizen_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # An upheld appeal marks the rating (it stays, and is left out of scores); nothing deletes one.
+    mark: Mapped[str | None] = mapped_column(String(20))
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RectificationCase(Base):
+    """Opened by every 不满意 or 非常不满意: verification, a call back, rectification and a reply within
+    working days, the citizen's follow-up rating, the agent's appeal, escalation when overdue."""
+
+    __tablename__ = "rectification_cases"
+    __table_args__ = (Index("ix_rectification_cases_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"), unique=True)
+    department: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 the supervisor, 2 the centre
+    follow_up_level: Mapped[int | None] = mapped_column(Integer)  # the citizen's one follow-up rating
+    appeal: Mapped[str | None] = mapped_column(String(20))  # pending | upheld | rejected
+
+
+class CaseStep(Base):
+    """Every step of a case, append-only: who did what, when, and what they wrote."""
+
+    __tablename__ = "rectification_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("rectification_cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # None: the system (escalation) or the citizen
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

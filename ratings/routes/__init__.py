@@ -1,0 +1,4 @@
+"""The ratings' routes, one module per resource; `ROUTERS` is what the app includes."""
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []
