@@ -216,6 +216,11 @@ class Settings(BaseSettings):
     console_service_days: str = Field("1-5", description="staffed weekdays, 1=Monday (e.g. 1-5 or 1-6)")
     console_holidays: str = Field("", description="closed dates, comma-separated YYYY-MM-DD")
 
+    # 好差评 analysis (ratings/scoring.py, ratings/analysis.py).
+    rating_scores: str = Field(
+        "10,8,6,3,0", description="scores of 非常满意,满意,基本满意,不满意,非常不满意, best first (0-10 each)"
+    )
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
@@ -259,6 +264,11 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_rating_scores(self) -> Settings:
+        parse_rating_scores(self.rating_scores)
+        return self
+
+    @model_validator(mode="after")
     def _check_wechat(self) -> Settings:
         if not self.wechat_token.get_secret_value():
             return self
@@ -270,6 +280,22 @@ class Settings(BaseSettings):
         if self.wechat_mode in ("compatible", "safe") and not key:
             raise ValueError(f"WECHAT_MODE={self.wechat_mode} needs WECHAT_AES_KEY")
         return self
+
+
+def parse_rating_scores(text: str) -> tuple[float, float, float, float, float]:
+    """RATING_SCORES as five numbers, 非常满意 first. Satisfaction is the mean score over 10, so each score
+    lies in 0..10 and a better level never scores below a worse one (else the figures would mislead)."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        scores = [float(p) for p in parts]
+    except ValueError:
+        scores = []
+    if len(scores) != 5 or any(not 0 <= v <= 10 for v in scores):
+        raise ValueError(f"RATING_SCORES={text!r} must be five numbers from 0 to 10, 非常满意 first, "
+                         "e.g. 10,8,6,3,0")
+    if any(a < b for a, b in zip(scores, scores[1:], strict=False)):
+        raise ValueError(f"RATING_SCORES={text!r}: a better level may not score below a worse one")
+    return scores[0], scores[1], scores[2], scores[3], scores[4]
 
 
 def _local_secret(path: Path) -> str:
