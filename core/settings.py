@@ -216,6 +216,9 @@ class Settings(BaseSettings):
     console_service_days: str = Field("1-5", description="staffed weekdays, 1=Monday (e.g. 1-5 or 1-6)")
     console_holidays: str = Field("", description="closed dates, comma-separated YYYY-MM-DD")
 
+    # 好差评: asking for ratings in conversations (ratings/record.py, ratings/conversation.py).
+    rating_request_minutes: int = Field(30, gt=0, le=10080, description="a rating request stays open this long")
+
     # 好差评 analysis (ratings/scoring.py, ratings/analysis.py).
     rating_scores: str = Field(
         "10,8,6,3,0", description="scores of 非常满意,满意,基本满意,不满意,非常不满意, best first (0-10 each)"
