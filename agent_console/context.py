@@ -1,7 +1,8 @@
 """What the console's services need from the running service, gathered once at start."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -15,6 +16,11 @@ from core.services import Services
 from core.settings import Settings
 from knowledge.search import KnowledgeBase
 
+# Asked with an agent's id before they go on duty; refuses by raising core.errors.ApiError. Packages
+# above the console register theirs at start (ratings' standing suspends agents), so the console need not
+# know them.
+DutyGate = Callable[[int], Awaitable[None]]
+
 
 @dataclass
 class Console:
@@ -24,6 +30,10 @@ class Console:
     hub: Hub
     bot: RasaClient
     knowledge: KnowledgeBase | None
+    duty_gates: list[DutyGate] = field(default_factory=list)
+
+    def register_duty_gate(self, gate: DutyGate) -> None:
+        self.duty_gates.append(gate)
 
 
 def make_console(services: Services) -> Console:

@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 AUTO_APPROVE = "duty_auto_approve"
 
 
+async def check_gates(console: Console, agent_id: int) -> None:
+    """Every registered duty gate (`Console.register_duty_gate`) may refuse the agent with an ApiError."""
+    for gate in console.duty_gates:
+        await gate(agent_id)
+
+
 def shift_dict(shift: Shift | None) -> dict:
     if shift is None:
         return {"state": "off", "shift_id": None, "ends_at": None, "minutes": None}
@@ -77,6 +83,7 @@ async def apply(console: Console, me: Me, minutes: int) -> dict:
         raise ApiError(403, "forbidden", "外呼专员不能上班接待，也不能查看等待队列。")
     if minutes > console.settings.console_duty_max_minutes:
         raise ApiError(422, "duty_too_long", f"单次上班时长不能超过{console.settings.console_duty_max_minutes}分钟。")
+    await check_gates(console, me.id)
     now = utcnow()
     async with console.sessions() as session:
         automatic = await auto_approve(console, session)
@@ -163,6 +170,8 @@ async def decide(console: Console, me: Me, shift_id: int, approve: bool) -> dict
         shift = await session.get(Shift, shift_id)
         if shift is None:
             raise ApiError(404, "shift_not_found", "上班申请不存在。")
+        if approve:  # the agent may have been suspended since they applied
+            await check_gates(console, shift.agent_id)
         values = (
             {"state": ShiftState.ON_DUTY, "started_at": now, "ends_at": now + timedelta(minutes=shift.minutes)}
             if approve else {"state": ShiftState.REJECTED, "open_key": None, "ended_at": now, "end_reason": "rejected"}

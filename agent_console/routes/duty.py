@@ -9,12 +9,14 @@ from agent_console import duty
 from agent_console.context import ConsoleDep
 from agent_console.models import Shift, ShiftState
 from agent_console.routes.schemas import DutyEnded, DutyPolicy, DutyRequestsOut, OffDuty, ShiftOut
-from core.errors import INVALID_REQUEST, error_responses
+from core.errors import INVALID_REQUEST, ErrorCodes, error_responses
 from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, CurrentAgent, ServingAgent, Supervisor
 from staff.models import Agent
 
 router = APIRouter(prefix="/api/v1/console/duty", tags=["console: duty"])
 CHANGE = (SIGNED_IN_ERRORS, CSRF_ERRORS, INVALID_REQUEST)
+# What the registered duty gates refuse with (ratings' standing: an agent suspended from the line).
+DUTY_GATE_ERRORS: ErrorCodes = {403: ("agent_suspended",)}
 
 
 class DutyIn(BaseModel):
@@ -49,7 +51,8 @@ async def my_duty(me: CurrentAgent, console: ConsoleDep) -> dict:
     "", response_model=ShiftOut, response_model_exclude_unset=True,
     summary="Go on duty for a number of minutes (or apply, when supervisors approve)",
     responses=error_responses(
-        *CHANGE, ROLE_ERRORS, {409: ("duty_pending", "already_on_duty", "duty_changed"), 422: ("duty_too_long",)}
+        *CHANGE, ROLE_ERRORS, DUTY_GATE_ERRORS,
+        {409: ("duty_pending", "already_on_duty", "duty_changed"), 422: ("duty_too_long",)},
     ),
 )
 async def go_on_duty(body: DutyIn, me: ServingAgent, console: ConsoleDep) -> dict:
@@ -91,7 +94,8 @@ async def requests(me: Supervisor, console: ConsoleDep) -> dict:
 
 @router.post("/{shift_id}/decision", response_model=ShiftOut, response_model_exclude_unset=True,
              summary="Approve or reject a duty request (supervisors)",
-             responses=error_responses(*CHANGE, ROLE_ERRORS, {404: ("shift_not_found",), 409: ("shift_decided",)}))
+             responses=error_responses(*CHANGE, ROLE_ERRORS, DUTY_GATE_ERRORS,
+                                       {404: ("shift_not_found",), 409: ("shift_decided",)}))
 async def decide(shift_id: int, body: DecisionIn, me: Supervisor, console: ConsoleDep) -> dict:
     return await duty.decide(console, me, shift_id, body.approve)
 
