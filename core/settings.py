@@ -224,6 +224,40 @@ class Settings(BaseSettings):
         "10,8,6,3,0", description="scores of 非常满意,满意,基本满意,不满意,非常不满意, best first (0-10 each)"
     )
 
+    # 好差评: rectification of bad ratings (ratings/cases.py), deadlines in working days (ratings/holidays.yml).
+    rectify_callback_working_days: int = Field(
+        1, ge=1, le=5, description="the citizen is called back within this many working days of a bad rating"
+    )
+    rectify_working_days: int = Field(
+        5, ge=5, le=15, description="rectified and answered within this many working days (local rules: 5-15)"
+    )
+    rectify_centre_after_working_days: int = Field(
+        2, ge=1, le=15, description="an overdue case goes from the supervisor to the centre after this many more"
+    )
+    rectify_follow_up_working_days: int = Field(
+        3, ge=1, le=15, description="a replied case closes after this many working days without a follow-up rating"
+    )
+    rectify_check_minutes: float = Field(10, gt=0, description="how often overdue cases are looked for")
+
+    # 好差评: the agents' standing (ratings/standing.py): rolling score, suspension from the line (动态退出).
+    standing_window_days: int = Field(30, ge=1, le=366, description="the rolling score looks back this many days")
+    standing_min_score: float = Field(
+        60, ge=0, le=100, description="below this score (0-100) an agent is suspended from going on duty"
+    )
+    standing_min_ratings: int = Field(5, ge=1, description="the score rule needs this many ratings in the window")
+    standing_max_verified_bad: int = Field(
+        3, ge=1, description="this many verified bad ratings in the window suspend an agent"
+    )
+    standing_weight_ratings: float = Field(60, ge=0, description="weight of the ratings part of the score")
+    standing_weight_response: float = Field(15, ge=0, description="weight of the first-response part")
+    standing_weight_handling: float = Field(10, ge=0, description="weight of the handling-time part")
+    standing_weight_grabs: float = Field(15, ge=0, description="weight of the grabs part")
+    standing_response_target_s: float = Field(30, gt=0, description="a first reply this fast scores the full part")
+    standing_handling_target_s: float = Field(600, gt=0, description="handling this fast scores the full part")
+    standing_grabs_target: int = Field(20, gt=0, description="this many grabs in the window score the full part")
+    standing_bad_penalty: float = Field(10, ge=0, description="points off the score per verified bad rating")
+    standing_check_minutes: float = Field(15, gt=0, description="how often every agent's standing is checked")
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
@@ -264,6 +298,15 @@ class Settings(BaseSettings):
         if quiet and quiet != "off" and not QUIET_HOURS.match(quiet):
             raise ValueError(f"OUTREACH_QUIET_HOURS={self.outreach_quiet_hours!r} must read HH:MM-HH:MM in the "
                              "centre's time, e.g. 21:00-08:00 (may wrap midnight), or off")
+        return self
+
+    @model_validator(mode="after")
+    def _check_standing_weights(self) -> Settings:
+        weights = (self.standing_weight_ratings, self.standing_weight_response, self.standing_weight_handling,
+                   self.standing_weight_grabs)
+        if sum(weights) <= 0:
+            raise ValueError("STANDING_WEIGHT_RATINGS, _RESPONSE, _HANDLING and _GRABS may not all be 0: "
+                             "the agents' score is their weighted mean (e.g. 60, 15, 10, 15)")
         return self
 
     @model_validator(mode="after")
