@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -108,3 +108,37 @@ class CaseStep(Base):
     action: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SuspensionState:
+    """A suspension's life: `suspended` (pending a supervisor's review) → `readmitted` (may go on duty
+    again) or `upheld` (kept off the line after review; a later re-admission still ends it)."""
+
+    SUSPENDED = "suspended"
+    UPHELD = "upheld"
+    READMITTED = "readmitted"
+
+
+class Suspension(Base):
+    """An agent's right to go on duty suspended (动态退出): by the standing rules or by a supervisor.
+    While it is open (`open_key` = the agent's id) the console's duty gate refuses the agent."""
+
+    __tablename__ = "agent_suspensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    # The agent's id while suspended or upheld: one open suspension per agent, kept by the database.
+    open_key: Mapped[int | None] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    rule: Mapped[str] = mapped_column(String(20))  # low_score | verified_bad | manual
+    score: Mapped[float | None] = mapped_column(Float)  # the rolling score when suspended
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)  # the score's parts and counts then
+    note: Mapped[str | None] = mapped_column(Text)  # a supervisor's reason for a manual suspension
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer)  # None: the rules
+    appeal_note: Mapped[str | None] = mapped_column(Text)
+    appealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    readmitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -114,6 +114,31 @@ def upgrade() -> None:
     # -- ratings: counter windows (QR codes) ----------------------------------------------------
 
     # -- ratings: the agents' standing (suspension, appeal, re-admission) -------------------------
+    op.create_table('agent_suspensions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=False),
+    sa.Column('open_key', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('rule', sa.String(length=20), nullable=False),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('appeal_note', sa.Text(), nullable=True),
+    sa.Column('appealed_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decision_note', sa.Text(), nullable=True),
+    sa.Column('readmitted_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_agent_suspensions_agent_id_agents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agent_suspensions')),
+    sa.UniqueConstraint('open_key', name=op.f('uq_agent_suspensions_open_key'))
+    )
+    with op.batch_alter_table('agent_suspensions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agent_suspensions_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_agent_suspensions_state'), ['state'], unique=False)
+
 
     # -- knowledge: media (images, video, diagrams) ---------------------------------------------
 
@@ -128,6 +153,11 @@ def downgrade() -> None:
     # -- knowledge: media (images, video, diagrams) ---------------------------------------------
 
     # -- ratings: the agents' standing (suspension, appeal, re-admission) -------------------------
+    with op.batch_alter_table('agent_suspensions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agent_suspensions_state'))
+        batch_op.drop_index(batch_op.f('ix_agent_suspensions_agent_id'))
+    op.drop_table('agent_suspensions')
+
 
     # -- ratings: counter windows (QR codes) ----------------------------------------------------
 
