@@ -39,7 +39,7 @@ from outreach.routes import ROUTERS as OUTREACH_ROUTERS
 from policy import checklist_api, loan_api
 from ratings import startup as ratings
 from ratings.routes import ROUTERS as RATINGS_ROUTERS
-from server import health, profile
+from server import docs, health, profile
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="住房公积金全媒体客服",
         version="1.0.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served from a packaged copy by server.docs: no CDN
+        redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     install_error_handlers(app)
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in CALLOUT_ROUTERS:
         app.include_router(router)
+    docs.install(app)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
     return app
