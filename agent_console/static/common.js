@@ -135,7 +135,15 @@ const Console = (() => {
         error.textContent = e.message;
       }
     });
-    enter().catch(() => { panel.hidden = false; });
+    // Without the login's CSRF cookie there is no session to ask about: the form shows at once, and the
+    // browser's log gets no 401 for /me on every first visit.
+    if (csrf()) {
+      enter().catch(() => {
+        document.cookie = `${CSRF_COOKIE}=; Max-Age=0; path=/; SameSite=Strict`;  // that login is over
+        panel.hidden = false;
+      });
+    }
+    else panel.hidden = false;
     document.getElementById("logout").addEventListener("click", async () => {
       await api("POST", "/api/v1/console/logout").catch(() => {});
       onLoggedOut("您已退出登录。");

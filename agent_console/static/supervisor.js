@@ -35,6 +35,7 @@
         catch (e) { toast(e.message, "error"); }
       }, "btn btn--small"),
     ])));
+    $("live-none").hidden = live.conversations.length > 0;
     $("live-conversations").replaceChildren(...live.conversations.map((c) => cells(el("tr"), [
       CHANNELS[c.channel] || c.channel, STATES[c.state] || c.state, REASONS[c.reason] || c.reason, c.agent || "",
       button("查看", () => watch(c.conversation_id), "btn btn--small"),
@@ -44,6 +45,7 @@
   async function refreshRequests() {
     const { auto_approve: automatic, requests } = await api("GET", "/api/v1/console/duty/requests");
     $("auto-approve").checked = automatic;
+    $("requests-none").hidden = requests.length > 0;
     $("requests").replaceChildren(...requests.map((r) => {
       const actions = el("span");
       actions.append(
@@ -66,9 +68,31 @@
     return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(now); // YYYY-MM-DD
   }
 
+  // A day typed as 年-月-日 (2026-12-01; 2026-12-1 and 2026/12/01 are taken too): the ISO form, or null.
+  function parseDay(text) {
+    const match = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$/.exec(text.trim());
+    if (!match) return null;
+    const [year, month, day] = match.slice(1).map(Number);
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+    return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+  }
+
+  function dayInput(id, fallback) {
+    const input = $(id);
+    if (!input.value.trim()) { input.value = fallback; return fallback; }
+    const day = parseDay(input.value);
+    input.setAttribute("aria-invalid", String(day === null));
+    if (day) input.value = day;
+    return day;
+  }
+
   async function refreshFigures() {
-    const since = $("period-since").value || localDay();
-    const until = $("period-until").value || localDay();
+    const since = dayInput("period-since", localDay());
+    const until = dayInput("period-until", localDay());
+    if (!since || !until) { $("period-error").textContent = "日期格式应为 年-月-日，例如 2026-12-01。"; return; }
+    if (since > until) { $("period-error").textContent = "开始日期不能晚于结束日期。"; return; }
+    $("period-error").textContent = "";
     const untilNext = new Date(`${until}T00:00:00+08:00`).getTime() + 86400000;
     const query = `since=${encodeURIComponent(`${since}T00:00:00+08:00`)}&until=${encodeURIComponent(new Date(untilNext).toISOString())}`;
     try {
@@ -134,6 +158,7 @@
         break;
       case "alert": {
         const li = el("li", "", `${time(new Date().toISOString())} ${event.message}`);
+        for (const none of $("alerts").querySelectorAll(".alerts__none")) none.remove();
         $("alerts").prepend(li);
         toast(event.message, "error");
         scheduleRefresh();
@@ -158,7 +183,7 @@
     $("forbidden").hidden = allowed;
     $("sup").hidden = !allowed;
     if (!allowed) return;
-    $("accounts").hidden = me.role !== "admin";
+    SupervisorTabs.start(me.role);
     Promise.all([refreshLive(), refreshRequests(), refreshFigures(), searchAudit()]).catch((e) => toast(e.message, "error"));
     if (me.role === "admin") refreshAccounts().catch(() => {});
     Live.start(onEvent, (state) => {
