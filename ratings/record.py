@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ApiError, ErrorCodes
+from ratings.cases import open_case
 from ratings.context import Ratings
 from ratings.events import TOPIC, RatingNew
 from ratings.levels import Level
@@ -87,8 +88,6 @@ async def record_rating(
     try:
         await session.flush()  # the unique event_key decides a race here; the case needs the rating's id
         if valid.bad:
-            from ratings.cases import open_case  # type: ignore[import-not-found]  # noqa: PLC0415
-
             await open_case(session, rating, now=now, settings=ratings.settings)
         await session.execute(update(RatingRequest)
                               .where(RatingRequest.event_key == event_key, RatingRequest.answered_at.is_(None))
