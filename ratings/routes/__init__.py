@@ -1,4 +1,6 @@
 """The ratings' routes, one module per resource; `ROUTERS` is what the app includes."""
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from ratings.routes import analysis, cases, citizen, counter_page, counters
+
+ROUTERS: list[APIRouter] = [analysis.router, cases.router, counters.router, counter_page.router, citizen.router]
