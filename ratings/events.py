@@ -18,3 +18,15 @@ class RatingNew(Event):
     department: str | None = None
     agent_id: int | None = None
     bad: bool = False
+
+
+class SuspensionChanged(Event):
+    """An agent's right to go on duty was suspended, upheld or restored (ratings/suspensions.py), on the
+    agent's console topic and the supervisors'; `message` is the notice as the console shows it."""
+
+    type = "standing.suspension"
+    agent_id: int
+    suspension_id: int
+    state: str
+    rule: str
+    message: str

@@ -1,6 +1,7 @@
 """The ratings' routes, one module per resource; `ROUTERS` is what the app includes."""
 from fastapi import APIRouter
 
-from ratings.routes import analysis, cases, citizen, counter_page, counters
+from ratings.routes import analysis, cases, citizen, counter_page, counters, standing
 
-ROUTERS: list[APIRouter] = [analysis.router, cases.router, counters.router, counter_page.router, citizen.router]
+ROUTERS: list[APIRouter] = [analysis.router, cases.router, counters.router, counter_page.router, citizen.router,
+                              standing.router]

@@ -1,0 +1,59 @@
+"""When the standing rules run: after each rating of an agent (the `ratings.new` event on the bus) and
+every STANDING_CHECK_MINUTES for everyone (which also catches verifications and appeals decided since).
+
+Every service process runs this; the database keeps one open suspension per agent, so two processes that
+find the same agent below the line suspend them once."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from agent_console.context import Console
+from ratings import suspensions
+from ratings.context import Ratings
+from ratings.events import TOPIC, RatingNew
+
+log = logging.getLogger(__name__)
+
+
+class StandingWatch:
+    def __init__(self, ratings: Ratings, console: Console | None) -> None:
+        self._ratings = ratings
+        self._console = console
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._periodic(), name="standing-periodic"),
+                       asyncio.create_task(self._after_ratings(), name="standing-after-ratings")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _periodic(self) -> None:
+        while True:
+            # First after one period: a starting service has other things to do, and nothing is lost.
+            await self._ratings.clock.sleep(self._ratings.settings.standing_check_minutes * 60)
+            try:
+                await suspensions.check_all(self._ratings, self._console)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("standing check failed")  # the next period tries again
+
+    async def _after_ratings(self) -> None:
+        async with self._ratings.bus.subscribe(TOPIC) as events:
+            async for event in events:
+                if not isinstance(event, RatingNew) or event.agent_id is None:
+                    continue
+                try:
+                    await suspensions.check_agent(self._ratings, self._console, event.agent_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("standing check after a rating failed")
