@@ -157,6 +157,7 @@ const Console = (() => {
     let backoff = 500;
     let handlers = {};
     let retry = 0;
+    const listeners = [];  // other scripts of the page (the standing panel) hear every event too
     function open() {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const ws = new WebSocket(`${scheme}://${location.host}/ws/console`);
@@ -165,7 +166,10 @@ const Console = (() => {
       ws.addEventListener("message", (event) => {
         let frame;
         try { frame = JSON.parse(event.data); } catch { return; }
-        if (frame && typeof frame === "object") handlers.onEvent(frame);
+        if (frame && typeof frame === "object") {
+          handlers.onEvent(frame);
+          for (const fn of listeners) fn(frame);
+        }
       });
       ws.addEventListener("close", (event) => {
         if (socket !== ws) return;
@@ -189,6 +193,9 @@ const Console = (() => {
       },
       send(frame) {
         if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+      },
+      listen(fn) {
+        listeners.push(fn);
       },
     };
   })();
