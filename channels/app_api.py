@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.deps import HubDep
-from conversations.events import NewMessage
+from conversations.events import AgentTyping, CitizenTyping, NewMessage
 from conversations.hub import conversation_topic
 from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Channel
@@ -118,6 +118,9 @@ class ReplyOut(BaseModel):
     buttons: list[dict]
     links: list[dict]
     sources: list[dict]
+    media: list[dict] = Field(default_factory=list, description='the answered article\'s pictures and videos: '
+                              '{"kind": "image|diagram|video", "url", "caption", "content_type"}; show the caption '
+                              'with each (it is also the text alternative)')
 
 
 class AppMessageOut(BaseModel):
@@ -129,6 +132,17 @@ class AppMessageOut(BaseModel):
 class PushesOut(BaseModel):
     conversation_id: str
     messages: list[MessageOut]
+    agent_typing: str | None = Field(None, description="the agent's display name while they type a reply "
+                                     "(a long poll returns early for it, with no messages): show 正在输入")
+
+
+class TypingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    user_id: str | None = Field(None, pattern=USER_ID, description="as for messages (backend calls)")
+
+
+class TypingOut(BaseModel):
+    ok: bool = True
 
 
 def to_inbound(body: AppMessageIn, user: str) -> Inbound:
@@ -189,19 +203,35 @@ async def get_messages(
     user = citizen_of(credential, user_id)
     conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
     messages = await hub.history(conversation.id, after_id=after)
+    typing: str | None = None
     if not messages and wait:
         async with bus.subscribe(conversation_topic(conversation.id)) as events:
             messages = await hub.history(conversation.id, after_id=after)  # closes the subscribe race
             if not messages:
                 try:
-                    await asyncio.wait_for(_next_message(events), timeout=wait)
+                    typing = await asyncio.wait_for(_next_message(events), timeout=wait)
                 except asyncio.TimeoutError:
                     pass
                 messages = await hub.history(conversation.id, after_id=after)
-    return PushesOut(conversation_id=conversation.id, messages=[m.to_dict() for m in messages])
+    return PushesOut(conversation_id=conversation.id, messages=[m.to_dict() for m in messages],
+                     agent_typing=typing if not messages else None)
 
 
-async def _next_message(events: AsyncIterator[Event]) -> None:
+async def _next_message(events: AsyncIterator[Event]) -> str | None:
+    """Waits for a new message (None) or for the agent typing (their display name)."""
     async for event in events:
         if isinstance(event, NewMessage):
-            return
+            return None
+        if isinstance(event, AgentTyping):
+            return event.agent_name
+    return None
+
+
+@router.post("/typing", response_model=TypingOut, responses=error_responses(INVALID_REQUEST, CITIZEN_ERRORS))
+async def citizen_typing(body: TypingIn, hub: HubDep, bus: BusDep, credential: CredentialDep) -> TypingOut:
+    """The citizen is typing: the agent serving them sees 正在输入 (nothing is stored; send it at most every
+    few seconds while they type)."""
+    user = citizen_of(credential, body.user_id)
+    conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
+    await bus.publish(conversation_topic(conversation.id), CitizenTyping())
+    return TypingOut()

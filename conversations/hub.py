@@ -27,12 +27,14 @@ from conversations.replies import Reply, reply_of
 from core.bus import EventBus
 from core.errors import ApiError
 from knowledge.answer import Answerer, Status
+from knowledge.media import MediaLibrary, for_reply
 from knowledge.search import IndexNotReady, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
 FALLBACK_DEADLINE_S = 1.5
 PERSONALISE_DEADLINE_S = 1.0  # inside the 5 s a citizen waits at most for an answer
+MEDIA_DEADLINE_S = 0.5
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
 Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
@@ -82,6 +84,7 @@ class Hub:
         hotline: str,
         bot_deadline_s: float,
         handoffs: Handoffs | None = None,
+        media: MediaLibrary | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._bus = bus
@@ -93,6 +96,7 @@ class Hub:
         self._pushers: dict[str, Pusher] = {}
         self._interceptors: list[Interceptor] = []
         self._personaliser: LinkPersonaliser | None = None
+        self._media = media  # None: answers go without their articles' pictures and videos
 
     def register_pusher(self, channel: str, pusher: Pusher) -> None:
         """Channels that cannot hold a socket open to the citizen (WeChat, SMS) deliver messages sent
@@ -116,6 +120,21 @@ class Hub:
         except Exception:  # a personal link is a nicety: the generic link still answers the citizen
             log.exception("link personaliser failed for conversation %s", conversation.id)
             return reply
+
+    async def _illustrated(self, replies: list[Reply]) -> list[Reply]:
+        """Answers from an article carry its pictures, videos and diagrams (in the article's order)."""
+        wanted = [r for r in replies if self._media is not None and r.sources and not r.media]
+        if not wanted or self._media is None:
+            return replies
+        try:
+            found = await asyncio.wait_for(
+                self._media.of_articles(r.sources[0]["article_id"] for r in wanted), timeout=MEDIA_DEADLINE_S)
+        except Exception:  # pictures are a help, never a reason for the citizen to go without the answer
+            log.exception("media lookup failed")
+            return replies
+        for reply in wanted:
+            reply.media = [for_reply(m) for m in found.get(reply.sources[0]["article_id"], [])]
+        return replies
 
     # -- identities and conversations -------------------------------------------------------
 
@@ -198,6 +217,7 @@ class Hub:
         await self._bus.publish(conversation_topic(conversation.id), Typing())
         replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, inbound.text)
         replies = [await self._personalised(conversation, reply) for reply in replies]
+        replies = await self._illustrated(replies)
         sent = [
             await self._post(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
             for reply in replies

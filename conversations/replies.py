@@ -15,25 +15,32 @@ class Reply:
     links: list[dict[str, Any]] = field(default_factory=list)    # {"title", "url"}
     sources: list[dict[str, Any]] = field(default_factory=list)  # {"article_id", "title"}
     meta: dict[str, Any] = field(default_factory=dict)           # e.g. {"fallback": "knowledge"}
+    # Pictures, videos, diagrams of the answered article: {"kind", "url", "caption", "content_type"}
+    media: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
-        return {"buttons": self.buttons, "links": self.links, "sources": self.sources, **self.meta}
+        extra = {"media": self.media} if self.media else {}
+        return {"buttons": self.buttons, "links": self.links, "sources": self.sources, **extra, **self.meta}
 
     def to_api(self) -> dict[str, Any]:
-        return {"text": self.text, "buttons": self.buttons, "links": self.links, "sources": self.sources}
+        extra = {"media": self.media} if self.media else {}
+        return {"text": self.text, "buttons": self.buttons, "links": self.links, "sources": self.sources, **extra}
 
     def as_plain_text(self) -> str:
         """For channels without buttons: numbered choices and links written out."""
         lines = [self.text]
         lines += [f"{i}. {b['title']}" for i, b in enumerate(self.buttons, 1)]
         lines += [f"{link['title']}：{link['url']}" for link in self.links]
+        lines += [f"{MEDIA_WORDS.get(m.get('kind', ''), '图片')}：{m['caption']}" for m in self.media]
         lines += [f"来源：《{s['title']}》" for s in self.sources]
         return "\n".join(line for line in lines if line)
 
 
 # A stored payload's keys that are not the reply's meta: its lists, and the message's place in the
 # conversation (which the hub adds when it stores it).
-_NOT_META = frozenset({"buttons", "links", "sources", "in_reply_to", "client_msg_id"})
+_NOT_META = frozenset({"buttons", "links", "sources", "media", "in_reply_to", "client_msg_id"})
+# How a channel without pictures names what it cannot show (the phone line reads the caption after it).
+MEDIA_WORDS = {"image": "图片", "diagram": "图解", "video": "视频"}
 
 
 def reply_of(message: Message) -> Reply:
@@ -45,6 +52,7 @@ def reply_of(message: Message) -> Reply:
         buttons=list(payload.get("buttons") or []),
         links=list(payload.get("links") or []),
         sources=list(payload.get("sources") or []),
+        media=list(payload.get("media") or []),
         meta={key: value for key, value in payload.items() if key not in _NOT_META},
     )
 

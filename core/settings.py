@@ -69,6 +69,8 @@ class Settings(BaseSettings):
         20_000, ge=1, description="from this many chunks on the index is approximate (HNSW), below it exact"
     )
     knowledge_hnsw_m: int = Field(48, ge=4, le=128, description="HNSW graph degree (memory and recall)")
+    knowledge_media_image_mb: int = Field(5, ge=1, le=20, description="largest picture or diagram of an article (MB)")
+    knowledge_media_video_mb: int = Field(16, ge=1, le=20, description="largest short video an article may carry (MB)")
     knowledge_hnsw_ef_construction: int = Field(160, ge=8, description="HNSW build breadth (build time and recall)")
     knowledge_hnsw_ef_search: int = Field(
         128, ge=64, description="HNSW search breadth (latency and recall); at least the 64 candidates search asks for"
@@ -238,6 +240,14 @@ class Settings(BaseSettings):
         3, ge=1, le=15, description="a replied case closes after this many working days without a follow-up rating"
     )
     rectify_check_minutes: float = Field(10, gt=0, description="how often overdue cases are looked for")
+
+    # 好差评 at the counter (ratings/counters.py): a window's QR code opens a page; one rating per visit.
+    rating_counter_visit_minutes: int = Field(
+        30, ge=1, le=1440, description="a counter rating page, once opened, may be submitted within this"
+    )
+    rating_counter_limit: int = Field(
+        20, ge=0, description="counter rating pages opened and submitted per address per RATE_LIMIT_WINDOW_S"
+    )
 
     # 好差评: the agents' standing (ratings/standing.py): rolling score, suspension from the line (动态退出).
     standing_window_days: int = Field(30, ge=1, le=366, description="the rolling score looks back this many days")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -75,3 +75,27 @@ class UnansweredQuestion(Base):
     nearest_article_id: Mapped[str | None] = mapped_column(String(64))
     nearest_title: Mapped[str | None] = mapped_column(String(200))
     intent: Mapped[str | None] = mapped_column(String(64))
+
+
+class Media(Base):
+    """A picture, short video or diagram shown with an article's answers (全媒体智库).
+
+    The bytes live in the database, not on one instance's disk, so every service instance serves the
+    same file; each instance keeps a copy on disk by content hash after the first read (knowledge.media).
+    """
+
+    __tablename__ = "knowledge_media"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: not a guessable sequence
+    article_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # image | video | diagram
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The words for it: the alt text on the page, the card's description on WeChat, what the phone
+    # line says instead of showing it. Required: a picture nobody can describe cannot be heard.
+    caption: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))

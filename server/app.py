@@ -30,8 +30,10 @@ from core.services import Services
 from core.settings import Settings, get_settings
 from knowledge import admin_api as knowledge_admin_api
 from knowledge import api as knowledge_api
+from knowledge import media_api
 from knowledge.builder import IndexBuilder, IndexWatcher
 from knowledge.encoders import make_encoder
+from knowledge.media import Limits, MediaLibrary
 from knowledge.search import KnowledgeBase
 from knowledge.tokenize import shared_tokenizer
 from outreach import startup as outreach
@@ -66,7 +68,7 @@ async def _load_knowledge(
 
 
 # The routes that take file uploads (multipart): the only ones allowed bodies past MAX_BODY_BYTES.
-UPLOAD_PATHS = (r"/api/v1/campaigns/import", r"/api/v1/outreach/suppressions/import")
+UPLOAD_PATHS = (r"/api/v1/campaigns/import", r"/api/v1/outreach/suppressions/import", media_api.UPLOAD_PATTERN)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -94,8 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One door to a person, shared by the channels and the hub (which uses it when Rasa cannot answer).
         handoffs = Handoffs()
         services.provide(Handoffs, handoffs)
+        media = MediaLibrary(sessions, settings.data_dir / "media", Limits(
+            image_bytes=settings.knowledge_media_image_mb * 1024 * 1024,
+            video_bytes=settings.knowledge_media_video_mb * 1024 * 1024))
+        services.provide(MediaLibrary, media)
         services.provide(
-            Hub, Hub(sessions, bus, bot, knowledge, settings.hotline, settings.bot_timeout_s, handoffs=handoffs)
+            Hub, Hub(sessions, bus, bot, knowledge, settings.hotline, settings.bot_timeout_s, handoffs=handoffs,
+                     media=media)
         )
         await voice.start(services)
         await startup.start(services)  # the console's clock: escalation, duty expiry, queue positions
@@ -134,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(knowledge_admin_api.router)
+    app.include_router(media_api.router)
     app.include_router(wechat.router)  # carries its own lifespan, run inside the app's (after the hub exists)
     for router in CONSOLE_ROUTERS:
         app.include_router(router)

@@ -9,6 +9,8 @@
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const TYPING_TIMEOUT_MS = 30000;
+  const AGENT_TYPING_MS = 5000;
+  const TYPING_EVERY_MS = 3000;  // how often the citizen's typing is told (the agent sees 正在输入)
   const AUTHORS = { citizen: "我", bot: "智能客服", agent: "人工客服", system: "系统消息" };
   // The same characters the service strips before storing: a text made only of them is empty.
   const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u2028\u2029\ufeff]/g;
@@ -22,6 +24,7 @@
   const errorLine = $("error");
   const typing = $("typing");
   const conn = $("conn");
+  const serving = $("serving");
 
   const clock = new Intl.DateTimeFormat("zh-CN", {
     timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
@@ -107,6 +110,18 @@
   const items = (value) => (Array.isArray(value) ? value.filter((v) => v && typeof v === "object") : []);
   const str = (value) => (typeof value === "string" ? value : "");
 
+  // A message's buttons answer that message only: once one is tapped, or a newer message brings buttons
+  // of its own, they are disabled, so an old choice cannot restart a flow that has moved on.
+  function retireButtons(row) {
+    row.dataset.valid = "false";
+    for (const button of row.querySelectorAll("button")) button.disabled = true;
+  }
+
+  function retireOlderButtons() {
+    const rows = [...list.querySelectorAll(".msg__buttons")];
+    rows.slice(0, -1).forEach(retireButtons);
+  }
+
   function renderExtras(bubble, payload) {
     const buttons = items(payload.buttons).filter((b) => str(b.title) && str(b.payload));
     if (buttons.length) {
@@ -114,9 +129,14 @@
       for (const b of buttons) {
         const button = el("button", "chip", b.title);
         button.type = "button";
-        button.addEventListener("click", () => submit(b.payload));
+        button.addEventListener("click", () => {
+          if (row.dataset.valid === "false") return;
+          retireButtons(row);
+          submit(b.payload);
+        });
         row.append(button);
       }
+      if (payload.buttons_valid === false) retireButtons(row); // the service says they are spent
       bubble.append(row);
     }
     const links = items(payload.links).filter((l) => str(l.url));
@@ -139,9 +159,36 @@
       }
       bubble.append(ul);
     }
+    renderMedia(bubble, items(payload.media));
     const titles = items(payload.sources).map((s) => str(s.title)).filter(Boolean);
     if (titles.length) {
       bubble.append(el("p", "msg__sources", `来源：${titles.map((t) => `《${t}》`).join("、")}`));
+    }
+  }
+
+  // The answered article's pictures, diagrams and short videos, each with its words (alt text and caption).
+  // Only our own /media/ files: a stored payload can never make the page load something from elsewhere.
+  function renderMedia(bubble, media) {
+    for (const item of media) {
+      const url = str(item.url);
+      if (!/^\/media\/[0-9a-f]{32}$/.test(url)) continue;
+      const figure = el("figure", "msg__media");
+      if (item.kind === "video") {
+        const video = el("video");
+        video.controls = true;
+        video.preload = "metadata";
+        video.src = url;
+        video.setAttribute("aria-label", str(item.caption));
+        figure.append(video);
+      } else {
+        const img = el("img");
+        img.src = url;
+        img.alt = str(item.caption);
+        img.loading = "lazy";
+        figure.append(img);
+      }
+      figure.append(el("figcaption", "", str(item.caption)));
+      bubble.append(figure);
     }
   }
 
@@ -224,16 +271,33 @@
       item.el.replaceWith(node);
     }
     place(node, message.id);
+    if (node.querySelector(".msg__buttons")) retireOlderButtons();
     if (message.author !== "citizen") hideTyping();
+    showServing(message);
     scrollDown(follow);
+  }
+
+  // -- who is serving: the bot, or an agent by name (the claim's system message and agents' replies
+  // carry the agent's name; the bot speaking again, or the rating request, means the agent has left) --
+
+  function showServing(message) {
+    const payload = message.payload && typeof message.payload === "object" ? message.payload : {};
+    const agent = payload.agent && typeof payload.agent === "object" ? str(payload.agent.name) : "";
+    if (agent && (message.author === "agent" || message.author === "system")) {
+      serving.textContent = `人工客服 ${agent}`;
+      serving.dataset.who = "agent";
+    } else if (message.author === "bot" || payload.rating_request) {
+      serving.textContent = "智能客服";
+      serving.dataset.who = "bot";
+    }
   }
 
   // -- typing, connection and error states ---------------------------------------------------------
 
-  function showTyping() {
+  function showTyping(timeoutMs = TYPING_TIMEOUT_MS) {
     typing.hidden = false;
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS); // never spin forever on a lost reply
+    typingTimer = setTimeout(hideTyping, timeoutMs); // never spin forever on a lost reply
     scrollDown(false);
   }
 
@@ -398,6 +462,9 @@
       case "typing":
         showTyping();
         break;
+      case "agent_typing": // the agent says so every few seconds while typing; it fades soon after
+        showTyping(AGENT_TYPING_MS);
+        break;
       case "error":
         serverError(frame);
         break;
@@ -418,9 +485,15 @@
     event.preventDefault();
     sendInput();
   });
+  let typedAt = 0;
   input.addEventListener("input", () => {
     showError("");
     refreshComposer();
+    const now = Date.now();
+    if (input.value.trim() && now - typedAt >= TYPING_EVERY_MS && ready && socket && socket.readyState === WebSocket.OPEN) {
+      typedAt = now;
+      socket.send(JSON.stringify({ type: "typing" }));
+    }
   });
   for (const chip of document.querySelectorAll(".welcome [data-ask]")) {
     chip.addEventListener("click", () => submit(chip.dataset.ask));

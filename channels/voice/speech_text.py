@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from conversations.replies import Reply
+from conversations.replies import MEDIA_WORDS, Reply
 
 DIGITS = "零一二三四五六七八九"
 _SMALL_UNITS = ("", "十", "百", "千")
@@ -19,6 +19,7 @@ _LIANG_BEFORE = "个万千百年位种次套倍天周项份人岁层间元块名
 # Words after which a number is a phone, account or ticket number, read digit by digit.
 _SPELLED_AFTER = re.compile(r"(热线|电话|拨打|号码|尾号|编号|单号|手机|邮编|代码)[:：\s是为]*$")
 MAX_SENTENCE_CHARS = 40
+MAX_SPOKEN_MEDIA = 2
 
 
 @dataclass
@@ -206,7 +207,15 @@ def for_ear(reply: Reply | str, max_chars: int = 300) -> SpokenReply:
         if kept and sum(map(len, kept)) + len(sentence) > max_chars:
             break
         kept.append(sentence)
+    # A picture or video cannot be shown on a call: its caption says what it shows (at most two, briefly).
+    described = 0
+    for media in reply.media[:MAX_SPOKEN_MEDIA]:
+        caption = speak_numbers(_strip_markup(str(media.get("caption", "")))).strip("，。 ")
+        if caption:
+            kept.append(f"这条答复配有{MEDIA_WORDS.get(str(media.get('kind')), '图片')}，内容是：{caption}。")
+            described += 1
     titles = [speak_numbers(_strip_markup(b["title"])).strip("，。 ") for b in reply.buttons if b.get("title")]
     if titles:
         kept.append("您可以说：" + "，或者".join(t for t in titles if t) + "。")
-    return SpokenReply(kept, links=list(reply.links), truncated=len(kept) - bool(titles) < len(sentences))
+    return SpokenReply(kept, links=list(reply.links),
+                       truncated=len(kept) - bool(titles) - described < len(sentences))

@@ -7,8 +7,11 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from core.deps import ServicesDep
 from core.errors import INVALID_REQUEST, error_responses
 from knowledge.deps import LoadedKBDep
+from knowledge.media import MEDIA_URL, MediaLibrary
+from knowledge.models import Media
 from knowledge.search import IndexNotReady
 
 router = APIRouter(prefix="/wechat/articles", tags=["wechat"])
@@ -17,7 +20,8 @@ _STYLE = (
     "body{font:16px/1.7 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;margin:0 auto;max-width:720px;"
     "padding:16px;color:#222}h1{font-size:1.35em;margin:.2em 0 .6em}h2{font-size:1.1em;margin:1.4em 0 .4em}"
     ".summary{background:#f3f7f4;padding:10px 12px;border-radius:6px}.meta{color:#777;font-size:.85em}"
-    "ul{padding-left:1.3em}a.action{display:block;text-align:center;background:#1aad19;color:#fff;"
+    "ul{padding-left:1.3em}figure{margin:1em 0}figure img,figure video{max-width:100%;height:auto}"
+    "figcaption{color:#666;font-size:.85em}a.action{display:block;text-align:center;background:#1aad19;color:#fff;"
     "padding:10px;border-radius:6px;text-decoration:none;margin:1.2em 0}"
 )
 
@@ -30,7 +34,7 @@ _STYLE = (
               "content": {"text/html": {"schema": {"type": "string"}}}},
     },
 )
-async def article_page(article_id: str, kb: LoadedKBDep) -> HTMLResponse:
+async def article_page(article_id: str, kb: LoadedKBDep, services: ServicesDep) -> HTMLResponse:
     try:
         article = kb.article(article_id) if kb is not None else None
     except IndexNotReady:
@@ -38,11 +42,15 @@ async def article_page(article_id: str, kb: LoadedKBDep) -> HTMLResponse:
     if article is None:
         missing = _page("没有找到这篇文章", "<p>没有找到这篇文章，请回到公众号直接提问。</p>")
         return HTMLResponse(missing, status_code=404)
-    return HTMLResponse(_page(article["title"], _body(article)), headers={"Cache-Control": "public, max-age=300"})
+    library = services.find(MediaLibrary)
+    media = await library.of_article(article_id) if library is not None else []
+    page = _page(article["title"], _body(article, media))
+    return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
 
 
-def _body(article: dict) -> str:
+def _body(article: dict, media: list[Media]) -> str:
     parts = [f'<p class="summary">{escape(article.get("summary", ""))}</p>']
+    parts += [_figure(item) for item in media]
     for section in article.get("sections", []):
         parts.append(f"<h2>{escape(section['heading'])}</h2>")
         parts.append(_section_text(section.get("text", "")))
@@ -54,6 +62,16 @@ def _body(article: dict) -> str:
         f'依据：{escape(article.get("source", ""))}</p>'
     )
     return "\n".join(parts)
+
+
+def _figure(media: Media) -> str:
+    """A picture or video of the article with its words (the caption is also the text alternative)."""
+    url = escape(MEDIA_URL.format(id=media.id), quote=True)
+    caption = escape(media.caption)
+    words = escape(media.caption, quote=True)
+    shown = (f'<video controls preload="metadata" src="{url}" aria-label="{words}"></video>'
+             if media.kind == "video" else f'<img src="{url}" alt="{words}" loading="lazy">')
+    return f"<figure>{shown}<figcaption>{caption}</figcaption></figure>"
 
 
 def _section_text(text: str) -> str:

@@ -54,19 +54,25 @@ class Renderer:
         `pick_choice` reads them back."""
         numbers = iter(numbered([b for reply in replies for b in reply.buttons]))
         cards: list[Out] = []
+        pictures: list[Out] = []  # after the words they illustrate
         bodies: list[str] = []
         for reply in replies:
             choices = [next(numbers) for _ in reply.buttons]
             body = self._body(reply, choices)
-            card = self._news_for(reply) if _size(body) > TEXT_LIMIT_BYTES else None
-            if card is not None:  # the card carries the article; the choices and links still go as text
+            long = _size(body) > TEXT_LIMIT_BYTES
+            # A long answer goes as its article's card; a short one with pictures keeps its text and
+            # gets the card too, since WeChat shows a picture only in a card (or a separate upload).
+            card = self._news_for(reply, long=long) if long or reply.media else None
+            if card is not None and long:  # the card carries the article; the choices and links still go as text
                 cards.append(card)
                 body = self._body(Reply(text="", buttons=reply.buttons, links=reply.links), choices)
+            elif card is not None:
+                pictures.append(card)
             if body:
                 bodies.append(body)
         joined = "\n\n".join(bodies)
         texts = [joined] if _size(joined) <= TEXT_LIMIT_BYTES else [p for b in bodies for p in split_text(b)]
-        return cards + [TextOut(t) for t in texts if t]
+        return cards + [TextOut(t) for t in texts if t] + pictures
 
     def _body(self, reply: Reply, choices: list[tuple[str, dict]]) -> str:
         lines = [reply.text.strip()] if reply.text.strip() else []
@@ -82,16 +88,24 @@ class Renderer:
             lines += [f"{number}. {button['title']}" for number, button in choices]
         return "\n".join(lines)
 
-    def _news_for(self, reply: Reply) -> NewsOut | None:
+    def _news_for(self, reply: Reply, *, long: bool = True) -> NewsOut | None:
         if len(reply.sources) != 1:
             return None
         url = self.article_url(reply.sources[0]["article_id"])
         if url is None:
             return None
-        summary = " ".join(reply.text.split())
-        if len(summary) > NEWS_DESCRIPTION_CHARS:
-            summary = summary[: NEWS_DESCRIPTION_CHARS - 1] + "…"
-        return NewsOut(title=reply.sources[0]["title"], description=summary + "（点开看全文）", url=url)
+        pictures = [m for m in reply.media if m.get("kind") in ("image", "diagram")]
+        image = (self.absolute(pictures[0]["url"]) or "") if pictures else ""
+        if long or not reply.media:
+            summary = " ".join(reply.text.split())
+            if len(summary) > NEWS_DESCRIPTION_CHARS:
+                summary = summary[: NEWS_DESCRIPTION_CHARS - 1] + "…"
+            description = summary + "（点开看全文）"
+        else:  # the answer itself goes as text: the card says what it shows
+            first = (pictures or reply.media)[0]
+            what = "视频" if first["kind"] == "video" else "图文"
+            description = f"{first['caption'][:NEWS_DESCRIPTION_CHARS]}（点开看{what}）"
+        return NewsOut(title=reply.sources[0]["title"], description=description, url=url, image=image)
 
 
 def _anchor(url: str, title: str) -> str:

@@ -112,6 +112,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_rectification_steps_case_id'), ['case_id'], unique=False)
 
     # -- ratings: counter windows (QR codes) ----------------------------------------------------
+    op.create_table('counter_windows',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('office', sa.String(length=32), nullable=False),
+    sa.Column('window', sa.String(length=16), nullable=False),
+    sa.Column('department', sa.String(length=64), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('token_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_counter_windows_agent_id_agents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_counter_windows')),
+    sa.UniqueConstraint('code', name=op.f('uq_counter_windows_code'))
+    )
+    with op.batch_alter_table('counter_windows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_counter_windows_office'), ['office'], unique=False)
 
     # -- ratings: the agents' standing (suspension, appeal, re-admission) -------------------------
     op.create_table('agent_suspensions',
@@ -141,16 +158,54 @@ def upgrade() -> None:
 
 
     # -- knowledge: media (images, video, diagrams) ---------------------------------------------
+    op.create_table('knowledge_media',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('article_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('content_type', sa.String(length=40), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('caption', sa.String(length=200), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_knowledge_media'))
+    )
+    with op.batch_alter_table('knowledge_media', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_knowledge_media_article_id'), ['article_id'], unique=False)
 
     # -- console: notes, display names, buttons ------------------------------------------------
+    op.create_table('conversation_notes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('conversation_id', sa.String(length=32), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_conversation_notes_agent_id_agents')),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_conversation_notes_conversation_id_conversations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversation_notes'))
+    )
+    with op.batch_alter_table('conversation_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conversation_notes_conversation_id'), ['conversation_id'], unique=False)
+    # Citizens saw the agent's login name where no display name was given: such accounts become
+    # "客服 <id>" until an admin names them (the application no longer defaults to the login name).
+    agents = sa.table('agents', sa.column('id', sa.Integer), sa.column('username', sa.String),
+                      sa.column('display_name', sa.String))
+    op.execute(agents.update().where(agents.c.display_name == agents.c.username)
+               .values(display_name=sa.literal('客服 ') + sa.cast(agents.c.id, sa.String)))
 
     # -- end of sections ------------------------------------------------------------------------
 
 
 def downgrade() -> None:
     # -- console: notes, display names, buttons ------------------------------------------------
+    with op.batch_alter_table('conversation_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conversation_notes_conversation_id'))
+    op.drop_table('conversation_notes')
 
     # -- knowledge: media (images, video, diagrams) ---------------------------------------------
+    op.drop_table('knowledge_media')
 
     # -- ratings: the agents' standing (suspension, appeal, re-admission) -------------------------
     with op.batch_alter_table('agent_suspensions', schema=None) as batch_op:
@@ -160,6 +215,9 @@ def downgrade() -> None:
 
 
     # -- ratings: counter windows (QR codes) ----------------------------------------------------
+    with op.batch_alter_table('counter_windows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_counter_windows_office'))
+    op.drop_table('counter_windows')
 
     # -- ratings: requests, ratings, rectification cases and their steps ------------------------
     op.drop_table('rectification_steps')
