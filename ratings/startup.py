@@ -1,20 +1,35 @@
 """Ratings in the service: the context, built once at start; each part registers its seams here."""
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from agent_console.context import Console
 from core.bus import EventBus
 from core.clock import SystemClock
 from core.services import Services
 from core.settings import Settings
 from ratings.context import Ratings
+from ratings.standing_watch import StandingWatch
+from ratings.suspensions import gate
 
 
 async def start(services: Services) -> None:
     ratings = Ratings(settings=services.get(Settings), sessions=services.get(async_sessionmaker),
                       bus=services.get(EventBus), clock=SystemClock())
     services.provide(Ratings, ratings)
+    # The agents' standing (动态退出): a suspended agent does not go on duty; the rules run after each
+    # rating of an agent and periodically.
+    console = services.find(Console)
+    if console is not None:
+        console.register_duty_gate(partial(gate, ratings))
+    watch = StandingWatch(ratings, console)
+    services.provide(StandingWatch, watch)
+    watch.start()
 
 
 async def stop(services: Services) -> None:
+    if (watch := services.find(StandingWatch)) is not None:
+        await watch.stop()
     return None
