@@ -1,7 +1,7 @@
 """The ratings' routes, one module per resource; `ROUTERS` is what the app includes."""
 from fastapi import APIRouter
 
-from ratings.routes import analysis, cases, citizen, counter_page, counters, standing
+from ratings.routes import analysis, cases, citizen, counter_page, counters, standing, wall
 
-ROUTERS: list[APIRouter] = [analysis.router, cases.router, counters.router, counter_page.router, citizen.router,
-                              standing.router]
+ROUTERS: list[APIRouter] = [analysis.router, wall.router, cases.router, counters.router, counter_page.router,
+                            citizen.router, standing.router]

@@ -1,9 +1,8 @@
 """数据分析 for supervisors: satisfaction by business, channel, department, agent or period, reasons for
-bad ratings, rectification on time and call-backs (JSON), the wall view's live figures, and the pages
-that chart them (/console/ratings, /console/wall)."""
+bad ratings, rectification on time and call-backs (JSON), and the page that charts them (/console/ratings)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,7 +10,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from agent_console import stats
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.pages import page_headers
 from ratings import analysis, scoring
@@ -108,46 +106,6 @@ class RectificationOut(CaseFigures):
     departments: list[DepartmentCases]
 
 
-class WallRating(BaseModel):
-    id: int
-    level: int
-    level_label: str
-    channel: str
-    channel_label: str
-    business: str
-    department: str
-    at: datetime
-    bot: bool
-
-
-class WallCase(BaseModel):
-    id: int
-    department: str
-    due_at: datetime
-    escalation: int
-    level: int
-    level_label: str
-    channel: str
-    channel_label: str
-    business: str
-
-
-class WallQueue(BaseModel):
-    pool_length: int = Field(description="citizens waiting for an agent")
-    longest_wait_s: int
-    agents_on_duty: int
-    service_level: dict[str, Any]
-
-
-class WallOut(BaseModel):
-    at: datetime
-    queue: WallQueue
-    today: list[FiguresOut] = Field(description="today's ratings per department")
-    recent: list[WallRating] = Field(description="the latest ratings, newest first (no personal data)")
-    overdue: list[WallCase] = Field(description="open rectification cases past due, the oldest first")
-    overdue_total: int
-
-
 def today_of(ratings_now: datetime) -> date:
     return ratings_now.astimezone(analysis.LOCAL).date()
 
@@ -190,28 +148,6 @@ async def rectification(me: Supervisor, ratings: RatingsDep, range_: Annotated[R
     return {"from_": first, "to": last, **found}
 
 
-@router.get("/api/v1/console/ratings/wall", response_model=WallOut,
-            summary="The wall view: the queue, today's ratings per department, the latest ratings, overdue cases",
-            responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
-async def wall(me: Supervisor, ratings: RatingsDep) -> dict[str, Any]:
-    now = ratings.clock.now()
-    today = today_of(now)
-    start = datetime.combine(today, time(), analysis.LOCAL)
-    async with ratings.sessions() as session:
-        live = await stats.live(session, ratings.settings.console_service_level_s, start)
-        rows = await analysis.figures(session, ratings.settings, analysis.Window.days(today, today), by="department")
-        recent = await analysis.recent(session, ratings.settings, limit=20)
-        overdue = await analysis.overdue_cases(session, ratings.settings, now=now, limit=30)
-        overdue_total = await analysis.overdue_count(session, now=now)
-    return {
-        "at": now,
-        "queue": {"pool_length": live["pool_length"], "longest_wait_s": live["longest_wait_s"],
-                  "agents_on_duty": len(live["agents"]), "service_level": live["service_level"]},
-        "today": analysis.scored(rows, ratings.settings), "recent": recent, "overdue": overdue,
-        "overdue_total": overdue_total,
-    }
-
-
 # The pages (plain HTML, CSS and their own scripts; charts drawn by the page as SVG, nothing from a CDN).
 
 def _static(name: str, media_type: str | None = None) -> FileResponse:
@@ -221,11 +157,6 @@ def _static(name: str, media_type: str | None = None) -> FileResponse:
 @router.get("/console/ratings", response_class=FileResponse, include_in_schema=False)
 async def analysis_page() -> FileResponse:
     return _static("analysis.html")
-
-
-@router.get("/console/wall", response_class=FileResponse, include_in_schema=False)
-async def wall_page() -> FileResponse:
-    return _static("wall.html")
 
 
 @router.get("/console/ratings/static/{name}", response_class=FileResponse, include_in_schema=False)

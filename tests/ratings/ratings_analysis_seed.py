@@ -16,6 +16,7 @@ from core.settings import Settings
 from ratings.context import Ratings
 from ratings.models import Rating, RectificationCase
 from ratings.routes import analysis as analysis_routes
+from ratings.routes import wall as wall_routes
 from staff.models import Agent, Role
 from tests.callout.helpers import FrozenClock, local, service_app, staff_login
 
@@ -36,7 +37,7 @@ async def on_database(database_url: str, tmp_path: Path, **settings: Any) -> Asy
 
 def analysis_app(ratings: Ratings, *routers: Any) -> FastAPI:
     return service_app(ratings.settings, ratings.sessions, (Ratings, ratings),
-                       routers=routers or (analysis_routes.router,))
+                       routers=routers or (analysis_routes.router, wall_routes.router))
 
 
 async def seed(ratings: Ratings) -> dict[str, int]:

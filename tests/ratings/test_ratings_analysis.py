@@ -2,9 +2,14 @@
 counted apart, reasons, rectification on time and call-backs, the wall view, and who may read them."""
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 from core.db import migrate
+from ratings.events import TOPIC, RatingNew
+from ratings.routes import wall as wall_routes
 from staff.models import Role
 from tests.callout.helpers import client, login
 from tests.ratings.ratings_analysis_seed import analysis_app, on_database, seed
@@ -123,7 +128,29 @@ async def test_wall_view(database_url: str, tmp_path) -> None:
     assert "13912345678" not in answer.text and "张小明" not in answer.text and "王丽" not in answer.text
 
 
-@pytest.mark.parametrize("path", ["summary", "reasons", "rectification", "wall"])
+async def test_ratings_arrive_on_the_wall_as_a_stream(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(wall_routes, "STREAM_S", 1.0)
+    async with on_database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path) as ratings:
+        migrate(ratings.settings.database_url)
+        boss = await login(ratings, "boss", Role.SUPERVISOR)
+        async with client(analysis_app(ratings)) as api:
+            async def publish() -> None:
+                await asyncio.sleep(0.3)
+                await ratings.bus.publish(TOPIC, RatingNew(rating_id=7, level=1, channel="wechat", kind="agent",
+                                                           business="loan-apply", department="贷款科", agent_id=3,
+                                                           bad=True))
+
+            answer, _ = await asyncio.gather(api.get("/api/v1/console/ratings/live", headers=boss), publish())
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
+    frames = [f for f in answer.text.split("\n\n") if f.startswith("event: rating")]
+    assert len(frames) == 1
+    data = json.loads(frames[0].split("data: ", 1)[1])
+    assert data["level_label"] == "非常不满意" and data["channel_label"] == "微信"
+    assert data["business"] == "公积金贷款申请" and data["department"] == "贷款科" and data["bot"] is False
+    assert "agent_id" not in data
+
+
+@pytest.mark.parametrize("path", ["summary", "reasons", "rectification", "wall", "live"])
 async def test_only_supervisors_read_the_analysis(database_url: str, tmp_path, path: str) -> None:
     async with on_database(database_url, tmp_path) as ratings:
         agent = await login(ratings, "agent", Role.AGENT)
