@@ -6,11 +6,14 @@ from functools import partial
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console.context import Console
+from conversations.hub import Hub
 from core.bus import EventBus
 from core.clock import SystemClock
 from core.services import Services
 from core.settings import Settings
 from ratings.context import Ratings
+from ratings.deadlines import DeadlineWatch
+from ratings.follow_up import FollowUps
 from ratings.standing_watch import StandingWatch
 from ratings.suspensions import gate
 
@@ -27,9 +30,16 @@ async def start(services: Services) -> None:
     watch = StandingWatch(ratings, console)
     services.provide(StandingWatch, watch)
     watch.start()
+    # Rectification: the citizen's follow-up rating of a replied case; overdue cases escalate.
+    services.get(Hub).register_interceptor(FollowUps(ratings))
+    deadlines = DeadlineWatch(ratings)
+    services.provide(DeadlineWatch, deadlines)
+    deadlines.start()
 
 
 async def stop(services: Services) -> None:
+    if (deadlines := services.find(DeadlineWatch)) is not None:
+        await deadlines.stop()
     if (watch := services.find(StandingWatch)) is not None:
         await watch.stop()
     return None
