@@ -163,6 +163,7 @@ class RateLimiter:
             "citizen": Limit(settings.rate_limit_citizen, window),
             "address": Limit(settings.rate_limit_address, window),
             "session": Limit(settings.rate_limit_sessions, window),
+            "counter": Limit(settings.rating_counter_limit, window),  # 好差评 counter pages, per address
         }
         counter: Counter = RedisCounter(settings.redis_url) if settings.redis_url else LocalCounter()
         return cls(limits, counter, clock)

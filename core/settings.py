@@ -249,6 +249,14 @@ class Settings(BaseSettings):
         20, ge=0, description="counter rating pages opened and submitted per address per RATE_LIMIT_WINDOW_S"
     )
 
+    # 好差评 at the counter (ratings/counters.py): a window's QR code opens a page; one rating per visit.
+    rating_counter_visit_minutes: int = Field(
+        30, ge=1, le=1440, description="a counter rating page, once opened, may be submitted within this"
+    )
+    rating_counter_limit: int = Field(
+        20, ge=0, description="counter rating pages opened and submitted per address per RATE_LIMIT_WINDOW_S"
+    )
+
     # 好差评: the agents' standing (ratings/standing.py): rolling score, suspension from the line (动态退出).
     standing_window_days: int = Field(30, ge=1, le=366, description="the rolling score looks back this many days")
     standing_min_score: float = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -108,6 +108,25 @@ class CaseStep(Base):
     action: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CounterWindow(Base):
+    """A counter window in one of the centre's offices, rated by the QR code printed for it. The code
+    carries a signed token of the window, its staff member and `token_version`: changing the staff
+    member or reissuing the code moves the version on, so an old printed code stops working."""
+
+    __tablename__ = "counter_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # "<office>-<window>": Rating.counter
+    office: Mapped[str] = mapped_column(String(32), index=True)  # an office's code (ratings/departments.yml)
+    window: Mapped[str] = mapped_column(String(16))  # the number on the window, as the citizen sees it
+    department: Mapped[str] = mapped_column(String(64))  # who puts its bad ratings right
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # the staff member serving there
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SuspensionState:

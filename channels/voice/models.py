@@ -17,6 +17,7 @@ class CallStage(StrEnum):
     AGENT = "agent"                      # connected to (or being connected to) an agent
     MESSAGE = "message"                  # leaving a message for a callback
     CALLBACK_NUMBER = "callback_number"  # keying in the number to call back
+    RATING = "rating"                    # asked for one key, 1-5, at the end (好差评)
     ENDED = "ended"
 
 

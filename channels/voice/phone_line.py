@@ -19,6 +19,7 @@ from channels.voice.calls import CallStore
 from channels.voice.handoff import ClaimWatcher
 from channels.voice.models import CallStage, VoiceCall
 from channels.voice.phone_inbound import MENU_QUESTIONS, PHONE_NUMBER, caller_number, citizen_of_call, from_gather
+from channels.voice.rating import CALL_AGENT, CALL_BOT, CallRater, ServedCall, agent_number, level_of
 from channels.voice.speech_text import for_ear
 from channels.voice.twilio_rest import TwilioRest
 from conversations.events import Claimed
@@ -41,6 +42,13 @@ _WANTS_PERSON = re.compile(r"人工|真人|接线员|坐席|客服人员|找个�
 _WANTS_SMS = re.compile(r"短信|发给我|发到手机|发送")
 _CALLBACK_DIGITS = re.compile(r"^\d{5,15}$")
 MAX_SMS_LINKS = 3
+# The caller is done (said as a whole answer to "还有什么可以帮您"): with a rater registered the call
+# ends with the rating question instead of listening on.
+_CLOSING = re.compile(
+    r"^(?:好的?|嗯|行|那)?(?:没有了|没有|没事了|没事|不用了|就这些|就这样)?(?:谢谢(?:你|您)?)?(?:再见|拜拜)?$"
+)
+_DONE_WORD = re.compile(r"没有|没事|不用|就这|谢谢|再见|拜拜")
+_PUNCTUATION = re.compile(r"[\s，,。.！!？?、~～]+")
 
 
 def queue_name(conversation_id: str) -> str:
@@ -62,6 +70,11 @@ class PhoneLine:
         self.rest = TwilioRest(settings)
         self.speaker = twiml.Speaker(settings.twilio_voice)
         self.watcher = ClaimWatcher(bus, self._claimed)
+        self.rater: CallRater | None = None
+
+    def register_rater(self, rater: CallRater | None) -> None:
+        """好差评: who asks for and records the rating at the end of a call (ratings/startup.py)."""
+        self.rater = rater
 
     # -- addresses ----------------------------------------------------------------------------
 
@@ -159,9 +172,9 @@ class PhoneLine:
             return await self._to_person(call, said=said)
         if call.sms_links and _WANTS_SMS.search(speech):
             return await self._send_sms(call)
-        return await self._ask_bot(call, said)
+        return await self._ask_bot(call, said, closing=self.rater is not None and _closing(speech))
 
-    async def _ask_bot(self, call: VoiceCall, inbound: Inbound) -> VoiceResponse:
+    async def _ask_bot(self, call: VoiceCall, inbound: Inbound, *, closing: bool = False) -> VoiceResponse:
         conversation = await self._conversation(call.conversation_id)
         turn = await self.hub.receive(conversation, inbound)
         if await self._status(call.conversation_id) in (ConversationStatus.WAITING, ConversationStatus.HUMAN):
@@ -170,6 +183,8 @@ class PhoneLine:
         spoken = [for_ear(reply, self._settings.voice_max_spoken_chars) for reply in turn.replies]
         links = [link for reply in spoken for link in reply.links][:MAX_SMS_LINKS]
         prompts = [reply.text for reply in spoken]
+        if closing and (rating := await self._rating(call, *prompts)) is not None:
+            return rating  # the caller said goodbye: the bot's words, then the rating question
         if links:
             prompts.append(twiml.SMS_OFFER)
         prompts.append(twiml.ASK_MORE)
@@ -286,18 +301,54 @@ class PhoneLine:
         result = params.get("QueueResult", "")
         if result == "hangup":
             return VoiceResponse()
-        if result == "bridged":
-            await self.calls.update(call.call_sid, stage=CallStage.ENDED)
-            return self.speaker.goodbye(twiml.GOODBYE)
+        if result == "bridged":  # the agent's browser phone took the caller and has hung up
+            return await self._rating(call) or await self._ended(call)
         if call.agent_id or call.agent_phone:
             return self.connect(call)
         return await self._leave_message(call, twiml.NO_AGENT_NOW, ticket_id=call.ticket_id)
 
     async def on_after_agent(self, call: VoiceCall, params: dict[str, str]) -> VoiceResponse:
-        if params.get("DialCallStatus") == "completed":
-            await self.calls.update(call.call_sid, stage=CallStage.ENDED)
-            return self.speaker.goodbye(twiml.GOODBYE)
+        if params.get("DialCallStatus") == "completed":  # the agent hung up; the caller is still on the line
+            return await self._rating(call) or await self._ended(call)
         return await self._leave_message(call, twiml.NO_AGENT_NOW, ticket_id=call.ticket_id)
+
+    # -- the rating at the end (好差评) ---------------------------------------------------------
+
+    def _served(self, call: VoiceCall) -> ServedCall:
+        agent_id = agent_number(call.agent_id)
+        return ServedCall(call_sid=call.call_sid, kind=CALL_AGENT if call.agent_id else CALL_BOT,
+                          conversation_id=call.conversation_id, agent_id=agent_id)
+
+    async def _rating(self, call: VoiceCall, *before: str) -> VoiceResponse | None:
+        """The rating question if a rater is registered and this call was never asked; None otherwise."""
+        if self.rater is None:
+            return None
+        try:
+            asked = await self.rater.ask(self._served(call))
+        except Exception:  # the rating is a courtesy: a failure must not keep the caller from a goodbye
+            log.exception("call %s: could not ask for a rating", call.call_sid)
+            return None
+        if not asked:
+            return None
+        await self.calls.update(call.call_sid, stage=CallStage.RATING)
+        return self.speaker.rating(self.action("/rate", call), *before)
+
+    async def _ended(self, call: VoiceCall) -> VoiceResponse:
+        await self.calls.update(call.call_sid, stage=CallStage.ENDED)
+        return self.speaker.goodbye(twiml.GOODBYE)
+
+    async def on_rate(self, call: VoiceCall, params: dict[str, str]) -> VoiceResponse:
+        """The key pressed after the rating question: 1-5 is recorded once; anything else rates nothing."""
+        await self.calls.update(call.call_sid, stage=CallStage.ENDED)
+        level = level_of(params.get("Digits", ""))
+        if level is None or self.rater is None:
+            return self.speaker.goodbye(twiml.GOODBYE)
+        try:
+            await self.rater.rate(self._served(call), level)
+        except Exception:
+            log.exception("call %s: the rating could not be recorded", call.call_sid)
+            return self.speaker.goodbye(twiml.GOODBYE)
+        return self.speaker.goodbye(twiml.RATED)
 
     # -- callbacks ------------------------------------------------------------------------------
 
@@ -404,6 +455,12 @@ class PhoneLine:
                 await session.commit()
             except IllegalTransition as exc:  # an agent still owns it: they close it when done
                 log.info("conversation left open at the end of a call: %s", exc)
+
+
+def _closing(speech: str) -> bool:
+    words = _PUNCTUATION.sub("", speech)
+    # A bare "好的" or "嗯" acknowledges an answer; it does not end the call.
+    return _CLOSING.fullmatch(words) is not None and _DONE_WORD.search(words) is not None
 
 
 def _int(raw: str | float | None) -> int | None:

@@ -120,6 +120,12 @@ async def after_agent(line: LineDep, params: Params, step: Step) -> Response:
     return await _stepped(line, params, step, line.on_after_agent)
 
 
+@router.post("/rate", response_class=TwiML, responses=STEPPED_ERRORS,
+             summary="The key pressed after the rating question (好差评: 5 非常满意 … 1 非常不满意)")
+async def rate(line: LineDep, params: Params, step: Step) -> Response:
+    return await _stepped(line, params, step, line.on_rate)
+
+
 @router.post("/recorded", response_class=TwiML, responses=STEPPED_ERRORS,
              summary="A message for a callback was recorded")
 async def recorded(line: LineDep, params: Params, step: Step) -> Response:

@@ -43,6 +43,9 @@ CONNECTING = "正在为您接通人工客服，请稍候。"
 TRANSFERRING = "正在为您转接人工客服。"
 CALLBACK_DONE = "已为您登记回拨，工作人员会尽快与您联系。感谢您的来电，再见。"
 CALL_ENDED = "本次通话已结束，感谢您的来电。"
+# 好差评 at the end of a call: one key, asked once; the levels are said best first, as on every channel.
+RATE_PROMPT = "请对本次服务进行评价：非常满意请按五，满意请按四，基本满意请按三，不满意请按二，非常不满意请按一。"
+RATED = "感谢您的评价，再见。"
 
 
 def apology(hotline: str) -> str:
@@ -102,6 +105,18 @@ class Speaker:
             num_digits=num_digits, action_on_empty_result=True,
         )
         self.say(gather, prompt)
+        return response
+
+    def rating(self, action: str, *before: str, goodbye: str = GOODBYE) -> VoiceResponse:
+        """`before`, then the rating question for one key (1-5). Silence is not posted: the call goes on to
+        `goodbye` and hangs up, so the question is never repeated."""
+        response = VoiceResponse()
+        for text in before:
+            self.say(response, text)
+        gather = response.gather(input="dtmf", action=action, method="POST", timeout=6, num_digits=1)
+        self.say(gather, RATE_PROMPT)
+        self.say(response, goodbye)
+        response.hangup()
         return response
 
     def goodbye(self, *texts: str) -> VoiceResponse:
