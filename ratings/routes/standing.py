@@ -109,18 +109,18 @@ class SheetOut(BaseModel):
     departments: list[dict]
 
 
-class AppealIn(BaseModel):
+class SuspensionAppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(max_length=suspensions.NOTE_MAX, description="why the suspension is mistaken")
 
 
-class DecisionIn(BaseModel):
+class SuspensionDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["readmit", "uphold"]
     note: str | None = Field(None, max_length=suspensions.NOTE_MAX)
 
 
-class SuspendIn(BaseModel):
+class AgentSuspendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(max_length=suspensions.NOTE_MAX, description="the reason, shown to the agent")
 
@@ -238,7 +238,7 @@ async def performance_sheet(
 @router.post("/standing/suspensions/{suspension_id}/appeal", response_model=SuspensionOut,
              summary="Appeal my suspension (once), with a note for the supervisor's review",
              responses=error_responses(*CHANGE, suspensions.APPEAL_ERRORS))
-async def appeal(suspension_id: int, body: AppealIn, me: CurrentAgent, ratings: RatingsDep) -> dict:
+async def appeal(suspension_id: int, body: SuspensionAppealIn, me: CurrentAgent, ratings: RatingsDep) -> dict:
     found = await suspensions.appeal(ratings, me.actor, suspension_id, body.note)
     return suspensions.as_dict(found, me.display_name)
 
@@ -246,7 +246,7 @@ async def appeal(suspension_id: int, body: AppealIn, me: CurrentAgent, ratings: 
 @router.post("/standing/suspensions/{suspension_id}/decide", response_model=SuspensionOut,
              summary="Review a suspension: re-admit the agent, or keep them off the line (supervisors)",
              responses=error_responses(*CHANGE, ROLE_ERRORS, suspensions.DECIDE_ERRORS))
-async def decide(suspension_id: int, body: DecisionIn, me: Supervisor, ratings: RatingsDep) -> dict:
+async def decide(suspension_id: int, body: SuspensionDecisionIn, me: Supervisor, ratings: RatingsDep) -> dict:
     found = await suspensions.decide(ratings, me.actor, suspension_id, body.decision == "readmit", body.note)
     return suspensions.as_dict(found)
 
@@ -255,7 +255,7 @@ async def decide(suspension_id: int, body: DecisionIn, me: Supervisor, ratings: 
              summary="Suspend an agent's right to go on duty, pending review (supervisors)",
              responses=error_responses(*CHANGE, ROLE_ERRORS, {404: ("agent_not_found",),
                                                               409: ("already_suspended",), 422: ("note_invalid",)}))
-async def suspend(agent_id: int, body: SuspendIn, me: Supervisor, ratings: RatingsDep,
+async def suspend(agent_id: int, body: AgentSuspendIn, me: Supervisor, ratings: RatingsDep,
                   console: ConsoleOrNone) -> dict:
     note = suspensions.clean_note(body.note, required=True)
     async with ratings.sessions() as session:
