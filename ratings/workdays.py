@@ -73,8 +73,8 @@ def _dates(value: object, where: str) -> Iterable[date]:
 def parse(text: str, name: str = FILE.name) -> WorkCalendar:
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CalendarError(f"{name}: 不是合法的 YAML: {exc}") from exc
+    except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for a date like 2026-13-01
+        raise CalendarError(f"{name}: 不是合法的 YAML 或日期: {exc}") from exc
     if not isinstance(data, dict):
         raise CalendarError(f"{name}: 顶层须是以年份为键的映射")
     holidays: set[date] = set()
