@@ -225,6 +225,10 @@ class Settings(BaseSettings):
     rating_scores: str = Field(
         "10,8,6,3,0", description="scores of 非常满意,满意,基本满意,不满意,非常不满意, best first (0-10 each)"
     )
+    rating_report_font: Path | None = Field(
+        None, description="a CJK TrueType/OpenType font (.ttf/.otf/.ttc) for the monthly PDF report; empty: "
+                          "WenQuanYi Micro Hei or Noto Sans CJK where Debian installs them"
+    )
 
     # 好差评: rectification of bad ratings (ratings/cases.py), deadlines in working days (ratings/holidays.yml).
     rectify_callback_working_days: int = Field(

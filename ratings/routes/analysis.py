@@ -1,5 +1,6 @@
 """数据分析 for supervisors: satisfaction by business, channel, department, agent or period, reasons for
-bad ratings, rectification on time and call-backs (JSON), and the page that charts them (/console/ratings)."""
+bad ratings, rectification on time and call-backs (JSON), the monthly report (XLSX, PDF) and the page that
+charts them (/console/ratings)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -7,13 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.pages import page_headers
-from ratings import analysis, scoring
+from ratings import analysis, report, scoring
 from ratings.deps import RatingsDep
+from staff import audit
 from staff.auth import ROLE_ERRORS, SIGNED_IN_ERRORS, Supervisor
 
 router = APIRouter(tags=["ratings: analysis"])
@@ -146,6 +149,38 @@ async def rectification(me: Supervisor, ratings: RatingsDep, range_: Annotated[R
     async with ratings.sessions() as session:
         found = await analysis.rectification(session, window, now=ratings.clock.now(), by_department=True)
     return {"from_": first, "to": last, **found}
+
+
+class Download(Response):
+    media_type = report.XLSX
+
+
+@router.get("/api/v1/console/ratings/report", response_class=Download,
+            summary="The monthly report as XLSX (with Excel charts) or PDF (with its charts); each export is audited",
+            responses={200: {"content": {report.XLSX: {}, "application/pdf": {}}, "description": "the file"},
+                       **error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS, INVALID_REQUEST,
+                                         {422: ("month_invalid",), 503: ("report_font_missing",)},
+                                         route_answers_json=False)})
+async def monthly_report(
+    me: Supervisor, ratings: RatingsDep,
+    month: Annotated[str, Query(max_length=7, description="yyyy-mm, e.g. 2026-11")],
+    format: Annotated[Literal["xlsx", "pdf"], Query(description="xlsx or pdf")] = "xlsx",
+) -> Response:
+    report.parse_month(month)
+    font = report.font_path(ratings.settings) if format == "pdf" else None  # refused before any work
+    async with ratings.sessions() as session:
+        gathered = await report.gather(session, ratings.settings, month, now=ratings.clock.now())
+        audit.record(session, me.actor, "ratings_report_export", "ratings_report", month=gathered.month,
+                     format=format)
+        await session.commit()
+    if font is not None:
+        body = await run_in_threadpool(report.pdf, gathered, font)
+        media = "application/pdf"
+    else:
+        body = await run_in_threadpool(report.xlsx, gathered)
+        media = report.XLSX
+    name = f"ratings-report-{gathered.month}.{format}"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # The pages (plain HTML, CSS and their own scripts; charts drawn by the page as SVG, nothing from a CDN).

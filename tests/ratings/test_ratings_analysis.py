@@ -3,14 +3,17 @@ counted apart, reasons, rectification on time and call-backs, the wall view, and
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
 
 from core.db import migrate
 from ratings.events import TOPIC, RatingNew
 from ratings.routes import wall as wall_routes
-from staff.models import Role
+from staff.models import AuditEntry, Role
 from tests.callout.helpers import client, login
 from tests.ratings.ratings_analysis_seed import analysis_app, on_database, seed
 
@@ -176,3 +179,42 @@ async def test_bad_ranges_are_refused(tmp_path) -> None:
             assert await code(by="citizen") == (422, "invalid_request")
             assert await code(period="year", by="period") == (422, "invalid_request")
             assert (await api.get("/api/v1/console/ratings/summary", headers=boss)).status_code == 200
+
+
+async def test_monthly_report_files(database_url: str, tmp_path) -> None:
+    async with on_database(database_url, tmp_path) as ratings:
+        await seed(ratings)
+        boss = await login(ratings, "boss", Role.SUPERVISOR)
+        async with client(analysis_app(ratings)) as api:
+            book = await api.get("/api/v1/console/ratings/report", params={"month": "2026-11", "format": "xlsx"},
+                                 headers=boss)
+            paper = await api.get("/api/v1/console/ratings/report", params={"month": "2026-11", "format": "pdf"},
+                                  headers=boss)
+            bad_month = await api.get("/api/v1/console/ratings/report", params={"month": "2026-13"}, headers=boss)
+            agent = await login(ratings, "agent", Role.AGENT)
+            refused = await api.get("/api/v1/console/ratings/report", params={"month": "2026-11"}, headers=agent)
+        async with ratings.sessions() as session:
+            exports = (await session.execute(select(AuditEntry.action, AuditEntry.detail)
+                                             .where(AuditEntry.action == "ratings_report_export"))).all()
+    assert book.status_code == 200, book.text
+    assert 'filename="ratings-report-2026-11.xlsx"' in book.headers["content-disposition"]
+    workbook = load_workbook(io.BytesIO(book.content))
+    assert workbook.sheetnames == ["概览", "按业务", "按渠道", "按部门", "按坐席", "差评原因", "整改"]
+    overview = workbook["概览"]
+    assert overview["A1"].value == "2026-11 好差评月度报告"
+    assert [c.value for c in overview[6]][:6] == ["全月合计", 5, 0.54, 0.4, 0.4, 5.4]
+    assert len(overview._charts) == 2 and all(len(workbook[s]._charts) == 1 for s in ("按业务", "按坐席", "差评原因"))
+    agents = {row[0]: row[1:3] for row in workbook["按坐席"].iter_rows(min_row=2, values_only=True)}
+    assert agents == {"王丽": (2, 0.9), "李强": (2, 0.3), "智能客服": (1, 0.3)}
+    cases = list(workbook["整改"].iter_rows(min_row=2, values_only=True))
+    assert cases[-1][:6] == ("合计", 3, 2, 1, 0.5, 1)
+
+    assert paper.status_code == 200 and paper.headers["content-type"] == "application/pdf"
+    assert paper.content.startswith(b"%PDF")
+    assert b"(ratings-report 2026-11)" in paper.content  # the document's keywords, plain in its metadata
+    assert len(paper.content) > 20_000  # the CJK font's glyphs are embedded, else the Chinese would not show
+
+    assert (bad_month.status_code, bad_month.json()["code"]) == (422, "month_invalid")
+    assert refused.status_code == 403
+    assert [(a, d["month"], d["format"]) for a, d in exports] == [
+        ("ratings_report_export", "2026-11", "xlsx"), ("ratings_report_export", "2026-11", "pdf")]
