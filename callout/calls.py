@@ -27,6 +27,7 @@ from callout.models import Attempt, CallEvent, Campaign, MachineAction, Outcome,
 from channels.voice import twiml
 from channels.voice.phone_inbound import speech_confidence, spoken_words
 from channels.voice.phone_line import PhoneLine
+from channels.voice.rating import OUTBOUND, ServedCall, level_of
 from channels.voice.speech_text import for_ear
 from conversations.hub import Hub
 from conversations.inbound import CitizenKey, Inbound, Speech
@@ -34,6 +35,8 @@ from conversations.models import Author, Channel, ConversationStatus
 from conversations.replies import Reply
 from core.db import rowcount
 from core.errors import ApiError
+from ratings.context import Ratings
+from ratings.phone import PhoneRatings
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,10 @@ HINTS = "再说一遍,重复,人工,转人工,不要再打了,退订,公积金,�
 
 
 class OutboundCalls:
-    def __init__(self, callout: Callout, hub: Hub | None = None, phone_line: PhoneLine | None = None) -> None:
+    def __init__(self, callout: Callout, hub: Hub | None = None, phone_line: PhoneLine | None = None,
+                 ratings: Ratings | None = None) -> None:
         self._callout = callout
+        self._rater = PhoneRatings(ratings) if ratings is not None else None
         self._sessions = callout.sessions
         self._hub = hub
         self._phone_line = phone_line
@@ -179,13 +184,42 @@ class OutboundCalls:
             return await self._to_person(attempt, words)
         if digits == "1" or (words and _REPEAT.search(words)):
             if attempt.heard >= MAX_REPEATS:
-                return self.speaker.goodbye(GOODBYE)
+                return await self._end(attempt)
             text, _ = await self._texts(attempt)
             await self._update(attempt.id, heard=attempt.heard + 1)
             return self._message(attempt, text)
         if words:
             return await self._ask(attempt, words, params)
-        return self.speaker.goodbye(GOODBYE)
+        return await self._end(attempt)
+
+    # -- the rating at the end (好差评) ----------------------------------------------------------------
+
+    async def _served(self, attempt: Attempt) -> ServedCall:
+        campaign = await self._campaign(attempt.campaign_id)
+        return ServedCall(call_sid=attempt.call_sid or "", kind=OUTBOUND, conversation_id=attempt.conversation_id,
+                          business=campaign.business)
+
+    async def _end(self, attempt: Attempt) -> VoiceResponse:
+        """The person heard the message and has nothing more: once per call, the rating question (keys
+        1-5) before the goodbye; without the ratings, or asked before, just the goodbye."""
+        if self._rater is None or not attempt.call_sid:
+            return self.speaker.goodbye(GOODBYE)
+        try:
+            asked = await self._rater.ask(await self._served(attempt))
+        except Exception:  # a courtesy: a failure here must not keep the person from the goodbye
+            log.exception("attempt %s: could not ask for a rating", attempt.id)
+            asked = False
+        if not asked:
+            return self.speaker.goodbye(GOODBYE)
+        return self.speaker.rating(self.url("rate", attempt), goodbye=GOODBYE)
+
+    async def on_rate(self, attempt: Attempt, params: dict[str, str]) -> VoiceResponse:
+        """The key after the rating question: 1-5 is recorded once (a replay changes nothing); others rate nothing."""
+        level = level_of(params.get("Digits", ""))
+        if level is None or self._rater is None or not attempt.call_sid:
+            return self.speaker.goodbye(GOODBYE)
+        await self._rater.rate(await self._served(attempt), level)
+        return self.speaker.goodbye(twiml.RATED)
 
     async def _opt_out(self, attempt: Attempt, said: str) -> VoiceResponse:
         recipient = await self._recipient(attempt.recipient_id)

@@ -22,6 +22,7 @@ from channels.voice.twiml import TwiML
 from conversations.hub import Hub
 from core.deps import ServicesDep
 from core.errors import INVALID_REQUEST, error_responses
+from ratings.context import Ratings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX, tags=["outbound calls: Twilio"])
@@ -36,7 +37,7 @@ REFUSED = (INVALID_REQUEST, {
 
 
 def get_calls(services: ServicesDep) -> OutboundCalls:
-    return OutboundCalls(services.get(Callout), services.find(Hub), services.find(PhoneLine))
+    return OutboundCalls(services.get(Callout), services.find(Hub), services.find(PhoneLine), services.find(Ratings))
 
 
 Calls = Annotated[OutboundCalls, Depends(get_calls)]
@@ -92,6 +93,14 @@ async def answer(params: Params, attempt_id: AttemptId, step: Step, calls: Calls
 async def gather(params: Params, attempt_id: AttemptId, step: Step, calls: Calls) -> Response:
     attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
     return await _stepped(calls, attempt, step, lambda current: calls.on_gather(current, params))
+
+
+@router.post("/rate", response_class=TwiML,
+             summary="The key pressed after the rating question (好差评: 5 非常满意 … 1 非常不满意)",
+             responses=error_responses(*REFUSED, route_answers_json=False))
+async def rate(params: Params, attempt_id: AttemptId, step: Step, calls: Calls) -> Response:
+    attempt = await calls.attempt(attempt_id, params.get("CallSid", ""))
+    return await _stepped(calls, attempt, step, lambda current: calls.on_rate(current, params))
 
 
 @router.post("/voicemail", response_class=TwiML, summary="A machine answered: the voicemail text after the beep",
