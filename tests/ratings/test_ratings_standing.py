@@ -25,6 +25,7 @@ from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from ratings import standing, suspensions
+from ratings.cases import CaseChanged
 from ratings.context import Ratings
 from ratings.events import TOPIC, RatingNew
 from ratings.models import Rating, RectificationCase, Suspension
@@ -350,6 +351,31 @@ async def test_a_rating_on_the_bus_runs_the_rules(desk):
     finally:
         await watch.stop()
     assert [s.rule for s in await desk.suspensions_of(agent_id)] == ["low_score"]
+
+
+async def test_a_verification_on_the_bus_runs_the_rules(desk):
+    desk.ratings.settings = desk.ratings.settings.model_copy(update={"standing_min_score": 0})
+    agent_id, _ = await desk.person("qian")
+    for _ in range(2):
+        await desk.rate(agent_id, 2, verified=True)
+    await desk.rate(agent_id, 1, case=True)
+    async with desk.ratings.sessions() as session:
+        case = await session.scalar(select(RectificationCase).where(RectificationCase.verified_at.is_(None)))
+        case.verified_at = desk.clock.now()  # as ratings.cases.verify does
+        await session.commit()
+        case_id = case.id
+    watch = StandingWatch(desk.ratings, desk.console)
+    watch.start()
+    try:
+        await asyncio.sleep(0.05)
+        await desk.bus.publish(TOPIC, CaseChanged(case_id=case_id, status="verified"))
+        for _ in range(100):
+            if await desk.suspensions_of(agent_id):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await watch.stop()
+    assert [s.rule for s in await desk.suspensions_of(agent_id)] == ["verified_bad"]
 
 
 def test_ranks_share_equal_scores() -> None:
