@@ -47,6 +47,18 @@ const Console = (() => {
     return data;
   }
 
+  // A file upload (multipart): the browser sets the boundary; the CSRF token goes as for any change.
+  async function upload(path, form) {
+    const response = await fetch(path, {
+      method: "POST", headers: { Accept: "application/json", "X-CSRF-Token": csrf() }, credentials: "same-origin",
+      body: form,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 401) onLoggedOut(data.message);
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -207,7 +219,9 @@ const Console = (() => {
     const payload = message.payload && typeof message.payload === "object" ? message.payload : {};
     const node = el("div", `tmsg tmsg--${author}`);
     node.dataset.id = String(message.id);
-    const who = author === "agent" && payload.agent && payload.agent.name ? `客服 ${payload.agent.name}` : AUTHORS[author];
+    const name = author === "agent" && payload.agent && typeof payload.agent.name === "string" ? payload.agent.name : "";
+    // Display names read "客服 0123 王" already; older ones were bare names.
+    const who = name ? (name.startsWith("客服") ? name : `客服 ${name}`) : AUTHORS[author];
     const meta = el("p", "tmsg__meta");
     meta.append(el("span", "tmsg__who", who), el("time", "tmsg__time", time(message.created_at)));
     node.append(meta, el("p", "tmsg__text", message.text));
@@ -220,6 +234,6 @@ const Console = (() => {
     return node;
   }
 
-  return { api, el, svg, percent, button, time, duration, since, toast, login, Live, messageNode, CHANNELS, REASONS,
+  return { api, upload, el, svg, percent, button, time, duration, since, toast, login, Live, messageNode, CHANNELS, REASONS,
            DUTY, ApiError };
 })();
