@@ -108,7 +108,7 @@ async def change_counter(window_id: int, body: CounterChange, me: Supervisor, ra
 
 @router.get("/{window_id}/qr.svg", response_class=SVG, summary="The window's QR code (SVG)",
             responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
-                       **error_responses(*READ_ERRORS, INVALID_REQUEST, NOT_FOUND)})
+                       **error_responses(*READ_ERRORS, INVALID_REQUEST, NOT_FOUND, route_answers_json=False)})
 async def counter_qr(window_id: int, me: Supervisor, ratings: RatingsDep) -> Response:
     async with ratings.sessions() as session:
         window = await _window(session, window_id)
