@@ -34,7 +34,8 @@ class CitizenReplies:
 
     async def __call__(self, conversation: Conversation, message: Message, status: str) -> list[Reply] | None:
         text = message.text.strip()
-        if status == S.BOT and (score := parse_rating(text)) is not None:
+        # With ratings running, the rating request and its answer are theirs (ratings/conversation.py).
+        if status == S.BOT and self._console.rating_asker is None and (score := parse_rating(text)) is not None:
             return await self._rate(conversation.id, score)
         if status == S.WAITING and text in LEAVE_WORDS:
             return await self._leave_message(conversation)

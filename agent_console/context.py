@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agent_console.models import Handoff
 from conversations.bot_client import RasaClient
 from conversations.hub import Hub
+from conversations.replies import Reply
 from core.bus import EventBus
 from core.deps import ServicesDep
 from core.services import Services
@@ -20,6 +22,10 @@ from knowledge.search import KnowledgeBase
 # above the console register theirs at start (ratings' standing suspends agents), so the console need not
 # know them.
 DutyGate = Callable[[int], Awaitable[None]]
+# Builds the rating request sent when an agent finishes a handoff; None: this handoff was asked already.
+# Ratings registers it at start and then answers the citizen's reply itself (its own hub interceptor);
+# without one the console asks and stores the reply on the handoff in its own simple way.
+RatingAsker = Callable[[Handoff], Awaitable[Reply | None]]
 
 
 @dataclass
@@ -31,9 +37,13 @@ class Console:
     bot: RasaClient
     knowledge: KnowledgeBase | None
     duty_gates: list[DutyGate] = field(default_factory=list)
+    rating_asker: RatingAsker | None = None
 
     def register_duty_gate(self, gate: DutyGate) -> None:
         self.duty_gates.append(gate)
+
+    def register_rating_asker(self, asker: RatingAsker) -> None:
+        self.rating_asker = asker
 
 
 def make_console(services: Services) -> Console:

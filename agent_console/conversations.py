@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 S = ConversationStatus
 TRANSCRIPT_LIMIT = 500
 EARLIER_LIMIT = 20
-RATING_BUTTONS = [{"title": f"{n}分", "payload": str(n)} for n in (5, 4, 3, 2, 1)]
+# Without ratings running (a console on its own): the national scale's words, best first; "5" means 非常满意.
+RATING_BUTTONS = [
+    {"title": title, "payload": str(n)}
+    for n, title in zip((5, 4, 3, 2, 1), ("非常满意", "满意", "基本满意", "不满意", "非常不满意"), strict=True)
+]
 RATING_TEXT = "本次人工服务已结束，智能客服将继续为您服务。请为刚才的人工服务打分：回复数字1–5（5分为非常满意）。"
 
 
@@ -202,7 +206,12 @@ async def finish(console: Console, me: Me, conversation_id: str) -> dict:
         except IllegalTransition:
             raise ApiError(409, "conversation_changed", "会话状态已变化，请刷新。") from None
     await news.publish(console.bus)
-    request = Reply(text=RATING_TEXT, buttons=RATING_BUTTONS,
-                    meta={"rating_request": {"conversation_id": conversation_id}})
-    await console.hub.send(conversation_id, handoff.channel, Author.SYSTEM, request, push=True)
+    request: Reply | None
+    if console.rating_asker is not None:
+        request = await console.rating_asker(handoff)
+    else:
+        request = Reply(text=RATING_TEXT, buttons=RATING_BUTTONS,
+                        meta={"rating_request": {"conversation_id": conversation_id}})
+    if request is not None:
+        await console.hub.send(conversation_id, handoff.channel, Author.SYSTEM, request, push=True)
     return {"conversation_id": conversation_id, "status": S.BOT, "bot_resumed": resumed}

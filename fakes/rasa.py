@@ -51,6 +51,8 @@ class FakeRasa(ThreadServer):
     delay: float = 0.0
     received: list[dict] = field(default_factory=list)
     events: list[tuple[str, dict]] = field(default_factory=list)
+    # GET …/tracker answers only for the conversations a test puts here (others 404, as before).
+    trackers: dict[str, dict] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
 
     async def _webhook(self, request: Request) -> JSONResponse:
@@ -66,9 +68,14 @@ class FakeRasa(ThreadServer):
     async def _status(self, _: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz"})
 
+    async def _tracker(self, request: Request) -> JSONResponse:
+        tracker = self.trackers.get(request.path_params["sender"])
+        return JSONResponse(tracker) if tracker is not None else JSONResponse({"error": "not set"}, status_code=404)
+
     def routes(self) -> list[Route]:
         return [
             Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
             Route("/conversations/{sender}/tracker/events", self._events, methods=["POST"]),
+            Route("/conversations/{sender}/tracker", self._tracker),
             Route("/status", self._status),
         ]

@@ -105,7 +105,7 @@ def test_two_agents_grab_talk_and_hand_back(browser: Browser, live_service, agen
     expect(wang.locator("#mine-list .card")).to_have_count(0)
     rating = citizen.locator("#messages .msg--system").filter(has_text="请为刚才的人工服务打分")
     expect(rating).to_have_count(1)
-    rating.get_by_role("button", name="5分").click()
-    expect(citizen.locator("#messages .msg--system").last).to_contain_text("感谢您的评价（5分）")
+    rating.get_by_role("button", name="非常满意", exact=True).click()
+    expect(citizen.locator("#messages .msg--system").last).to_contain_text("感谢您的评价（非常满意）")
     for page in (wang, zhang, citizen):
         page.context.close()

@@ -54,8 +54,9 @@ def test_queue_agent_and_rating_on_wechat(service, wechat, rasa, openid):
 
     service.run(conversations.finish(console, me, cid))
     request = wechat.wait_for(openid, len(lines) + 1)[-1]
-    assert request.via == "custom" and "回复数字1–5" in request.content and request.content.endswith("1. 1分")
+    assert request.via == "custom" and "回复数字 5–1" in request.content
+    assert request.content.endswith("5. 非常满意\n4. 满意\n3. 基本满意\n2. 不满意\n1. 非常不满意"), "5 means 非常满意"
     thanks = wechat.post(service.wechat_url, wx.text(openid, "5")).shown
-    assert thanks.content == "感谢您的评价（5分）！还有其他问题可以继续问我。"
+    assert thanks.content == "感谢您的评价（非常满意）！还有其他问题可以继续问我。"
     assert service.run(rating_of(cid)) == 5, "the digit 5 is a rating of 5"
     assert wechat.post(service.wechat_url, wx.text(openid, "谢谢")).shown.content == "收到：谢谢", "the bot is back"
