@@ -1,7 +1,7 @@
 """The ratings' routes, one module per resource; `ROUTERS` is what the app includes."""
 from fastapi import APIRouter
 
-from ratings.routes import analysis, cases, citizen, counter_page, counters, standing, wall
+from ratings.routes import analysis, cases, citizen, counter_page, counters, public, standing, wall
 
-ROUTERS: list[APIRouter] = [analysis.router, wall.router, cases.router, counters.router, counter_page.router,
-                            citizen.router, standing.router]
+ROUTERS: list[APIRouter] = [analysis.router, wall.router, public.router, cases.router, counters.router,
+                            counter_page.router, citizen.router, standing.router]

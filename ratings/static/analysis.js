@@ -75,12 +75,12 @@
   // One row per group: its label, a bar split by level (share of its ratings), and the satisfaction.
   function stacked(rows, emptyText) {
     if (!rows.length) return el("p", "muted", emptyText || "该时段没有评价。");
-    const W = 680, rowH = 26, left = 150, right = 150, H = rows.length * rowH + 4;
+    const W = 460, rowH = 26, left = 110, right = 100, H = rows.length * rowH + 4;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "各组满意度与评价分布" });
     rows.forEach((row, i) => {
       const y = 2 + i * rowH;
       const g = svg("g", { class: "ra__row" });
-      const label = row.label.length > 12 ? `${row.label.slice(0, 11)}…` : row.label;
+      const label = row.label.length > 8 ? `${row.label.slice(0, 7)}…` : row.label;
       g.append(svg("title", {}, `${row.label}：${row.count} 条评价，满意度 ${percent(row.satisfaction)}，好评率 ${percent(row.good)}` +
         (row.marked ? `，申诉撤销 ${row.marked} 条` : "")));
       g.append(svg("text", { x: left - 6, y: y + 17, "text-anchor": "end" }, label));
@@ -127,14 +127,14 @@
       root.append(svg("polyline", { points: points.map((p) => p.join(",")).join(" "), class: "ra__line" }));
       for (const [x, y] of points) root.append(svg("circle", { cx: x, cy: y, r: 3, class: "ra__dot" }));
     }
-    root.append(svg("text", { x: W - right + 4, y: top + 8 }, `最多${most}条`));
+    root.append(svg("text", { x: W - 4, y: top + 8, "text-anchor": "end" }, `柱：评价数（最多${most}条）`));
     return root;
   }
 
   function reasonBars(reasons) {
     const most = Math.max(1, ...reasons.map((r) => r.count));
     if (!reasons.some((r) => r.count)) return el("p", "muted", "该时段没有差评原因。");
-    const W = 680, rowH = 24, left = 110, right = 110, H = reasons.length * rowH + 4;
+    const W = 460, rowH = 24, left = 80, right = 90, H = reasons.length * rowH + 4;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "差评原因" });
     reasons.forEach((r, i) => {
       const y = 2 + i * rowH;

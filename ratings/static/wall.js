@@ -15,7 +15,7 @@
     const li = el("li", fresh ? "wall__new" : "");
     const level = el("span", "wall__level", r.level_label);
     level.dataset.level = String(r.level);
-    li.append(el("time", "", time(r.at)), level, el("span", "", r.department),
+    li.append(el("time", "", time(r.at, true)), level, el("span", "", r.department),
       el("span", "muted", `${r.channel_label} · ${r.bot ? "智能客服" : r.business}`));
     return li;
   }
@@ -36,7 +36,9 @@
     const level = el("span", "wall__level", c.level_label);
     level.dataset.level = String(c.level);
     const late = (Date.now() - new Date(c.due_at).getTime()) / 1000;
-    li.append(el("span", "", c.department), level, el("span", "muted", `超期 ${duration(late)}`),
+    const days = Math.floor(late / 86400);
+    const overdue = days >= 1 ? `${days}天${Math.floor((late % 86400) / 3600)}时` : duration(late);
+    li.append(el("span", "", c.department), level, el("span", "muted", `超期 ${overdue}`),
       el("span", "muted", c.escalation >= 2 ? "已升级至中心" : c.escalation === 1 ? "已升级至主管" : ""));
     return li;
   }

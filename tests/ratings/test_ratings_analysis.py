@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from core.db import migrate
 from ratings.events import TOPIC, RatingNew
+from ratings.routes import public
 from ratings.routes import wall as wall_routes
 from staff.models import AuditEntry, Role
 from tests.callout.helpers import client, login
-from tests.ratings.ratings_analysis_seed import analysis_app, on_database, seed
+from tests.ratings.ratings_analysis_seed import CITIZEN, analysis_app, on_database, seed
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
@@ -218,3 +219,25 @@ async def test_monthly_report_files(database_url: str, tmp_path) -> None:
     assert refused.status_code == 403
     assert [(a, d["month"], d["format"]) for a, d in exports] == [
         ("ratings_report_export", "2026-11", "xlsx"), ("ratings_report_export", "2026-11", "pdf")]
+
+
+async def test_the_public_figures_carry_nothing_personal(database_url: str, tmp_path) -> None:
+    async with on_database(database_url, tmp_path) as ratings:
+        await seed(ratings)
+        public._cache.clear()
+        async with client(analysis_app(ratings, public.router)) as api:
+            answer = await api.get("/api/v1/ratings/public")  # last month before 12-07: November; no login
+            wrong = await api.get("/api/v1/ratings/public", params={"month": "2026/11"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["month"] == "2026-11"
+    assert [(m["month"], m["count"], m["satisfaction"]) for m in body["months"]] == [
+        ("2026-10", 1, 1.0), ("2026-11", 5, 0.54)]
+    assert (body["total"]["count"], body["total"]["satisfaction"], body["total"]["good"]) == (5, 0.54, 0.4)
+    assert {d["label"]: d["satisfaction"] for d in body["department"]} == {
+        "提取科": 0.9, "贷款科": 0.15, "邯山区管理部": 0.6}
+    assert body["rectification"] == {"opened": 3, "closed": 2, "on_time": 0.5, "called_back_share": 0.6667}
+    assert "agent" not in body
+    for personal in ("王丽", "李强", "wangli", "张小明", "13912345678", CITIZEN, "hanshan-01", "seed-"):
+        assert personal not in answer.text, personal
+    assert (wrong.status_code, wrong.json()["code"]) == (422, "month_invalid")
