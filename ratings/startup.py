@@ -1,6 +1,8 @@
 """Ratings in the service: the context, built once at start; each part registers its seams here."""
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console.context import Console
@@ -12,6 +14,10 @@ from core.services import Services
 from core.settings import Settings
 from ratings.context import Ratings
 from ratings.conversation import ConversationRatings
+from ratings.deadlines import DeadlineWatch
+from ratings.follow_up import FollowUps
+from ratings.standing_watch import StandingWatch
+from ratings.suspensions import gate
 
 
 async def start(services: Services) -> None:
@@ -24,7 +30,24 @@ async def start(services: Services) -> None:
     if (console := services.find(Console)) is not None:
         console.register_rating_asker(in_conversations.ask_after_handoff)
     services.get(Hub).register_interceptor(in_conversations)
+    # The agents' standing (动态退出): a suspended agent does not go on duty; the rules run after each
+    # rating of an agent and periodically.
+    console = services.find(Console)
+    if console is not None:
+        console.register_duty_gate(partial(gate, ratings))
+    watch = StandingWatch(ratings, console)
+    services.provide(StandingWatch, watch)
+    watch.start()
+    # Rectification: the citizen's follow-up rating of a replied case; overdue cases escalate.
+    services.get(Hub).register_interceptor(FollowUps(ratings))
+    deadlines = DeadlineWatch(ratings)
+    services.provide(DeadlineWatch, deadlines)
+    deadlines.start()
 
 
 async def stop(services: Services) -> None:
+    if (deadlines := services.find(DeadlineWatch)) is not None:
+        await deadlines.stop()
+    if (watch := services.find(StandingWatch)) is not None:
+        await watch.stop()
     return None
