@@ -366,7 +366,9 @@ class FakeWeChat(ThreadServer):
             self._deliver(openid, Shown("custom", "text", content))
         elif body.get("msgtype") == "news":
             article = body["news"]["articles"][0]
-            self._deliver(openid, Shown("custom", "news", article["title"], extra={"url": article["url"]}))
+            extra = {"url": article["url"], "picurl": article.get("picurl", ""),
+                     "description": article.get("description", "")}
+            self._deliver(openid, Shown("custom", "news", article["title"], extra=extra))
         else:
             return self._result(path, 47001)
         return self._result(path, 0)
