@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import ApiError, ErrorCodes
 from ratings.cases import open_case
 from ratings.context import Ratings
+from ratings.departments import department_for
 from ratings.events import TOPIC, RatingNew
 from ratings.levels import Level
 from ratings.models import Rating, RatingRequest
@@ -81,6 +82,9 @@ async def record_rating(
     if await session.scalar(select(Rating.id).where(Rating.event_key == event_key)) is not None:
         raise _already_rated()
     now = ratings.clock.now()
+    # Every rating answers to a department (analysis by department, the case's routing): the business's
+    # owner when the caller named none.
+    department = department or department_for(business, None)
     rating = Rating(event_key=event_key, kind=kind, channel=channel, level=int(valid), reasons=chosen, comment=text,
                     business=business, department=department, agent_id=agent_id, counter=counter,
                     citizen_id=citizen_id, conversation_id=conversation_id, created_at=now)
