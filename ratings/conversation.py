@@ -27,7 +27,7 @@ from agent_console import handoff_states
 from agent_console.hours import LOCAL
 from agent_console.models import Handoff
 from conversations.bot_client import BotUnavailable, RasaClient
-from conversations.models import Author, Conversation, ConversationStatus, Direction, Message
+from conversations.models import Author, Channel, Conversation, ConversationStatus, Direction, Message
 from conversations.replies import Reply
 from core.errors import ApiError
 from ratings.context import Ratings
@@ -95,7 +95,10 @@ class ConversationRatings:
     # -- asking ------------------------------------------------------------------------------------
 
     async def ask_after_handoff(self, handoff: Handoff) -> Reply | None:
-        """The request sent when an agent finishes: one per handoff."""
+        """The request sent when an agent finishes: one per handoff. Not on the phone, where the caller is
+        asked for a key at the end of the call instead (ratings/phone.py)."""
+        if handoff.channel == Channel.PHONE:
+            return None
         business = handoff.skill or handoff.intent
         async with self._ratings.sessions() as session:
             agent_department = (await session.scalar(select(Agent.department).where(Agent.id == handoff.agent_id))
@@ -141,8 +144,8 @@ class ConversationRatings:
     # -- the citizen's answers --------------------------------------------------------------------
 
     async def __call__(self, conversation: Conversation, message: Message, status: str) -> list[Reply] | None:
-        if status != ConversationStatus.BOT:
-            return None
+        if status != ConversationStatus.BOT or conversation.channel == Channel.PHONE:
+            return None  # the phone line asks and records by keys itself (ratings/phone.py)
         follow_up = await self._follow_up(conversation, message)
         if follow_up is not None:
             return follow_up

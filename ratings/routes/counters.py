@@ -2,20 +2,25 @@
 reissue), each window's QR code as SVG and its printable sheet. Every change is audited."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.pages import page_headers
-from ratings import counter_page, counters
+from ratings import counter_page, counters, departments
 from ratings.context import Ratings
 from ratings.deps import RatingsDep
 from ratings.models import CounterWindow
 from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, Supervisor
 
 router = APIRouter(prefix="/api/v1/ratings/counters", tags=["ratings: counter windows"])
+pages = APIRouter(tags=["ratings: counter windows"])  # the supervisors' page, outside the API prefix
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 WINDOW = r"^[A-Za-z0-9]{1,16}$"
 OFFICE = r"^[a-z][a-z0-9_-]{0,31}$"
@@ -62,6 +67,16 @@ class CountersOut(BaseModel):
     counters: list[CounterOut]
 
 
+class OfficeOut(BaseModel):
+    code: str
+    name: str
+
+
+class OfficesOut(BaseModel):
+    offices: list[OfficeOut] = Field(description="the offices of ratings/departments.yml, in its order")
+    departments: list[str] = Field(description="every department a window may answer to")
+
+
 async def _out(ratings: Ratings, session: AsyncSession, window: CounterWindow) -> dict:
     view = await counters.view(session, window)
     return {
@@ -96,6 +111,13 @@ async def list_counters(me: Supervisor, ratings: RatingsDep,
         return {"counters": [await _out(ratings, session, w) for w in await counters.listing(session, office)]}
 
 
+@router.get("/offices", response_model=OfficesOut, summary="The offices windows belong to, and the departments",
+            responses=error_responses(*READ_ERRORS))
+async def list_offices(me: Supervisor) -> dict:
+    known = departments.load()
+    return {"offices": [{"code": o.code, "name": o.name} for o in known.offices], "departments": list(known.names)}
+
+
 @router.patch("/{window_id}", response_model=CounterOut,
               summary="Change a window: staff member, department, active (false deactivates), reissue its code",
               responses=error_responses(*CHANGE_ERRORS, counters.ADMIN_ERRORS))
@@ -126,3 +148,15 @@ async def counter_sheet(window_id: int, me: Supervisor, ratings: RatingsDep) -> 
     body = counter_page.print_sheet(centre=ratings.settings.centre_name, view=view,
                                     url=counters.rating_url(ratings.settings, window))
     return HTMLResponse(body, headers=page_headers(cache="no-store"))
+
+
+@pages.get("/console/counters", response_class=FileResponse, include_in_schema=False)
+async def counters_page() -> FileResponse:
+    """The supervisors' page: add windows, print their codes, change who serves, reissue, close."""
+    return FileResponse(STATIC_DIR / "counters.html", headers=page_headers())
+
+
+@pages.get("/ratings/static/{name}", response_class=FileResponse, include_in_schema=False)
+async def counters_asset(name: Literal["counters.js", "counters.css"]) -> FileResponse:
+    return FileResponse(STATIC_DIR / name, media_type="text/javascript" if name.endswith(".js") else "text/css",
+                        headers={"Cache-Control": "no-cache"})
