@@ -4,6 +4,7 @@ stale steps, the agent's appeal (rejected and upheld), escalation twice, closing
 and who may see and do what."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -307,3 +308,14 @@ async def test_unknown_case_and_unsigned_requests(desk: Desk) -> None:
     assert (await desk.api.get(BASE)).status_code == 401
     extra = await desk.api.post(f"{BASE}/999/verify", json={"bogus": 1}, headers=boss)
     assert extra.status_code == 422
+
+
+async def test_two_supervisors_pressing_the_same_button_one_wins(desk: Desk) -> None:
+    agent_id, _ = await desk.person("agent-zheng")
+    _, first = await desk.person("boss-a", Role.SUPERVISOR)
+    _, second = await desk.person("boss-b", Role.SUPERVISOR)
+    case_id = await desk.bad_rating(agent_id)
+    answers = await asyncio.gather(*(desk.api.post(f"{BASE}/{case_id}/verify", json={}, headers=h)
+                                     for h in (first, second)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert (await _steps(desk, case_id)).count("verified") == 1
