@@ -43,9 +43,12 @@ FOLLOW_UPS = {
 # Words every follow-up uses whatever the topic; what is left after removing them names a topic.
 _FOLLOW_UP_WORDS = re.compile(
     "那么|那|还|要|需要|得|带|准备|提供|交|啥|什么|哪些|材料|资料|证件|手续|要件|东西|多久|多长时间|几天|"
-    "时间|到账|上卡|能|办|好|下来|完|呢|吗|啊|呀|的|了|一年|几次|多少|取|可以|我|您|请问|[？?。，,！!\\s]"
+    "时间|到账|上卡|能|办|好|下来|完|呢|吗|啊|呀|的|了|一年|几次|多少|取|可以|我|您|请问|在哪|哪里|哪儿|去哪|"
+    "[？?。，,！!\\s]"
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# How a question that names nothing leans on the topic in play: "那…", "还…", "…呢".
+_LEANS_ON_TOPIC = re.compile(r"^\s*(?:那|还|这个|这样|那个|如果)|呢\s*[？?。！!]*\s*$")
 FOLLOW_UP_BUTTONS = (("需要什么材料", "要带什么材料？"), ("多久能办好", "多久能办好？"))
 
 
@@ -146,7 +149,20 @@ class Answerer:
         if len(_CJK.findall(remainder)) < 2:
             return True
         hits = self._kb.search(remainder, k=1)
-        return not hits or hits[0].article_id == topic or hits[0].confidence < MIN_CONFIDENCE
+        if hits and hits[0].article_id == topic:
+            return True
+        if hits and hits[0].confidence >= MIN_CONFIDENCE:
+            return False  # names another business of ours ("我想贷款买房最多能贷多少" after 租房提取)
+        # Names nothing we know: a follow-up only when it leans on what came before ("那在哪办呢");
+        # "明天天气怎么样" is a new question, for the scope check to decide on its own merits.
+        if _LEANS_ON_TOPIC.search(question):
+            return self._kb.scope.check(question).verdict not in (Verdict.OTHER_CITY, Verdict.OTHER_DOMAIN)
+        whole = self._kb.search(question, k=1)
+        if whole and whole[0].confidence >= MIN_CONFIDENCE:
+            return whole[0].article_id == topic
+        # Nothing named either way ("需要本人去吗"): ours unless the scope model says it is not.
+        not_ours = self._kb.not_ours(question)
+        return not_ours is not None and not_ours < NOT_OURS_WITH_RULE
 
     def _from_article(self, article_id: str, sections: tuple[str, ...] | None, matched: Hit | None = None) -> Answer:
         article = self._kb.article(article_id)

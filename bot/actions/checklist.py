@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from . import service
 from .answer import TOPIC
 from .checklist_answers import is_cancel, read_answer, read_choice
-from .forms import QUESTION_INTENTS, REQUESTED_SLOT
+from .forms import REQUESTED_SLOT, after_aside, is_aside, is_resume, offer_resume
 from .replies import call_hotline, reply
 
 FORM = "checklist_form"
@@ -37,10 +37,6 @@ HINTS = {
 }
 
 
-def _intent(tracker: Tracker) -> str:
-    return ((tracker.latest_message.get("intent") or {}).get("name")) or ""
-
-
 def _pick_question(found: list[dict]) -> dict:
     choices = [{"id": c["case"], "text": c["title"], "articles": c.get("articles") or []} for c in found]
     return {"id": "case", "type": PICK, "text": PICK_TEXT, "choices": choices}
@@ -57,6 +53,10 @@ class ValidateChecklistForm(Action):
         try:
             if tracker.get_slot(REQUESTED_SLOT) is None:
                 return await self._start(dispatcher, tracker, text)
+            if after_aside(tracker):
+                return []  # back after a question asked inside the check: nothing to read
+            if is_resume(text):
+                return [SlotSet(STEP, None)]  # "继续自查": the waiting question is asked again
             question = tracker.get_slot(QUESTION) or {}
             if question.get("type") == PICK:
                 return await self._pick(dispatcher, tracker, question, text)
@@ -107,7 +107,7 @@ class ValidateChecklistForm(Action):
 
     @staticmethod
     def _not_read(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str) -> list[EventType]:
-        if _intent(tracker) in QUESTION_INTENTS:
+        if is_aside(tracker):
             return []  # a question of its own: the form steps aside, a rule answers it, the check resumes
         dispatcher.utter_message(text=HINTS.get(kind, HINTS["choice"]))
         return [SlotSet(STEP, None)]  # the same question is asked again
@@ -145,6 +145,9 @@ class ActionAskChecklistStep(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if after_aside(tracker):
+            offer_resume(dispatcher, FORM)  # the question waits for "继续自查"
+            return []
         question = tracker.get_slot(QUESTION) or {}
         kind = question.get("type")
         text = str(question.get("text") or PICK_TEXT)

@@ -6,6 +6,7 @@ lets questions through to the knowledge base, and ends the form when the citizen
 """
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import numbers, service
+from .answer import TOPIC
 from .replies import call_hotline, reply
 
 REQUESTED_SLOT = "requested_slot"
@@ -26,6 +28,92 @@ QUESTION_INTENTS = frozenset(
         "ask_processing_time", "query_progress", "ask_human", "complaint", "bot_challenge",
     }
 )
+# Intents that are no answer to the form but may still be a question of the citizen's own
+# ("明天天气怎么样" inside the calculator): answered or declined by a rule when they read as a question.
+ASIDE_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
+# The actions that answer a question asked inside a form; when the form comes back after one of them
+# it offers to resume instead of repeating its question as if nothing had happened.
+ASIDES = frozenset({"action_answer", "action_fallback", "action_handoff", "utter_iamabot"})
+_RESUME = re.compile(r"^\s*(?:好的?|嗯|行)?[，,\s]*(?:继续|接着)")
+_QUESTION = re.compile(r"[？?]|吗|呢|什么|啥|怎么|怎样|咋|如何|哪|谁|几|为什么|为啥|能不能|可不可以|是不是|有没有")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# What each form calls itself in the offer to resume, and its two buttons.
+RESUME_OFFERS = {
+    "repayment_form": ("月供试算", "继续计算", "不算了"),
+    "loan_amount_form": ("可贷额度估算", "继续计算", "不算了"),
+    "checklist_form": ("条件自查", "继续自查", "不查了"),
+}
+
+
+def is_resume(text: str) -> bool:
+    """"继续计算" / "接着算" / "好，继续": back to the form after a question asked inside it."""
+    return bool(_RESUME.search(text))
+
+
+def reads_as_question(text: str) -> bool:
+    """A message the NLU could not place that is still a question ("明天天气怎么样"), not a garbled
+    answer ("三十来个"): a question word, or a longer sentence without a digit."""
+    if numbers.is_unsure(text):
+        return False
+    return bool(_QUESTION.search(text)) or (len(_CJK.findall(text)) >= 6 and not re.search(r"\d", text))
+
+
+def is_aside(tracker: Tracker) -> bool:
+    """The message is a question of its own, not an answer the form could not read: the form steps
+    aside, a rule answers it, and the form offers to resume."""
+    name = (tracker.latest_message.get("intent") or {}).get("name")
+    text = tracker.latest_message.get("text") or ""
+    return name in QUESTION_INTENTS or (name in ASIDE_INTENTS and reads_as_question(text))
+
+
+def action_before_form(tracker: Tracker) -> str | None:
+    """The last action other than a form's own: what the form comes back after. (Before asking, Rasa adds
+    the form's execution to the tracker it sends, so the latest action alone would always be the form.)"""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") not in RESUME_OFFERS:
+            return event.get("name")
+    return None
+
+
+def after_aside(tracker: Tracker) -> bool:
+    """The form runs again right after a question inside it was answered (not after the citizen spoke)."""
+    return tracker.get_slot(REQUESTED_SLOT) is not None and action_before_form(tracker) in ASIDES
+
+
+def offer_resume(dispatcher: CollectingDispatcher, form: str | None) -> None:
+    """"要继续刚才的…吗？" with 继续 / 不算了 buttons: the form stays where it was, its question waits."""
+    name, go_on, stop = RESUME_OFFERS.get(form or "", ("计算", "继续计算", "不算了"))
+    reply(
+        dispatcher,
+        f"刚才的{name}还没做完，要继续吗？",
+        buttons=[{"title": go_on, "payload": go_on}, {"title": stop, "payload": stop}],
+    )
+
+
+class AskSlot(Action, ABC):
+    """Asks for one form slot with its domain response, or, when the form comes back after a question
+    asked inside it, offers to resume first (the response is asked after "继续")."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if after_aside(tracker):
+            offer_resume(dispatcher, tracker.active_loop_name)
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+def ask_actions(slots: list[str]) -> list[type[AskSlot]]:
+    """One ask action per slot (Rasa looks for `action_ask_<slot>` before `utter_ask_<slot>`)."""
+    return [type(f"Ask_{slot}", (AskSlot,), {"slot": slot, "__module__": __name__}) for slot in slots]
 
 
 @dataclass(frozen=True)
@@ -72,19 +160,22 @@ class FormValidator(Action, ABC):
             if all(tracker.get_slot(f.slot) is None for f in self.fields):
                 dispatcher.utter_message(response=self.intro)
             return self._guesses(tracker, text, skip=None)
+        if after_aside(tracker):
+            return []  # back after a question asked inside the form: nothing of the citizen's to read
         if numbers.is_cancel(text):
             # Ends the form (Rasa needs a slot event besides requested_slot, or it rejects the
             # form); the submit action then sees the missing values and confirms the cancellation.
             return [SlotSet(requested, None), SlotSet(REQUESTED_SLOT, None)]
 
         field = next(f for f in self.fields if f.slot == requested)
+        if is_resume(text):
+            return [SlotSet(field.slot, None)]  # the form asks its question again
         guesses = self._guesses(tracker, text, skip=field.slot)
         reading = field.read(text)
         if reading is None:
             if guesses:
                 return guesses  # answered another question ("等额本息" when asked the years): ask again
-            intent = tracker.latest_message.get("intent") or {}
-            if intent.get("name") in QUESTION_INTENTS:
+            if is_aside(tracker):
                 return []  # no value: the form is rejected and the question answered by a rule
             dispatcher.utter_message(response=field.invalid)
             return [SlotSet(field.slot, None)]
@@ -153,7 +244,9 @@ class FormSubmit(Action, ABC):
     ) -> list[EventType]:
         if missing(tracker, self.slots):
             dispatcher.utter_message(response="utter_form_cancelled")
-            return cleared(self.slots)
+            # Leaves cleanly: the next question is answered on its own, not as a follow-up of the
+            # article talked about before the calculation.
+            return [*cleared(self.slots), SlotSet(TOPIC, None)]
         body = self.body(tracker)
         try:
             result = await self.submit(body)
