@@ -16,11 +16,10 @@ from sqlalchemy import select
 
 from agent_console.context import Console
 from agent_console.events import agent_topic
-from agent_console.models import Assignment, Handoff, HandoffState, Shift
+from agent_console.models import Shift
 from agent_console.routes import duty as duty_routes
 from conversations.bot_client import RasaClient
 from conversations.hub import Hub
-from conversations.models import Citizen, Conversation
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
@@ -28,13 +27,14 @@ from ratings import standing, suspensions
 from ratings.cases import CaseChanged
 from ratings.context import Ratings
 from ratings.events import TOPIC, RatingNew
-from ratings.models import Rating, RectificationCase, Suspension
+from ratings.models import RectificationCase, Suspension
 from ratings.routes import standing as standing_routes
 from ratings.standing_watch import StandingWatch
 from staff import passwords
 from staff.models import Agent, AuditEntry, Role
 from tests.agent_console.helpers import CHEAP_HASHER
 from tests.callout.helpers import FrozenClock, client, local, service_app, staff_login
+from tests.ratings import ratings_standing_seed as seed
 
 NOW = local(2026, 12, 7, 10, 0)  # a Monday morning
 
@@ -51,7 +51,6 @@ class Desk:
     bus: LocalBus
     clock: FrozenClock
     api: httpx.AsyncClient
-    serial: int = 0
 
     async def person(self, name: str, role: Role = Role.AGENT, department: str | None = None) -> tuple[int, dict]:
         agent_id, headers = await staff_login(self.ratings, name, role)
@@ -61,51 +60,8 @@ class Desk:
                 await session.commit()
         return agent_id, headers
 
-    def key(self) -> str:
-        self.serial += 1
-        return f"test:{self.serial}"
-
-    async def rate(self, agent_id: int, level: int, *, days_ago: float = 1, verified: bool = False,
-                   case: bool = False, upheld: bool = False) -> None:
-        """A rating of the agent's service; a bad one may have its case, verified, or its appeal upheld."""
-        at = self.clock.now() - timedelta(days=days_ago)
-        async with self.ratings.sessions() as session:
-            rating = Rating(event_key=self.key(), kind="agent", channel="app", level=level, reasons=[],
-                            comment="<b>市民的话</b>", business="loan", department="客服中心", agent_id=agent_id,
-                            citizen_id="c0ffee00c0ffee00c0ffee00c0ffee00", conversation_id=None, created_at=at,
-                            mark="appeal_upheld" if upheld else None, marked_at=at if upheld else None)
-            session.add(rating)
-            await session.flush()
-            if case or verified or upheld:
-                session.add(RectificationCase(
-                    rating_id=rating.id, department="客服中心", status="closed" if upheld else "verified",
-                    opened_at=at, callback_due_at=at + timedelta(days=1), due_at=at + timedelta(days=7),
-                    verified_at=at + timedelta(hours=2) if verified or upheld else None, escalation=0,
-                    appeal="upheld" if upheld else None,
-                ))
-            await session.commit()
-
-    async def served(self, agent_id: int, *, first_s: float, handled_s: float, days_ago: float = 1,
-                     how: str = "grab") -> None:
-        """One conversation taken by the agent, first reply after `first_s`, finished after `handled_s`."""
-        started = self.clock.now() - timedelta(days=days_ago)
-        async with self.ratings.sessions() as session:
-            citizen = Citizen()
-            session.add(citizen)
-            await session.flush()
-            conversation = Conversation(citizen_id=citizen.id, channel="app", status="bot")
-            session.add(conversation)
-            await session.flush()
-            handoff = Handoff(conversation_id=conversation.id, citizen_id=citizen.id, channel="app",
-                              state=HandoffState.FINISHED, reason="citizen_request", agent_id=agent_id,
-                              requested_at=started, queued_at=started, waiting_since=started, claimed_at=started,
-                              finished_at=started + timedelta(seconds=handled_s))
-            session.add(handoff)
-            await session.flush()
-            session.add(Assignment(handoff_id=handoff.id, conversation_id=conversation.id, agent_id=agent_id, how=how,
-                                   started_at=started, first_response_at=started + timedelta(seconds=first_s),
-                                   ended_at=started + timedelta(seconds=handled_s), end="finished"))
-            await session.commit()
+    async def rate(self, agent_id: int, level: int, *, days_ago: float = 1, **case: bool) -> None:
+        await seed.rate(self.ratings, agent_id, level, self.clock.now() - timedelta(days=days_ago), **case)
 
     async def suspensions_of(self, agent_id: int) -> list[Suspension]:
         async with self.ratings.sessions() as session:
@@ -141,20 +97,10 @@ async def desk(database_url, tmp_path):
 
 
 async def low_scorer(desk: Desk, name: str = "wang") -> tuple[int, dict]:
-    """The fixed data: five counted ratings (5, 5, 4, 2 verified, 1 unverified), one marked by an upheld
-    appeal, one from before the window, another agent's; two grabs (replies after 20 s and 40 s, handled
-    in 300 s and 1500 s)."""
+    """The fixed data of `seed.low_scorer` for a new agent (score 50.4) and a colleague."""
     agent_id, headers = await desk.person(name, department="客服中心")
-    other_id, _ = await desk.person(f"{name}-colleague")
-    for level in (5, 5, 4):
-        await desk.rate(agent_id, level)
-    await desk.rate(agent_id, 2, verified=True)
-    await desk.rate(agent_id, 1, case=True)
-    await desk.rate(agent_id, 1, upheld=True)
-    await desk.rate(agent_id, 1, days_ago=31)
-    await desk.rate(other_id, 1, verified=True)
-    await desk.served(agent_id, first_s=20, handled_s=300)
-    await desk.served(agent_id, first_s=40, handled_s=1500)
+    colleague_id, _ = await desk.person(f"{name}-colleague")
+    await seed.low_scorer(desk.ratings, agent_id, colleague_id, desk.clock.now())
     return agent_id, headers
 
 
@@ -292,7 +238,7 @@ async def test_leaderboard_shows_names_and_scores_only(desk):
     assert wang["rank"] == 2 and wang["score"] == 50.4 and wang["me"] is False
     assert all(set(row) == {"rank", "display_name", "score", "ratings", "me"} for row in rows)
     text = board.text
-    assert "c0ffee00" not in text and "市民的话" not in text and "agent_id" not in text
+    assert seed.CITIZEN not in text and "市民的话" not in text and "agent_id" not in text
     assert (await desk.api.get("/api/v1/console/leaderboard?month=2026-13", headers=headers)).json()["code"] == \
         "month_invalid"
     december = (await desk.api.get("/api/v1/console/leaderboard?month=2026-12", headers=headers)).json()
