@@ -146,3 +146,16 @@ class ConsolePolicy(Base):
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConversationNote(Base):
+    """A private note between agents on a conversation (a colleague taking over reads it). Kept apart from
+    the messages on purpose: nothing that delivers messages to a citizen ever reads this table."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

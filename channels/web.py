@@ -19,11 +19,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.deps import HubDep
-from conversations.events import NewMessage, StatusChanged, Typing
+from conversations.events import AgentTyping, CitizenTyping, NewMessage, StatusChanged, Typing
 from conversations.hub import Hub, conversation_topic
 from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Channel, Conversation
 from conversations.text import clean_text
+from core.bus import EventBus
 from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
@@ -40,7 +41,9 @@ PAGE_HEADERS = page_headers(media="'self' blob: data:")
 TOKEN_PURPOSE = "web-visitor"
 MAX_FRAME_BYTES = 64 * 1024
 # What the citizen's page hears from the conversation's topic, sent as it travels on the bus.
-CITIZEN_FRAMES = (NewMessage, Typing, StatusChanged)
+CITIZEN_FRAMES = (NewMessage, Typing, AgentTyping, StatusChanged)
+# The page says "typing" at most every few seconds while the citizen types; more often is dropped here.
+TYPING_EVERY_S = 2.0
 
 
 class SessionIn(BaseModel):
@@ -94,7 +97,7 @@ async def chat_socket(
         )
         pusher = asyncio.create_task(_push_events(websocket, events))
         try:
-            await _read_messages(websocket, hub, conversation, visitor, limiter_of(websocket))
+            await _read_messages(websocket, hub, conversation, visitor, limiter_of(websocket), bus)
         except WebSocketDisconnect:
             pass
         finally:
@@ -112,11 +115,21 @@ async def _push_events(websocket: WebSocket, events: AsyncIterator[Event]) -> No
 
 async def _read_messages(
     websocket: WebSocket, hub: Hub, conversation: Conversation, visitor: str, limiter: RateLimiter,
+    bus: EventBus,
 ) -> None:
     pending: set[asyncio.Task] = set()  # strong references: the loop only keeps weak ones
     address = client_address(websocket)
+    typed_at = 0.0
     while True:
         raw = await websocket.receive_text()
+        if _is_typing(raw):
+            # Shown to the agent following the conversation; never stored, and nothing is answered.
+            now = asyncio.get_running_loop().time()
+            if now - typed_at >= TYPING_EVERY_S:
+                typed_at = now
+                await bus.publish(conversation_topic(conversation.id), CitizenTyping())
+            continue
+        typed_at = 0.0  # a message was sent: the next words typed are news again
         try:
             inbound = to_inbound(raw, visitor)
             # Past the limit the message is not stored; the page is told so with its client id and
@@ -150,6 +163,16 @@ async def _receive(websocket: WebSocket, hub: Hub, conversation: Conversation, i
             await websocket.send_json(error | {"client_msg_id": inbound.client_msg_id})
         except (WebSocketDisconnect, RuntimeError):
             pass
+
+
+def _is_typing(raw: str) -> bool:
+    if len(raw) > 64:
+        return False
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(frame, dict) and frame.get("type") == "typing"
 
 
 def to_inbound(raw: str, visitor: str) -> Inbound:

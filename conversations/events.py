@@ -20,6 +20,20 @@ class Typing(Event):
     type: ClassVar[str] = "typing"
 
 
+class CitizenTyping(Event):
+    """The citizen is typing (their web page or app says so): for the consoles following the conversation."""
+
+    type: ClassVar[str] = "citizen_typing"
+
+
+class AgentTyping(Event):
+    """The agent holding the conversation is typing: for the citizen's web page and app. WeChat shows no
+    typing for customer-service messages and the phone line has nothing to show, so they ignore it."""
+
+    type: ClassVar[str] = "agent_typing"
+    agent_name: str
+
+
 class StatusChanged(Event):
     type: ClassVar[str] = "status"
     status: str

@@ -23,8 +23,10 @@ async def create(
 ) -> Agent:
     if len(password) < MIN_LENGTH:
         raise ApiError(422, "weak_password", f"密码至少需要{MIN_LENGTH}位。")
+    # Citizens see the display name ("人工客服 客服 0123 王"), never the login name: without one given,
+    # the account is "客服 <id>" until an admin names it.
     agent = Agent(
-        username=username, display_name=display_name or username, password_hash=await hash_password(password),
+        username=username, display_name=display_name or "客服", password_hash=await hash_password(password),
         role=role, capacity=capacity, skills=sorted(set(skills or [])), phone=phone, active=True, created_at=utcnow(),
     )
     async with staff.sessions() as session:
@@ -33,10 +35,16 @@ async def create(
             await session.flush()
         except IntegrityError:
             raise ApiError(409, "username_taken", "该用户名已被使用。") from None
+        if not display_name:
+            agent.display_name = default_display_name(agent.id)
         audit.record(session, actor, "agent_create", f"agent:{agent.id}", username=username, role=role,
                      capacity=capacity)
         await session.commit()
     return agent
+
+
+def default_display_name(agent_id: int) -> str:
+    return f"客服 {agent_id:04d}"
 
 
 async def update(staff: StaffContext, me: Me, agent_id: int, changes: dict) -> Agent:

@@ -8,6 +8,7 @@ from agent_console.routes import (
     conversations,
     duty,
     handoff,
+    notes,
     pages,
     pool,
     socket,
@@ -15,5 +16,5 @@ from agent_console.routes import (
 )
 
 ROUTERS = [r.router for r in (auth, agents, duty, pool, conversations, callbacks, assist, supervisor, audit,
-                              handoff, socket, pages)]
+                              handoff, notes, socket, pages)]
 STATIC_DIR = pages.STATIC_DIR

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent_console import claims, conversations
 from agent_console.context import ConsoleDep
+from agent_console.glance import glance
 from agent_console.routes.schemas import Finished, HeldConversations, Packet, Transferred
 from conversations.schemas import MessageOut
 from conversations.text import clean_text
@@ -62,7 +63,8 @@ async def my_conversations(me: CurrentAgent, console: ConsoleDep) -> dict:
                 403: ("not_your_conversation",), 404: ("conversation_not_found",),
             }))
 async def get_conversation(me: CurrentAgent, console: ConsoleDep, conversation_id: str = ConversationId) -> dict:
-    return await conversations.packet(console, me, conversation_id)
+    packet = await conversations.packet(console, me, conversation_id)
+    return packet | {"glance": glance(packet, console.knowledge, console.settings.checklists_dir)}
 
 
 @router.post("/{conversation_id}/messages", response_model=MessageOut,

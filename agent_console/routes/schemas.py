@@ -223,6 +223,20 @@ class EarlierConversation(BaseModel):
     handoff_reason: str | None
 
 
+class Fact(BaseModel):
+    label: str
+    value: str
+
+
+class Glance(BaseModel):
+    """The packet in words (agent_console/glance.py): no codes, no tokens."""
+
+    question: str | None = Field(description="the citizen's last real question (not 转人工 and the like)")
+    need: str | None = Field(description="what they needed: the intent and topic as a Chinese label")
+    facts: list[Fact] = Field(description="what the bot collected, labelled and formatted")
+    citizen: str = Field(description="微信用户 / App 用户 / 电话 138****1234: never a token")
+
+
 class Packet(BaseModel):
     """Everything an agent needs to take over a conversation."""
 
@@ -232,6 +246,7 @@ class Packet(BaseModel):
     handoff: HandoffInfo | None
     earlier_conversations: list[EarlierConversation]
     transcript: list[MessageOut]
+    glance: Glance | None = None
 
 
 class Transferred(BaseModel):
@@ -246,6 +261,20 @@ class Finished(BaseModel):
     conversation_id: str
     status: ConversationStatus
     bot_resumed: bool = Field(description="false: the bot is resumed in the background")
+
+
+class Note(BaseModel):
+    """A private note between agents: never sent to the citizen."""
+
+    id: int
+    conversation_id: str
+    text: str
+    author: str = Field(description="the writing agent's display name")
+    created_at: Timestamp
+
+
+class NotesOut(BaseModel):
+    notes: list[Note]
 
 
 # -- help while typing ------------------------------------------------------------------------------
@@ -275,6 +304,7 @@ class Suggestion(BaseModel):
 
 class SuggestionsOut(BaseModel):
     articles: list[Suggestion]
+    question: str | None = Field(None, description="what was searched for (the conversation's real question)")
 
 
 # -- supervisors ------------------------------------------------------------------------------------

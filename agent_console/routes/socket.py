@@ -2,7 +2,8 @@
 
 Sent: `hello` (me, duty, pool, my conversations), pool changes (only while on duty, or to supervisors),
 work pushed or transferred to me, duty changes, supervisor alerts, and the messages of every conversation
-I hold or watch. Received: `watch`/`unwatch` a conversation (read-only view), `ping`.
+I hold or watch, with `citizen_typing` while its citizen types. Received: `watch`/`unwatch` a conversation
+(read-only view), `typing` (the holder types: the citizen's page and app show it), `ping`.
 The socket counts as presence: while it is open the agent is not "gone" for the duty check.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from agent_console import conversations, duty, events, pool
 from agent_console.context import Console, ConsoleDep
 from agent_console.models import Handoff, HandoffState, ShiftState
-from conversations.events import NewMessage
+from conversations.events import AgentTyping, CitizenTyping, NewMessage
 from conversations.hub import conversation_topic
 from conversations.models import Conversation
 from core.errors import ApiError
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["console: live"])
 HEARTBEAT_S = 15
 MAX_FRAME = 4096
+TYPING_EVERY_S = 2.0  # an agent's typing is passed on at most this often per conversation
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -64,6 +66,7 @@ class LiveConsole:
         self._outbox: asyncio.Queue[dict] = asyncio.Queue()
         self._following: dict[str, anyio.CancelScope] = {}
         self._on_duty = False
+        self._typed_at: dict[str, float] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
     @property
@@ -162,6 +165,17 @@ class LiveConsole:
             self._follow(conversation_id)
         elif kind == "unwatch" and isinstance(conversation_id, str) and not await self._holds(conversation_id):
             self._unfollow(conversation_id)
+        elif kind == "typing" and isinstance(conversation_id, str):
+            await self._typing(conversation_id)
+
+    async def _typing(self, conversation_id: str) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._typed_at.get(conversation_id, -TYPING_EVERY_S) < TYPING_EVERY_S:
+            return
+        self._typed_at[conversation_id] = now
+        if await self._holds(conversation_id):  # a supervisor watching read-only types nothing to citizens
+            await self._console.bus.publish(conversation_topic(conversation_id),
+                                            AgentTyping(agent_name=self._me.display_name))
 
     async def _holds(self, conversation_id: str) -> bool:
         async with self._console.sessions() as session:
@@ -190,6 +204,9 @@ class LiveConsole:
             async with self._console.bus.subscribe(conversation_topic(conversation_id)) as conversation_events:
                 async for event in conversation_events:
                     if isinstance(event, NewMessage):
+                        self._typed_at.pop(conversation_id, None)  # after a reply, typing is news again
                         self._outbox.put_nowait(
                             {"type": "message", "conversation_id": conversation_id, "message": event.message}
                         )
+                    elif isinstance(event, CitizenTyping):
+                        self._outbox.put_nowait({"type": "citizen_typing", "conversation_id": conversation_id})

@@ -1,5 +1,8 @@
-// The agent console: the pool with grab buttons and live waiting times, my conversations with the
-// handoff packet, replies with knowledge-base suggestions and canned replies, transfers and hand-backs.
+// The agent console: the inbox (我的 / 等待 / 全部) with grab buttons and live waiting times, the open
+// conversation with a transcript that keeps the newest message in view, the citizen at a glance, private
+// notes, replies with "/" canned replies and knowledge-base suggestions, typing shown both ways,
+// confirmation before finishing or sending a link, keyboard shortcuts, and a chime plus a notification for
+// a new citizen in the queue while the tab is in the background (alerts.js).
 "use strict";
 
 (() => {
@@ -12,9 +15,13 @@
   const pool = new Map();     // conversation_id -> pool item
   const tickets = new Map();  // ticket_id -> ticket
   const mine = new Map();     // conversation_id -> {item, unread}
-  let selected = null;        // conversation id shown on the right
-  let lastCitizenText = "";
+  let selected = null;        // conversation id shown in the middle
   let suggestTimer = 0;
+  let typingTimer = 0;        // hides "市民正在输入…"
+  let typedAt = 0;            // when this agent's typing was last told
+  let canned = [];            // [{title, text}]
+  let cannedPick = 0;         // highlighted entry of the "/" menu
+  const VIEW_KEY = "hpf.console.view";
 
   // -- duty -----------------------------------------------------------------------------------------
 
@@ -60,6 +67,19 @@
     $("pool-count").textContent = String(items.length);
   }
 
+  // -- the inbox tabs ---------------------------------------------------------------------------------
+
+  function showView(view) {
+    if (!["mine", "waiting", "all"].includes(view)) view = "all";
+    $("inbox").dataset.view = view;
+    for (const tab of document.querySelectorAll("#inbox-tabs [role=tab]")) {
+      const on = tab.dataset.view === view;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+    }
+    try { localStorage.setItem(VIEW_KEY, view); } catch { /* private mode: not remembered */ }
+  }
+
   // One change, one card: with a thousand citizens waiting, an event must not rebuild the whole list.
   function addToPool(item) {
     const list = $("pool-list");
@@ -73,6 +93,7 @@
     }
     list.insertBefore(card, next);
     $("pool-count").textContent = String(pool.size);
+    DeskAlerts.waiting(item.preview);
   }
 
   function dropFromPool(conversationId) {
@@ -193,13 +214,31 @@
       return li;
     }));
     $("mine-count").textContent = String(mine.size);
+    $("mine-empty").hidden = mine.size > 0;
   }
 
   function closeDetail() {
     selected = null;
     $("detail").hidden = true;
+    $("side").hidden = true;
     $("detail-empty").hidden = false;
+    $("citizen-typing").hidden = true;
     renderMine();
+  }
+
+  // -- the transcript: newest in view, unless the agent scrolled up to read --------------------------
+
+  const transcript = () => $("transcript");
+
+  function atBottom() {
+    const box = transcript();
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  }
+
+  function toBottom() {
+    const box = transcript();
+    box.scrollTop = box.scrollHeight;
+    $("new-below").hidden = true;
   }
 
   async function openConversation(conversationId) {
@@ -210,45 +249,56 @@
       toast(e.message, "error");
       return;
     }
+    if (selected && selected !== conversationId) $("reply").value = "";
     selected = conversationId;
     const entry = mine.get(conversationId);
     if (entry) entry.unread = 0;
     renderMine();
     $("detail-empty").hidden = true;
     $("detail").hidden = false;
-    const { conversation, handoff, citizen } = packet;
-    $("detail-title").textContent = `${CHANNELS[conversation.channel] || conversation.channel} 会话`;
+    $("side").hidden = false;
+    $("citizen-typing").hidden = true;
+    const { conversation, handoff } = packet;
+    const glance = packet.glance || { question: null, need: null, facts: [], citizen: "" };
+    $("detail-title").textContent = `${CHANNELS[conversation.channel] || conversation.channel} · ${glance.citizen}`;
+    $("detail-who").textContent = glance.need ? `诉求：${glance.need}` : "";
+    showQuestion(glance.question);
     const context = $("detail-context");
     context.replaceChildren();
     const fact = (label, value) => {
       if (value === undefined || value === null || value === "") return;
       context.append(el("dt", "", label), el("dd", "", value));
     };
+    fact("市民身份", glance.citizen);
     if (handoff) {
       fact("转人工原因", REASONS[handoff.reason] || handoff.reason);
-      fact("识别意图", handoff.intent);
-      const slots = Object.entries(handoff.slots || {}).map(([k, v]) => `${k}=${v}`).join("，");
-      fact("已收集信息", slots);
+      fact("识别诉求", glance.need);
+      for (const item of glance.facts) fact(item.label, item.value);
       fact("转接备注", handoff.note);
       fact("联系方式", handoff.contact);
       fact("进入队列", time(handoff.queued_at, true));
     }
-    fact("身份", citizen.identities.map((i) => `${i.kind}: ${i.value}`).join("；"));
     const earlier = $("earlier-list");
     earlier.replaceChildren(...packet.earlier_conversations.map((c) => el("li", "",
       `${time(c.created_at, true)} ${CHANNELS[c.channel] || c.channel} · ${c.messages}条消息` +
       `${c.handoff_reason ? ` · 曾转人工（${REASONS[c.handoff_reason] || c.handoff_reason}）` : ""}` +
       `${c.last_citizen_text ? ` · “${c.last_citizen_text}”` : ""}`)));
     $("detail-earlier").hidden = packet.earlier_conversations.length === 0;
-    const transcript = $("transcript");
-    transcript.replaceChildren(...packet.transcript.map(messageNode));
-    transcript.scrollTop = transcript.scrollHeight;
-    const citizenTexts = packet.transcript.filter((m) => m.author === "citizen");
-    lastCitizenText = citizenTexts.length ? citizenTexts[citizenTexts.length - 1].text : "";
+    const box = transcript();
+    box.replaceChildren(...packet.transcript.map(messageNode));
+    toBottom();
+    requestAnimationFrame(toBottom);  // once laid out (fonts, wrapping), the end is where it settled
     $("composer").hidden = packet.mode !== "owner";
-    $("reply").value = "";
-    suggest();
+    $("note-form").hidden = packet.mode !== "owner";
+    $("finish").disabled = packet.mode !== "owner";
+    suggest(0);
+    loadNotes().catch(() => {});
     await loadTransferTargets();
+  }
+
+  function showQuestion(question) {
+    $("glance-question").textContent = question ? `“${question}”` : "（市民尚未说明具体问题）";
+    $("suggest-for").textContent = question ? `（依据：${question.slice(0, 20)}${question.length > 20 ? "…" : ""}）` : "";
   }
 
   function appendMessage(conversationId, message) {
@@ -259,16 +309,39 @@
       renderMine();
       return;
     }
-    const transcript = $("transcript");
-    if (transcript.querySelector(`[data-id="${message.id}"]`)) return;
-    const follow = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
-    transcript.append(messageNode(message));
-    if (follow) transcript.scrollTop = transcript.scrollHeight;
+    const box = transcript();
+    if (box.querySelector(`[data-id="${message.id}"]`)) return;
+    const follow = atBottom() || message.author === "agent";  // one's own reply always shows
+    if (message.author === "agent") typedAt = 0;
+    box.append(messageNode(message));
+    if (follow) toBottom();
+    else $("new-below").hidden = false;
     if (message.author === "citizen") {
-      lastCitizenText = message.text;
+      $("citizen-typing").hidden = true;
       suggest();
     }
     renderMine();
+  }
+
+  function citizenTyping(conversationId) {
+    if (conversationId !== selected) return;
+    $("citizen-typing").hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { $("citizen-typing").hidden = true; }, 5000);
+  }
+
+  // -- confirmation before what cannot be taken back ----------------------------------------------------
+
+  function confirmAction(text, okLabel) {
+    const dialog = $("confirm");
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    dialog.returnValue = "";
+    dialog.showModal();
+    $("confirm-ok").focus();
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    });
   }
 
   // -- replying ---------------------------------------------------------------------------------------
@@ -285,17 +358,21 @@
     }
   }
 
-  // While the agent works on a reply: articles for the citizen's last message (not for the agent's words).
-  function suggest() {
+  // Articles for the citizen's last real question (the service skips "转人工" and the like).
+  function suggest(delay = 250) {
     clearTimeout(suggestTimer);
+    const conversationId = selected;
     suggestTimer = setTimeout(async () => {
       const box = $("suggestions");
-      if (!lastCitizenText) { box.replaceChildren(); return; }
+      if (!conversationId) { box.replaceChildren(); return; }
       try {
-        const { articles } = await api("GET", `/api/v1/console/suggestions?q=${encodeURIComponent(lastCitizenText.slice(0, 500))}`);
-        box.replaceChildren(...articles.map(suggestionCard));
+        const found = await api("GET", `/api/v1/console/suggestions?conversation_id=${encodeURIComponent(conversationId)}`);
+        if (conversationId !== selected) return;
+        showQuestion(found.question);
+        box.replaceChildren(...found.articles.map(suggestionCard));
+        if (!found.articles.length) box.append(el("p", "muted", "暂无相关知识库文章。"));
       } catch { box.replaceChildren(); }
-    }, 250);
+    }, delay);
   }
 
   function suggestionCard(article) {
@@ -305,8 +382,10 @@
     actions.append(button("插入摘要", () => insert(article.summary), "btn btn--small"));
     const link = article.business_link;
     if (link && link.url) {
-      actions.append(button(`发送办事链接：${link.title}`, () =>
-        send(`您可以通过下面的链接在线办理“${link.title}”：`, [{ title: link.title, url: link.url }]), "btn btn--small"));
+      actions.append(button(`发送办事链接：${link.title}`, async () => {
+        if (!await confirmAction(`把“${link.title}”的办事链接发送给市民？发送后无法撤回。`, "发送链接")) return;
+        send(`您可以通过下面的链接在线办理“${link.title}”：`, [{ title: link.title, url: link.url }]);
+      }, "btn btn--small"));
     }
     card.append(actions);
     return card;
@@ -320,9 +399,12 @@
     box.selectionStart = box.selectionEnd = at + text.length;
   }
 
+  // -- canned replies: the select, and "/" typed at the start of the reply -----------------------------
+
   async function loadCanned() {
     try {
       const { replies } = await api("GET", "/api/v1/console/canned");
+      canned = replies;
       const select = $("canned");
       select.replaceChildren(el("option", "", "插入常用语…"), ...replies.map((r) => {
         const option = el("option", "", r.title);
@@ -331,6 +413,78 @@
       }));
       select.firstChild.value = "";
     } catch { /* the console works without them */ }
+  }
+
+  function cannedQuery() {
+    const match = /^\/(\S*)$/.exec($("reply").value);
+    return match ? match[1] : null;
+  }
+
+  function cannedMatches(query) {
+    return canned.filter((r) => !query || r.title.includes(query) || r.text.includes(query));
+  }
+
+  function renderCannedMenu() {
+    const menu = $("canned-menu");
+    const query = cannedQuery();
+    const found = query === null ? [] : cannedMatches(query);
+    if (!found.length) { menu.hidden = true; menu.replaceChildren(); return; }
+    cannedPick = Math.min(cannedPick, found.length - 1);
+    menu.replaceChildren(...found.map((reply, index) => {
+      const li = el("li", "canned-menu__item");
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", String(index === cannedPick));
+      li.append(el("span", "canned-menu__title", reply.title), el("span", "canned-menu__text", reply.text));
+      li.addEventListener("mousedown", (event) => { event.preventDefault(); pickCanned(reply); });
+      return li;
+    }));
+    menu.hidden = false;
+  }
+
+  function pickCanned(reply) {
+    const box = $("reply");
+    box.value = reply.text;
+    box.focus();
+    box.selectionStart = box.selectionEnd = box.value.length;
+    $("canned-menu").hidden = true;
+  }
+
+  // Keys while the "/" menu is open; true when the key was the menu's.
+  function cannedKey(event) {
+    const menu = $("canned-menu");
+    if (menu.hidden) return false;
+    const found = cannedMatches(cannedQuery() || "");
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      cannedPick = (cannedPick + (event.key === "ArrowDown" ? 1 : found.length - 1)) % found.length;
+      renderCannedMenu();
+    } else if ((event.key === "Enter" || event.key === "Tab") && !event.isComposing) {
+      pickCanned(found[cannedPick]);
+    } else if (event.key === "Escape") {
+      menu.hidden = true;
+    } else {
+      return false;
+    }
+    event.preventDefault();
+    return true;
+  }
+
+  // -- private notes (never sent to the citizen) -------------------------------------------------------
+
+  async function loadNotes() {
+    const conversationId = selected;
+    const { notes } = await api("GET", `/api/v1/console/conversations/${conversationId}/notes`);
+    if (conversationId !== selected) return;
+    $("notes-list").replaceChildren(...notes.map(noteNode));
+    if (!notes.length) $("notes-list").append(el("li", "muted notes__none", "暂无备注。"));
+  }
+
+  function noteNode(note) {
+    const li = el("li", "note");
+    li.dataset.id = String(note.id);
+    const meta = el("p", "note__meta");
+    meta.append(el("span", "", note.author), el("time", "", time(note.created_at, true)));
+    li.append(meta, el("p", "note__text", note.text));
+    return li;
   }
 
   // 一点就能办: the citizen's own link for a business (their facts, the checklist, one button to the
@@ -349,16 +503,31 @@
   }
 
   async function sendLink() {
-    const business = $("link-business").value;
+    const select = $("link-business");
+    const business = select.value;
     if (!selected || !business) { toast("请先选择要办理的业务。", "error"); return; }
+    const name = select.selectedOptions[0] ? select.selectedOptions[0].textContent : business;
+    if (!await confirmAction(`把“${name}”的办理链接发送给市民？发送后无法撤回。`, "发送链接")) return;
     try {
       const sent = await api("POST", `/api/v1/outreach/conversations/${selected}/links`, { business });
       appendMessage(selected, sent.message);
-      $("link-business").value = "";
+      select.value = "";
       toast("已发送办理链接。");
     } catch (e) {
       toast(e.message, "error");
     }
+  }
+
+  async function finishSelected() {
+    if (!selected || $("finish").disabled) return;
+    const conversationId = selected;
+    if (!await confirmAction("结束本次人工服务？市民将转回智能客服，并收到评价邀请。", "结束会话")) return;
+    try {
+      await api("POST", `/api/v1/console/conversations/${conversationId}/finish`);
+      mine.delete(conversationId);
+      if (selected === conversationId) closeDetail();
+      toast("会话已结束，已转回智能客服并邀请市民评价。");
+    } catch (e) { toast(e.message, "error"); }
   }
 
   async function loadTransferTargets() {
@@ -369,7 +538,7 @@
       const options = [el("option", "", "转接给…")];
       options[0].value = "";
       for (const agent of agents) {
-        const option = el("option", "", `客服 ${agent.display_name}（${agent.load}/${agent.capacity}）`);
+        const option = el("option", "", `${agent.display_name}（${agent.load}/${agent.capacity}）`);
         option.value = `agent:${agent.id}`;
         options.push(option);
       }
@@ -436,6 +605,9 @@
       case "message":
         appendMessage(event.conversation_id, event.message);
         break;
+      case "citizen_typing":
+        citizenTyping(event.conversation_id);
+        break;
       case "session_expired":
         toast(event.message || "登录已过期。", "error");
         break;
@@ -449,6 +621,32 @@
     $("conn").textContent = state === "online" ? "已连接" : "重新连接中…";
   }
 
+  // -- keyboard shortcuts -------------------------------------------------------------------------------
+
+  function grabFirst() {
+    const grab = $("pool-list").querySelector(".card__grab:not(:disabled)");
+    if (!grab) { toast("目前没有等待接入的会话。"); return; }
+    grab.click();
+  }
+
+  // Alt+letter by physical key (event.code), so an input method or a keyboard layout does not change it.
+  const SHORTCUTS = {
+    KeyG: grabFirst,
+    KeyF: finishSelected,
+    KeyN: () => { if (selected && !$("note-form").hidden) $("note-text").focus(); },
+    Digit1: () => showView("mine"),
+    Digit2: () => showView("waiting"),
+    Digit3: () => showView("all"),
+  };
+
+  document.addEventListener("keydown", (event) => {
+    if (!me || !event.altKey || event.ctrlKey || event.metaKey || $("confirm").open) return;
+    const action = SHORTCUTS[event.code];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
   // -- wiring -----------------------------------------------------------------------------------------
 
   function start(who) {
@@ -456,13 +654,24 @@
     $("me-name").textContent = `${me.display_name}（${ROLE_NAMES[me.role] || me.role}）`;
     $("supervisor-link").hidden = !isSupervisor();
     showDuty(who.duty);
+    let view = "all";
+    try { view = localStorage.getItem(VIEW_KEY) || "all"; } catch { /* default */ }
+    showView(view);
     loadCanned();
     loadBusinesses();
     Live.start(onEvent, onState);
   }
 
+  for (const tab of document.querySelectorAll("#inbox-tabs [role=tab]")) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  $("shortcuts-toggle").addEventListener("click", (event) => {
+    $("shortcuts").hidden = !$("shortcuts").hidden;
+    event.currentTarget.setAttribute("aria-expanded", String(!$("shortcuts").hidden));
+  });
   $("duty-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    DeskAlerts.prepare();  // a click: the moment the browser lets the page make sound and ask to notify
     dutyAction(() => api("POST", "/api/v1/console/duty", { minutes: Number($("duty-minutes").value) }));
   });
   $("break-toggle").addEventListener("click", () =>
@@ -470,20 +679,50 @@
   $("duty-end").addEventListener("click", () =>
     dutyAction(async () => { await api("DELETE", "/api/v1/console/duty"); return null; }));
 
+  $("transcript").addEventListener("scroll", () => { if (atBottom()) $("new-below").hidden = true; });
+  $("new-below").addEventListener("click", toBottom);
+
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const box = $("reply");
     if (await send(box.value)) box.value = "";
   });
   $("reply").addEventListener("keydown", (event) => {
+    if (cannedKey(event)) return;
     if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
     event.preventDefault();
     $("composer").requestSubmit();
   });
+  $("reply").addEventListener("input", () => {
+    cannedPick = 0;
+    renderCannedMenu();
+    const now = Date.now();
+    // The citizen's page shows 正在输入 while the agent types a reply (not while picking a canned one).
+    if (selected && $("reply").value.trim() && cannedQuery() === null && now - typedAt > 2500) {
+      typedAt = now;
+      Live.send({ type: "typing", conversation_id: selected });
+    }
+  });
+  $("reply").addEventListener("blur", () => { setTimeout(() => { $("canned-menu").hidden = true; }, 150); });
   $("send-link").addEventListener("click", sendLink);
   $("canned").addEventListener("change", (event) => {
     if (event.target.value) insert(event.target.value);
     event.target.value = "";
+  });
+  $("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("note-text").value;
+    if (!selected || !text.trim()) return;
+    try {
+      await api("POST", `/api/v1/console/conversations/${selected}/notes`, { text });
+      $("note-text").value = "";
+      await loadNotes();
+    } catch (e) { toast(e.message, "error"); }
+  });
+  $("note-text").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    $("note-form").requestSubmit();
   });
   $("transfer").addEventListener("click", async () => {
     const target = $("transfer-target").value;
@@ -498,15 +737,7 @@
       toast("已转接。");
     } catch (e) { toast(e.message, "error"); }
   });
-  $("finish").addEventListener("click", async () => {
-    if (!selected) return;
-    try {
-      await api("POST", `/api/v1/console/conversations/${selected}/finish`);
-      mine.delete(selected);
-      closeDetail();
-      toast("会话已结束，已转回智能客服并邀请市民评价。");
-    } catch (e) { toast(e.message, "error"); }
-  });
+  $("finish").addEventListener("click", finishSelected);
 
   // Live waiting times without asking the server.
   setInterval(() => {

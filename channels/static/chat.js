@@ -41,6 +41,7 @@
   let backoff = BACKOFF_MIN_MS;
   let retryTimer = 0;
   let typingTimer = 0;
+  let typedAt = 0;              // when the agent was last told the citizen is typing; 0 after a send
 
   // -- storage (may be unavailable, e.g. in some private modes: then nothing survives a reload) --
 
@@ -336,6 +337,7 @@
     const body = clean(text);
     if (!body) return false;
     showError("");
+    typedAt = 0;  // the next words typed are news again
     const item = showPending(newId(), body.slice(0, MAX_CHARS));
     saveOutbox(); // before sending: a reload in between must not lose it
     transmit(item.id);
@@ -485,7 +487,6 @@
     event.preventDefault();
     sendInput();
   });
-  let typedAt = 0;
   input.addEventListener("input", () => {
     showError("");
     refreshComposer();

@@ -35,7 +35,8 @@ def admin(app_client) -> dict:
 def make_agent(app_client, admin):
     def make(role: str = "agent", capacity: int = 3, on_duty: bool = True) -> tuple[str, dict]:
         name = f"{role}-{uuid.uuid4().hex[:8]}"
-        body = {"username": name, "password": PASSWORD, "role": role, "capacity": capacity}
+        body = {"username": name, "password": PASSWORD, "role": role, "capacity": capacity,
+                "display_name": f"客服 {name}"}
         assert app_client.post("/api/v1/console/agents", json=body, headers=admin).status_code == 201
         headers = login(app_client, name)
         if on_duty:
@@ -246,7 +247,7 @@ def test_an_agent_sees_only_colleagues_on_duty_to_transfer_to(app_client, make_a
     targets = app_client.get("/api/v1/console/agents/transfer-targets", headers=me)
     assert targets.status_code == 200, targets.text
     names = [agent["display_name"] for agent in targets.json()["agents"]]
-    assert on_name in names and off_name not in names and me_name not in names
+    assert f"客服 {on_name}" in names and f"客服 {off_name}" not in names and f"客服 {me_name}" not in names
     assert all(set(agent) == {"id", "display_name", "load", "capacity"} for agent in targets.json()["agents"])
     assert "username" not in targets.text and "role" not in targets.text
     assert "贷款" in targets.json()["skills"]
