@@ -9,9 +9,10 @@ import re
 import unicodedata
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.hub import Hub
-from conversations.models import Author, Conversation, Message
+from conversations.models import Author, Conversation, Direction, Message
 from conversations.replies import Reply
 from core.errors import ApiError
 from ratings import cases
@@ -52,9 +53,20 @@ async def send_reply(ratings: Ratings, hub: Hub, rating: Rating, case_id: int, t
     return True
 
 
+async def _answers_the_request(session: AsyncSession, conversation_id: str, message_id: int) -> bool:
+    last = (await session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id, Message.direction == Direction.OUT,
+                              Message.id < message_id)
+        .order_by(Message.id.desc()).limit(1))).first()
+    return last is None or "rectification_follow_up" in (last.payload or {})
+
+
 class FollowUps:
     """A hub interceptor: a level from a citizen with a replied case waiting for their follow-up rating
-    closes that case. Anything else (or no such case) goes on to the bot."""
+    closes that case. Anything else (or no such case) goes on to the bot. The digit counts only as an
+    answer to the request: right after it in its conversation, or as the first words of a new one (the
+    rated conversation may have closed meanwhile); a digit in the middle of a talk with the bot is the
+    bot's."""
 
     def __init__(self, ratings: Ratings) -> None:
         self._ratings = ratings
@@ -71,7 +83,7 @@ class FollowUps:
                        RectificationCase.status == cases.CaseStatus.REPLIED,
                        RectificationCase.follow_up_level.is_(None))
                 .order_by(RectificationCase.replied_at.desc()).limit(1))
-            if case_id is None:
+            if case_id is None or not await _answers_the_request(session, conversation.id, message.id):
                 return None
             now = ratings.clock.now()
             try:

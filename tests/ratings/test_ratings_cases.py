@@ -17,6 +17,7 @@ from conversations.bot_client import RasaClient
 from conversations.hub import Hub
 from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Author, Channel, Conversation, Message
+from conversations.replies import Reply
 from core.bus import LocalBus
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
@@ -178,7 +179,25 @@ async def test_the_whole_workflow_across_the_holiday(desk: Desk) -> None:
                                            "replied", "follow_up"]
     assert len(audited) == 7
     # A later digit is the bot's again: no case is waiting.
-    assert await FollowUps(desk.ratings)(conversation, Message(text="5"), "bot") is None
+    assert await FollowUps(desk.ratings)(conversation, Message(id=10**6, text="5"), "bot") is None
+
+
+async def test_a_digit_in_a_talk_with_the_bot_is_not_the_follow_up(desk: Desk) -> None:
+    agent_id, _ = await desk.person("agent-feng")
+    _, boss = await desk.person("boss", Role.SUPERVISOR)
+    conversation = await desk.hub.open_conversation(channel=Channel.APP, kind="app", value="user-2")
+    case_id = await desk.bad_rating(agent_id, conversation=conversation)
+    for step, body in (("verify", {}), ("call-back", {}), ("rectify", {}), ("reply", {"text": "已整改"})):
+        await desk.api.post(f"{BASE}/{case_id}/{step}", json=body, headers=boss)
+    citizen = CitizenKey("app", "user-2")
+    await desk.hub.send(conversation.id, Channel.APP, Author.BOT, Reply(text="请选择：1. 提取 2. 贷款"))
+    await desk.hub.receive(conversation, Inbound(channel=Channel.APP, citizen=citizen, text="1"))
+    assert (await desk.api.get(f"{BASE}/{case_id}", headers=boss)).json()["status"] == "replied"
+    # A new conversation that starts with the digit answers the request.
+    other = await desk.hub.open_conversation(channel=Channel.WEB, kind="app", value="user-2")
+    turn = await desk.hub.receive(other, Inbound(channel=Channel.WEB, citizen=citizen, text="３"))
+    assert turn.replies and "感谢" in turn.replies[0].text
+    assert (await desk.api.get(f"{BASE}/{case_id}", headers=boss)).json()["follow_up_level"] == 3
 
 
 async def test_open_cases_come_first_and_filters(desk: Desk) -> None:
