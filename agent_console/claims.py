@@ -14,6 +14,7 @@ The events of each change are published after its commit.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -28,6 +29,7 @@ from conversations.replies import Reply
 from core.bus import Outbox
 from core.db import rowcount, utcnow
 from core.errors import ApiError
+from core.metrics import GRAB_SECONDS, HANDOFF_WAIT
 from core.states import IllegalTransition
 from staff import audit
 from staff.auth import Me
@@ -109,11 +111,23 @@ async def _take_from_pool(
             news = await handoff_states.push(session, handoff, agent)
     except IllegalTransition:  # another agent was faster
         raise await _not_waiting(session, conversation_id) from None
+    HANDOFF_WAIT.labels(how).observe(max((utcnow() - handoff.waiting_since).total_seconds(), 0.0))
     return Taken(conversation_id, handoff.channel, handoff.id, agent.id, agent.display_name, agent.phone, how), news
 
 
 async def claim(console: Console, me: Me, conversation_id: str) -> Taken:
     """Grab a waiting conversation: 200 to exactly one agent, 409 to everyone else."""
+    started = time.perf_counter()
+    try:
+        taken = await _grab(console, me, conversation_id)
+    except ApiError:
+        GRAB_SECONDS.labels("refused").observe(time.perf_counter() - started)
+        raise
+    GRAB_SECONDS.labels("won").observe(time.perf_counter() - started)
+    return taken
+
+
+async def _grab(console: Console, me: Me, conversation_id: str) -> Taken:
     async with console.sessions() as session:
         # A read first: once someone has it, the rest of a burst is answered without writing anything.
         status = await _state_of(session, conversation_id)

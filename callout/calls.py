@@ -35,6 +35,7 @@ from conversations.models import Author, Channel, ConversationStatus
 from conversations.replies import Reply
 from core.db import rowcount
 from core.errors import ApiError
+from core.metrics import CALLS
 from ratings.context import Ratings
 from ratings.phone import PhoneRatings
 
@@ -108,6 +109,7 @@ class OutboundCalls:
         if values:
             await self._update(attempt.id, **values)
         if status in FINAL_CALL_STATUSES:
+            CALLS.labels("outbound", status).inc()
             await self._dialer.settle(attempt.id, status, duration, _int(params.get("ErrorCode")))
             if attempt.marked == Outcome.TRANSFERRED and self._phone_line is not None:
                 await self._phone_line.on_status(params)  # the line's own end: its watch, the conversation

@@ -18,6 +18,7 @@ from callout.wechat_optout import WeChatOptOut
 from channels.wechat.notices import TemplateJobs
 from conversations.hub import Hub
 from core.clock import SystemClock
+from core.metrics import watch_queue_depth
 from core.services import Services
 from core.settings import Settings
 from outreach import funnel
@@ -40,6 +41,7 @@ async def start(services: Services) -> None:
     queue.bind(callout, asyncio.get_running_loop())
     services.provide(Callout, callout)
     services.provide(CalloutQueue, queue)
+    watch_queue_depth(queue.huey.pending_count)  # asked at each scrape of /metrics
     # A campaign's WeChat template delivered (WeChat's job-finished event, which the channel receives).
     services.provide(TemplateJobs, TemplateJobs([partial(delivery.on_template_finished, callout)]))
     services.provide(funnel.Campaigns, campaign_infos)  # the funnel's campaign names and preparers

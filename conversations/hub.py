@@ -23,9 +23,11 @@ from conversations.events import NewMessage, Typing
 from conversations.handoff import HandoffOutcome, Handoffs, HandoffUnavailable
 from conversations.inbound import Inbound
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
-from conversations.replies import Reply, reply_of
+from conversations.replies import Reply, explanation, reply_of
 from core.bus import EventBus
 from core.errors import ApiError
+from core.logcontext import conversation_id as log_conversation
+from core.metrics import ANSWER_DECISIONS, TURNS
 from knowledge.answer import Answerer, Status
 from knowledge.media import MediaLibrary, for_reply
 from knowledge.search import IndexNotReady, KnowledgeBase
@@ -48,6 +50,20 @@ LEAVE_MESSAGE_BUTTON = {"title": "不等了，留言", "payload": "留言"}
 
 def conversation_topic(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+def decision_of(replies: list[Reply]) -> str:
+    """What the first reply was, for the figures: the bot's own account of its decision where it gives
+    one (`explain.decision`), the knowledge base's fallback when Rasa could not answer, else "bot"."""
+    if not replies:
+        return "none"
+    meta = replies[0].meta
+    explain = meta.get("explain")
+    if isinstance(explain, dict) and isinstance(explain.get("decision"), str):
+        return explain["decision"][:32]
+    if meta.get("fallback"):
+        return f"fallback_{str(meta['fallback'])[:20]}"
+    return "bot"
 
 
 @dataclass(frozen=True)
@@ -203,21 +219,26 @@ class Hub:
         if duplicate:
             return Turn(conversation.id, stored, await self._replies_to(stored), duplicate=True)
         await self._publish(stored)
+        TURNS.labels(conversation.channel).inc()
+        log_conversation.set(conversation.id)  # in every log line from here on (JSON logs)
         status = await self._status(conversation.id)
         for intercept in self._interceptors:
             handled = await intercept(conversation, stored, status)
             if handled is not None:
+                ANSWER_DECISIONS.labels("service").inc()
                 sent = [
                     await self._post(conversation.id, conversation.channel, Author.SYSTEM, reply, in_reply_to=stored.id)
                     for reply in handled
                 ]
                 return Turn(conversation.id, stored, sent)
         if status != ConversationStatus.BOT:
+            ANSWER_DECISIONS.labels("person").inc()
             return Turn(conversation.id, stored)  # an agent (or the queue) owns it: the bot stays silent
         await self._bus.publish(conversation_topic(conversation.id), Typing())
         replies = fixed_replies if fixed_replies is not None else await self._answer(conversation, inbound.text)
         replies = [await self._personalised(conversation, reply) for reply in replies]
         replies = await self._illustrated(replies)
+        ANSWER_DECISIONS.labels(decision_of(replies)).inc()
         sent = [
             await self._post(conversation.id, conversation.channel, Author.BOT, reply, in_reply_to=stored.id)
             for reply in replies
@@ -360,7 +381,7 @@ class Hub:
                     buttons=answer.buttons,
                     links=answer.links,
                     sources=answer.sources,
-                    meta={"fallback": "knowledge"},
+                    meta={"fallback": "knowledge", **explanation(answer.explain)},
                 )
         return Reply(
             text=f"抱歉，系统暂时繁忙，您的留言已保存。请稍后再试，或拨打服务热线 {self._hotline}。",

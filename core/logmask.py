@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import re
 
+from core.logcontext import JsonFormatter
+
 # Left boundary: no digit before, or an escape (percent, double percent, JSON \u) just before.
 _START = r"(?:(?<=%[0-9A-Fa-f]{2})|(?<=%25[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})|(?<!\d))"
 # People write 138-1234-5678 and 6222 0212 3456 7890; a query string turns the space into + or %20.
@@ -45,9 +47,14 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def configure_logging(secrets: list[str] | None = None, level: int = logging.INFO) -> None:
+def configure_logging(secrets: list[str] | None = None, level: int = logging.INFO, fmt: str = "text") -> None:
+    """`fmt`: "text" (a line a person reads) or "json" (one object per line with the request and
+    conversation ids, for a log collector)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter(clean=mask_personal))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = Field("", description="address citizens and webhooks reach us at")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: lines a person reads; json: one object per line with request and conversation ids")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="if set, GET /metrics needs `Authorization: Bearer <token>` (empty: open)")
 
     data_dir: Path = ROOT / "data"
     database_url: str = ""
@@ -244,14 +248,6 @@ class Settings(BaseSettings):
         3, ge=1, le=15, description="a replied case closes after this many working days without a follow-up rating"
     )
     rectify_check_minutes: float = Field(10, gt=0, description="how often overdue cases are looked for")
-
-    # 好差评 at the counter (ratings/counters.py): a window's QR code opens a page; one rating per visit.
-    rating_counter_visit_minutes: int = Field(
-        30, ge=1, le=1440, description="a counter rating page, once opened, may be submitted within this"
-    )
-    rating_counter_limit: int = Field(
-        20, ge=0, description="counter rating pages opened and submitted per address per RATE_LIMIT_WINDOW_S"
-    )
 
     # 好差评 at the counter (ratings/counters.py): a window's QR code opens a page; one rating per visit.
     rating_counter_visit_minutes: int = Field(

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -29,6 +30,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import rowcount, utcnow
+from core.metrics import INDEX_BUILD_SECONDS
 from core.settings import Settings
 from knowledge.articles import content_hash
 from knowledge.editing import Editor, LiveArticles
@@ -124,12 +126,14 @@ class IndexBuilder:
             if not force and not needs_build(self._index_dir, sources, self._encoder.name, self._policy):
                 return Outcome.FRESH
             heartbeat = asyncio.create_task(self._keep_lease())
+            started = time.perf_counter()
             try:
                 build = await asyncio.to_thread(
                     build_index, self._index_dir, sources, self._encoder, self._tokenizer, progress, self._policy
                 )
             finally:
                 heartbeat.cancel()
+            INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
         log.info("knowledge index %s built from %d live articles (revision %d)", build, len(live.contents),
                  live.revision)
         return Outcome.BUILT

@@ -19,6 +19,7 @@ from channels import app_api, voice, web
 from channels.voice import twilio_voice, webrtc
 from channels.wechat import routes as wechat
 from conversations.bot_client import RasaClient
+from conversations.buttons import StaleChoices
 from conversations.handoff import Handoffs
 from conversations.hub import Hub
 from core.bus import EventBus, make_bus
@@ -26,6 +27,7 @@ from core.db import make_engine, make_sessionmaker, migrate
 from core.errors import install_error_handlers
 from core.limits import BodySizeLimit, RateLimiter
 from core.logmask import configure_logging
+from core.metrics import RequestMetrics
 from core.services import Services
 from core.settings import Settings, get_settings
 from knowledge import admin_api as knowledge_admin_api
@@ -41,7 +43,7 @@ from outreach.routes import ROUTERS as OUTREACH_ROUTERS
 from policy import checklist_api, loan_api
 from ratings import startup as ratings
 from ratings.routes import ROUTERS as RATINGS_ROUTERS
-from server import docs, health, profile
+from server import docs, health, probes, profile
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(_secrets(settings))
+        configure_logging(_secrets(settings), fmt=settings.log_format)
         await run_in_threadpool(migrate, settings.database_url)
         engine = make_engine(settings.database_url)
         # Every part once, known by its type; routers' own lifespans (WeChat, checklists) run inside
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await ratings.start(services)  # 好差评: ratings on every channel, rectification, analysis, standing
         await outreach.start(services)  # 服务找人: the centre's data, segments, links, cards, the funnel
         await callout.start(services)  # campaigns: the task queue and its workers, running campaigns resumed
+        # Last of the hub's interceptors: a spent choice replayed gets the current ones (conversations/buttons.py).
+        services.get(Hub).register_interceptor(StaleChoices(services.get(Hub)))
         try:
             yield
         finally:
@@ -136,8 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
+    app.add_middleware(RequestMetrics)  # outermost: times and counts every request, refused ones too
     for module in (
-        health, profile, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice, webrtc,
+        health, probes, profile, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice,
+        webrtc,
     ):
         app.include_router(module.router)
     app.include_router(knowledge_admin_api.router)

@@ -45,7 +45,7 @@ class Health(BaseModel):
     index: IndexSummary | None = None  # only while an index is served
 
 
-async def _database_ok(sessions: async_sessionmaker[AsyncSession]) -> bool:
+async def database_ok(sessions: async_sessionmaker[AsyncSession]) -> bool:
     try:
         async with sessions() as session:
             await session.execute(text("SELECT 1"))
@@ -70,7 +70,7 @@ async def healthz(sessions: SessionsDep, bot: BotDep, settings: SettingsDep, kb:
         kb.reload_if_changed()
     checks = {
         "service": True,
-        "database": await _database_ok(sessions),
+        "database": await database_ok(sessions),
         "rasa": await bot.status(),
         "action_server": await _action_server_ok(settings.action_server_url),
         "index": bool(kb and kb.ready),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.voice.models import VoiceCall, VoiceCallEvent
 from core.db import rowcount, utcnow
+from core.metrics import CALLS
 
 ANSWERED = frozenset({"in-progress", "answered"})
 FINISHED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -94,6 +95,7 @@ class CallStore:
             values: dict[str, object] = {"status": status, "updated_at": utcnow()}
             if status in FINISHED:
                 values |= {"completed_at": utcnow(), "duration_s": duration_s}
+                CALLS.labels("inbound", status).inc()  # once: a retried callback was refused above
             await session.execute(update(VoiceCall).where(VoiceCall.call_sid == call_sid).values(**values))
             if status in ANSWERED:
                 await session.execute(

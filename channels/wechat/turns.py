@@ -25,10 +25,12 @@ from channels.wechat.background import Background
 from channels.wechat.inbound import Incoming
 from channels.wechat.models import PushedTurn
 from channels.wechat.outbox import Outbox
-from channels.wechat.render import Out, Renderer, looks_like_choice, pick_choice
+from channels.wechat.render import Out, Renderer, choices_before, looks_like_choice, pick_choice
 from conversations.hub import Hub, Turn
 from conversations.inbound import Choice, Inbound
+from conversations.replies import Reply
 from core.db import rowcount, utcnow
+from core.metrics import WECHAT_DEADLINE_MISSES
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +60,9 @@ class Turns:
         """What to reply passively: one message, or nothing (the answer is pushed, or there is none).
         `started` (time.monotonic()) is when WeChat's wait began; the budget counts from there."""
         conversation = await self._hub.conversation_for(incoming.inbound)
-        inbound = await self._with_choice(conversation.id, incoming)
+        inbound, fixed = await self._with_choice(conversation.id, incoming)
         work = self._background.spawn(
-            self._hub.receive(conversation, inbound, fixed_replies=incoming.fixed),
+            self._hub.receive(conversation, inbound, fixed_replies=fixed),
             name=f"wechat-turn-{conversation.id}",
         )
         remaining = self._budget - (time.monotonic() - started)
@@ -68,6 +70,7 @@ class Turns:
             turn = await asyncio.wait_for(asyncio.shield(work), timeout=max(remaining, 0.01))
         except asyncio.TimeoutError:
             await self._mark_pushed(inbound.client_msg_id)
+            WECHAT_DEADLINE_MISSES.inc()
             self._background.spawn(
                 self._push_when_ready(work, incoming.openid), name=f"wechat-late-{conversation.id}"
             )
@@ -83,17 +86,22 @@ class Turns:
             self._background.spawn(self._send(incoming.openid, outs, turn), name=f"wechat-parts-{conversation.id}")
         return []
 
-    async def _with_choice(self, conversation_id: str, incoming: Incoming) -> Inbound:
-        """A digit after numbered choices stands for that choice's button."""
+    async def _with_choice(self, conversation_id: str, incoming: Incoming) -> tuple[Inbound, list[Reply] | None]:
+        """A digit after numbered choices stands for that choice's button; a digit that is none of the
+        choices on offer (an old menu's number) is answered with the current choices, not passed on."""
         inbound = incoming.inbound
         if incoming.fixed is not None or not looks_like_choice(inbound.text):
-            return inbound
+            return inbound, incoming.fixed
         recent = await self._hub.history(conversation_id, limit=RECENT_FOR_CHOICES)
         picked = pick_choice(inbound.text, recent)
         if picked is None:
-            return inbound
+            current = choices_before(recent)
+            if current:
+                return inbound, [Reply(text="这个编号不在当前的选项里，请回复下面的数字：", buttons=current,
+                                       meta={"stale_choice": True})]
+            return inbound, None
         number, button = picked
-        return replace(inbound, text=button["payload"], choice=Choice(number, button["title"]))
+        return replace(inbound, text=button["payload"], choice=Choice(number, button["title"])), None
 
     async def _push_when_ready(self, work: asyncio.Task, openid: str) -> None:
         turn: Turn = await work
