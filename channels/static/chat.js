@@ -123,7 +123,32 @@
     rows.slice(0, -1).forEach(retireButtons);
   }
 
+  // 好差评: a rating request is a small widget of five labelled levels; after a bad one the reasons come
+  // as the next message, then a short comment is typed as usual. Only the widget's own row is touched:
+  // the chosen level stays marked and the row is spent once used (as every button row is).
+  function asRatingWidget(bubble, row, payload) {
+    const request = payload.rating_request && typeof payload.rating_request === "object";
+    const followUp = payload.rating_follow_up && typeof payload.rating_follow_up === "object";
+    if (!request && !followUp) return;
+    row.dataset.rating = request ? "levels" : str(payload.rating_follow_up.step) || "reasons";
+    row.classList.add("rating");
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", request ? "服务评价" : "评价原因");
+    bubble.classList.add("msg__bubble--rating");
+  }
+
+  function markRated(row, button) {
+    button.setAttribute("aria-pressed", "true");
+    button.classList.add("chip--chosen");
+    if (row.dataset.rating === "levels") row.after(el("p", "rating__done", `已评价：${button.textContent}`));
+  }
+
   function renderExtras(bubble, payload) {
+    // The service's answer to a rating step spends the widget's earlier rows (a skip after the comment
+    // would mean nothing), whatever else the page does with older buttons.
+    if (payload.rating !== undefined || payload.rating_request || payload.rating_follow_up) {
+      list.querySelectorAll(".msg__buttons.rating").forEach(retireButtons);
+    }
     const buttons = items(payload.buttons).filter((b) => str(b.title) && str(b.payload));
     if (buttons.length) {
       const row = el("div", "msg__buttons");
@@ -133,12 +158,14 @@
         button.addEventListener("click", () => {
           if (row.dataset.valid === "false") return;
           retireButtons(row);
+          if (row.dataset.rating) markRated(row, button);
           submit(b.payload);
         });
         row.append(button);
       }
       if (payload.buttons_valid === false) retireButtons(row); // the service says they are spent
       bubble.append(row);
+      asRatingWidget(bubble, row, payload);
     }
     const links = items(payload.links).filter((l) => str(l.url));
     if (links.length) {
