@@ -124,6 +124,8 @@ def test_the_error_body_has_a_code_and_a_message(document):
     ("post", "/api/v1/console/login", "429", "too_many_logins"),
     ("get", "/api/v1/console/pool", "401", "not_logged_in"),
     ("post", "/api/v1/console/duty", "403", "csrf_failed"),
+    ("post", "/api/v1/console/duty", "403", "agent_suspended"),
+    ("post", "/api/v1/console/standing/suspensions/{suspension_id}/decide", "409", "suspension_decided"),
     ("get", "/api/v1/console/audit", "403", "forbidden"),
     ("post", "/api/v1/handoff", "429", "too_many_handoffs"),
     ("post", "/api/v1/app/messages", "401", "app_unauthorized"),
