@@ -309,6 +309,8 @@ class PhoneLine:
 
     async def on_after_agent(self, call: VoiceCall, params: dict[str, str]) -> VoiceResponse:
         if params.get("DialCallStatus") == "completed":  # the agent hung up; the caller is still on the line
+            if params.get("CallStatus") == "completed":  # …unless the caller hung up first: nobody to ask
+                return await self._ended(call)
             return await self._rating(call) or await self._ended(call)
         return await self._leave_message(call, twiml.NO_AGENT_NOW, ticket_id=call.ticket_id)
 

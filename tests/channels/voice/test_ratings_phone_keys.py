@@ -80,6 +80,16 @@ def test_after_the_agent_hangs_up_the_caller_presses_a_key_once(caller, app_clie
     assert run(app_client, case) is not None
 
 
+def test_a_caller_who_hung_up_first_is_not_asked(caller, app_client, pool):
+    root = parse(caller.call("/voice/twilio/inbound"))
+    parse(caller.post(next_url(root), {"Digits": "0"}))
+    run(app_client, services_of(app_client.app).get(PhoneLine)._claimed, caller.call_sid,
+        Claimed(agent_id=7, agent_name="王芳"))
+    root = parse(caller.call("/voice/twilio/connect"))
+    end = parse(caller.post(root.find("Dial").get("action"), {"DialCallStatus": "completed", "CallStatus": "completed"}))
+    assert end.find("Gather") is None and rows(app_client, RatingRequest, caller.call_sid) == []
+
+
 @pytest.mark.parametrize("digits", ["0", "6", "9", "*", "55", ""])
 def test_a_key_outside_one_to_five_rates_nothing(digits, caller, app_client, pool):
     root = after_agent(caller, app_client, pool)
