@@ -32,6 +32,7 @@ from ratings.levels import Level
 from ratings.models import CaseStep, Rating, RectificationCase
 from ratings.workdays import calendar
 from staff import audit
+from staff.models import Agent
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,11 @@ async def open_case(session: AsyncSession, rating: Rating, *, now: datetime, set
     the caller's transaction (flushed for its id), not committed."""
     if rating.id is None:
         await session.flush()
-    department = rating.department or department_for(rating.business, None)
+    department = rating.department
+    if not department:  # a channel that did not route it: the rated agent's department, else the business's
+        own = await session.scalar(select(Agent.department).where(Agent.id == rating.agent_id)) \
+            if rating.agent_id is not None else None
+        department = department_for(rating.business, own)
     days = calendar()
     case = RectificationCase(
         rating_id=rating.id, department=department, status=CaseStatus.OPEN, opened_at=now,

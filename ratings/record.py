@@ -22,6 +22,7 @@ from ratings.events import TOPIC, RatingNew
 from ratings.levels import Level
 from ratings.models import Rating, RatingRequest
 from ratings.reasons import REASONS
+from staff.models import Agent
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,12 @@ async def record_rating(
     if await session.scalar(select(Rating.id).where(Rating.event_key == event_key)) is not None:
         raise _already_rated()
     now = ratings.clock.now()
-    # Every rating answers to a department (analysis by department, the case's routing): the business's
-    # owner when the caller named none.
-    department = department or department_for(business, None)
+    # Every rating answers to a department (analysis by department, the case's routing): when the caller
+    # named none, the rated agent's own department, else the business's owner (ratings.departments).
+    if not department:
+        own = (await session.scalar(select(Agent.department).where(Agent.id == agent_id))
+               if agent_id is not None else None)
+        department = department_for(business, own)
     rating = Rating(event_key=event_key, kind=kind, channel=channel, level=int(valid), reasons=chosen, comment=text,
                     business=business, department=department, agent_id=agent_id, counter=counter,
                     citizen_id=citizen_id, conversation_id=conversation_id, created_at=now)

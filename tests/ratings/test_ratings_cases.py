@@ -30,7 +30,7 @@ from ratings.models import CaseStep, Rating, RectificationCase
 from ratings.record import record_rating
 from ratings.routes import cases as case_routes
 from staff import passwords
-from staff.models import AuditEntry, Role
+from staff.models import Agent, AuditEntry, Role
 from tests.agent_console.helpers import CHEAP_HASHER
 from tests.callout.helpers import FrozenClock, client, local, service_app, staff_login
 from tests.databases import postgres_database
@@ -220,6 +220,16 @@ async def test_open_cases_come_first_and_filters(desk: Desk) -> None:
     assert [c["id"] for c in overdue] == [later]
     summary = (await desk.api.get(f"{BASE}/summary", headers=boss)).json()["departments"]
     assert summary == [{"department": "提取科", "open": 1, "overdue": 1, "escalation": 0}]
+
+
+async def test_an_unrouted_rating_goes_to_the_agents_own_department(desk: Desk) -> None:
+    agent_id, _ = await desk.person("agent-county")
+    _, boss = await desk.person("boss", Role.SUPERVISOR)
+    async with desk.ratings.sessions() as session:
+        (await session.get_one(Agent, agent_id)).department = "武安市管理部"
+        await session.commit()
+    case_id = await desk.bad_rating(agent_id, business="loan-apply")
+    assert (await desk.api.get(f"{BASE}/{case_id}", headers=boss)).json()["department"] == "武安市管理部"
 
 
 async def test_agents_see_and_appeal_only_their_own(desk: Desk) -> None:
