@@ -102,11 +102,38 @@ class LeaderboardOut(BaseModel):
     agents: list[LeaderRow]
 
 
+class SheetFigures(BaseModel):
+    levels: dict[str, int] = Field(description="counted ratings per level, 5 非常满意 … 1 非常不满意")
+    ratings: int
+    marked: int = Field(description="ratings marked by an upheld appeal: shown, never counted")
+    mean_score: float | None = Field(description="mean score under RATING_SCORES (0-10)")
+    satisfaction: float | None = Field(description="mean score / 10")
+    verified_bad: int
+    first_response_s: float | None
+    handling_s: float | None
+    grabs: int
+    taken: int = Field(description="conversations taken: grabs, pushes and transfers in")
+    handled: int = Field(description="conversations finished")
+    score: float | None = Field(description="the standing score over the month (a department: its agents' mean)")
+    suspensions: int = Field(description="suspensions opened in the month")
+
+
+class SheetAgentRow(SheetFigures):
+    agent_id: int
+    display_name: str
+    department: str
+
+
+class SheetDepartmentRow(SheetFigures):
+    department: str
+    agents: int
+
+
 class SheetOut(BaseModel):
     month: str
     scores: dict[str, float]
-    agents: list[dict]
-    departments: list[dict]
+    agents: list[SheetAgentRow]
+    departments: list[SheetDepartmentRow]
 
 
 class SuspensionAppealIn(BaseModel):
