@@ -10,7 +10,7 @@ every score and share.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -131,21 +131,34 @@ def _key_column(session: AsyncSession, by: str, period: str) -> ColumnElement[An
 
 
 async def figures(session: AsyncSession, settings: Settings, window: Window, *, by: str, period: str = "day",
-                  filters: Filters = Filters()) -> list[Figures]:
-    """One row per business, channel, department, agent or period that has ratings in the window."""
+                  filters: Filters = Filters(), now: datetime | None = None) -> list[Figures]:
+    """One row per business, channel, department, agent or period that has ratings in the window. Given
+    `now`, the whole months of a long window that have ended are counted once and kept (see `_pieces`)."""
     if by not in DIMENSIONS or period not in PERIODS:
         raise ValueError(f"by={by!r} period={period!r}")
     key = _key_column(session, by, period).label("key")
-    query = filters.apply(
-        select(key, Rating.level, func.count(), func.count(Rating.mark))
-        .where(Rating.created_at >= window.since, Rating.created_at < window.until)
-        .group_by(key, Rating.level))
+
+    async def count(part: Window) -> dict[Any, Figures]:
+        query = filters.apply(
+            select(key, Rating.level, func.count(), func.count(Rating.mark))
+            .where(Rating.created_at >= part.since, Rating.created_at < part.until)
+            .group_by(key, Rating.level))
+        groups: dict[Any, Figures] = {}
+        for value, level, n, marked in (await session.execute(query)).all():
+            group = groups.setdefault(value, Figures(key=None if value is None else str(value), label=""))
+            if level in group.levels:
+                group.levels[level] += n - marked
+            group.marked += marked
+        return groups
+
     groups: dict[Any, Figures] = {}
-    for value, level, n, marked in (await session.execute(query)).all():
-        group = groups.setdefault(value, Figures(key=None if value is None else str(value), label=""))
-        if level in group.levels:
-            group.levels[level] += n - marked
-        group.marked += marked
+    for part in await _in_pieces(session, window, now, ("figures", by, period, filters), count):
+        for value, found in part.items():
+            if value in groups:
+                groups[value].add(found)
+            else:
+                groups[value] = Figures(key=found.key, label="")
+                groups[value].add(found)
     rows = list(groups.values())
     await _label(session, settings, by, period, rows)
     if by == "period":
@@ -153,6 +166,62 @@ async def figures(session: AsyncSession, settings: Settings, window: Window, *, 
     else:
         rows.sort(key=lambda row: (-row.count, row.label))
     return rows
+
+
+# Whole months that have ended, counted once per process: a long window (a year's trend, the public page)
+# then reads only its current month from the ratings. A kept count is used only while its month's stamp
+# (ratings, marked ratings and the sum of their levels, counted from the covering index) is unchanged, so a
+# late rating or an upheld appeal in a past month is counted at once.
+_KEPT: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = {}
+KEPT_LIMIT = 4096
+
+
+def _pieces(window: Window, now: datetime) -> list[tuple[Window, bool]]:
+    """The window cut at the centre's month boundaries; True for a whole month that has ended."""
+    local_now = now.astimezone(LOCAL)
+    this_month = Window.month(local_now.year, local_now.month).since
+    pieces: list[tuple[Window, bool]] = []
+    start = window.since
+    while start < window.until:
+        local = start.astimezone(LOCAL)
+        month = Window.month(local.year, local.month)
+        end = min(month.until, window.until)
+        pieces.append((Window(start, end), start == month.since and end == month.until and end <= this_month))
+        start = end
+    return pieces
+
+
+async def _stamp(session: AsyncSession, part: Window) -> tuple[int, int, int]:
+    row = (await session.execute(
+        select(func.count(), func.count(Rating.mark), func.coalesce(func.sum(Rating.level), 0))
+        .where(Rating.created_at >= part.since, Rating.created_at < part.until))).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def _in_pieces(session: AsyncSession, window: Window, now: datetime | None, what: tuple[Any, ...],
+                     count: Callable[[Window], Awaitable[Any]]) -> list[Any]:
+    """`count` over the window: at once for a short window, else month by month with ended months kept."""
+    pieces = _pieces(window, now) if now is not None else []
+    if not any(whole for _part, whole in pieces):
+        return [await count(window)]  # nothing to keep: one query over the window
+    database = str(session.get_bind().engine.url)
+    found = []
+    for part, whole in pieces:
+        if not whole:
+            found.append(await count(part))
+            continue
+        key = (database, *what, part.since, part.until)
+        stamp = await _stamp(session, part)
+        kept = _KEPT.get(key)
+        if kept is not None and kept[0] == stamp:
+            found.append(kept[1])
+            continue
+        value = await count(part)
+        if len(_KEPT) >= KEPT_LIMIT:
+            _KEPT.clear()
+        _KEPT[key] = (stamp, value)
+        found.append(value)
+    return found
 
 
 def total(rows: Iterable[Figures], label: str = "合计") -> Figures:
@@ -204,19 +273,28 @@ def level_label(level: int) -> str:
     return LABELS[Level(level)] if level in LEVEL_VALUES else str(level)
 
 
-async def reasons(session: AsyncSession, window: Window, *, filters: Filters = Filters()) -> list[dict[str, Any]]:
+async def reasons(session: AsyncSession, window: Window, *, filters: Filters = Filters(),
+                  now: datetime | None = None) -> list[dict[str, Any]]:
     """How often each reason was given with a bad rating (one rating may give several), in REASONS order.
     Only bad, unmarked ratings are read: a small share of the window, counted here since JSON lists
     are unnested differently by each database."""
-    query = filters.apply(
-        select(Rating.reasons)
-        .where(Rating.created_at >= window.since, Rating.created_at < window.until,
-               Rating.level <= Level.DISSATISFIED, Rating.mark.is_(None)))
+    async def count(part: Window) -> tuple[Counter[str], int]:
+        query = filters.apply(
+            select(Rating.reasons)
+            .where(Rating.created_at >= part.since, Rating.created_at < part.until,
+                   Rating.level <= Level.DISSATISFIED, Rating.mark.is_(None)))
+        counts: Counter[str] = Counter()
+        bad = 0
+        for (given,) in (await session.execute(query)).all():
+            bad += 1
+            counts.update(r for r in (given or []) if r in REASONS)
+        return counts, bad
+
     counts: Counter[str] = Counter()
     bad = 0
-    for (given,) in (await session.execute(query)).all():
-        bad += 1
-        counts.update(r for r in (given or []) if r in REASONS)
+    for part_counts, part_bad in await _in_pieces(session, window, now, ("reasons", filters), count):
+        counts.update(part_counts)
+        bad += part_bad
     return [{"reason": reason, "count": counts[reason], "share": scoring.share(counts[reason], bad)}
             for reason in REASONS]
 

@@ -57,14 +57,15 @@ async def gather(session: AsyncSession, settings: Settings, month: str, *, now: 
     year, number = parse_month(month)
     window = analysis.Window.month(year, number)
     scores = scoring.scores(settings)
-    grouped = {by: await analysis.figures(session, settings, window, by=by) for by, _title in SECTIONS}
-    days = analysis.scored(await analysis.figures(session, settings, window, by="period", period="day"), settings)
+    grouped = {by: await analysis.figures(session, settings, window, by=by, now=now) for by, _title in SECTIONS}
+    days = analysis.scored(await analysis.figures(session, settings, window, by="period", period="day", now=now),
+                           settings)
     return Report(
         month=f"{year:04d}-{number:02d}", made_at=now, scores=scores,
         # Every section sums to the same month; the channels' rows will do for the total.
         total=analysis.total(grouped["channel"]).as_dict(scores),
         sections={by: analysis.scored(rows, settings) for by, rows in grouped.items()}, days=days,
-        reasons=await analysis.reasons(session, window),
+        reasons=await analysis.reasons(session, window, now=now),
         rectification=await analysis.rectification(session, window, now=now, by_department=True),
     )
 

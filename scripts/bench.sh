@@ -13,6 +13,7 @@ case "$which" in
   callout)   "$SVC_PY" -m bench.callout "$@" ;;
   outreach_funnel) "$SVC_PY" -m bench.outreach_funnel "$@" ;;
   scale)     "$SVC_PY" -m bench.scale "$@" ;;
+  ratings_analysis) "$SVC_PY" -m bench.ratings_analysis "$@" ;;
   # Everything but scale, which wants 2.3 GB and ten minutes for its 100,000 chunks.
   all)       "$SVC_PY" -m bench.retrieval && scripts/train.sh && bench/nlu.sh && "$SVC_PY" -m bench.latency \
                && "$SVC_PY" -m bench.voice && "$SVC_PY" -m bench.wechat && "$SVC_PY" -m bench.console ;;

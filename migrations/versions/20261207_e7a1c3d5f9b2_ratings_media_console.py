@@ -69,6 +69,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_ratings_at_channel', ['created_at', 'channel'], unique=False)
         batch_op.create_index('ix_ratings_at_department', ['created_at', 'department'], unique=False)
         batch_op.create_index('ix_ratings_agent_at', ['agent_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_ratings_analysis', ['created_at', 'level', 'mark', 'channel', 'business', 'department', 'agent_id'], unique=False)
 
     op.create_table('rectification_cases',
     sa.Column('id', sa.Integer(), nullable=False),

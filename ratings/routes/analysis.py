@@ -124,7 +124,7 @@ async def summary(
     first, last, window = range_.window(today_of(ratings.clock.now()))
     async with ratings.sessions() as session:
         rows = await analysis.figures(session, ratings.settings, window, by=by, period=period,
-                                      filters=range_.filters())
+                                      filters=range_.filters(), now=ratings.clock.now())
     return {"by": by, "period": period, "from_": first, "to": last,
             "scores": {str(k): v for k, v in scoring.scores(ratings.settings).items()},
             "rows": analysis.scored(rows, ratings.settings),
@@ -136,7 +136,7 @@ async def summary(
 async def reasons(me: Supervisor, ratings: RatingsDep, range_: Annotated[Range, Query()]) -> dict[str, Any]:
     first, last, window = range_.window(today_of(ratings.clock.now()))
     async with ratings.sessions() as session:
-        found = await analysis.reasons(session, window, filters=range_.filters())
+        found = await analysis.reasons(session, window, filters=range_.filters(), now=ratings.clock.now())
     return {"from_": first, "to": last, "reasons": found}
 
 

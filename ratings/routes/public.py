@@ -4,16 +4,17 @@ comment, agent or conversation ever appears (departments are the finest grain)."
 from __future__ import annotations
 
 import time as clock
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import INVALID_REQUEST, error_responses
+from core.settings import Settings
 from ratings import analysis, report, scoring
-from ratings.context import Ratings
 from ratings.deps import RatingsDep
 from ratings.routes.analysis import HEADERS, STATIC_DIR
 
@@ -61,18 +62,17 @@ def _previous_month(today: date) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-async def _figures(ratings: Ratings, month: str) -> dict[str, Any]:
+async def figures(session: AsyncSession, settings: Settings, month: str, *, now: datetime) -> dict[str, Any]:
+    """The page's figures: the month's breakdowns and the twelve months up to it."""
     year, number = report.parse_month(month)
     window = analysis.Window.month(year, number)
     first = (year * 12 + number - 1) - (MONTHS - 1)
     since = analysis.Window.month(first // 12, first % 12 + 1).since
-    settings = ratings.settings
-    async with ratings.sessions() as session:
-        by_month = await analysis.figures(session, settings, analysis.Window(since, window.until), by="period",
-                                          period="month")
-        parts = {by: await analysis.figures(session, settings, window, by=by)
-                 for by in ("business", "channel", "department")}
-        cases = await analysis.rectification(session, window, now=ratings.clock.now())
+    by_month = await analysis.figures(session, settings, analysis.Window(since, window.until), by="period",
+                                      period="month", now=now)
+    parts = {by: await analysis.figures(session, settings, window, by=by, now=now)
+             for by in ("business", "channel", "department")}
+    cases = await analysis.rectification(session, window, now=now)
     scores = ", ".join(f"{analysis.level_label(level)} {value:g}" for level, value in
                        sorted(scoring.scores(settings).items(), reverse=True))
     return {
@@ -98,11 +98,12 @@ async def public_figures(
     cached = _cache.get(key)
     if cached is not None and clock.monotonic() - cached[0] < CACHE_S:
         return cached[1]
-    figures = await _figures(ratings, wanted)
+    async with ratings.sessions() as session:
+        found = await figures(session, ratings.settings, wanted, now=ratings.clock.now())
     if len(_cache) > 256:
         _cache.clear()  # months asked for are few; this only bounds a flood of odd ones
-    _cache[key] = (clock.monotonic(), figures)
-    return figures
+    _cache[key] = (clock.monotonic(), found)
+    return found
 
 
 @router.get("/ratings/public", response_class=FileResponse, include_in_schema=False)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from core.db import migrate
+from ratings import analysis
 from ratings.events import TOPIC, RatingNew
+from ratings.models import Rating
 from ratings.routes import public
 from ratings.routes import wall as wall_routes
 from staff.models import AuditEntry, Role
-from tests.callout.helpers import client, login
-from tests.ratings.ratings_analysis_seed import CITIZEN, analysis_app, on_database, seed
+from tests.callout.helpers import client, local, login
+from tests.ratings.ratings_analysis_seed import CITIZEN, NOW, analysis_app, on_database, seed
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
@@ -241,3 +244,27 @@ async def test_the_public_figures_carry_nothing_personal(database_url: str, tmp_
     for personal in ("王丽", "李强", "wangli", "张小明", "13912345678", CITIZEN, "hanshan-01", "seed-"):
         assert personal not in answer.text, personal
     assert (wrong.status_code, wrong.json()["code"]) == (422, "month_invalid")
+
+
+async def test_ended_months_are_kept_until_a_late_rating_or_a_mark_changes_them(database_url: str, tmp_path) -> None:
+    async with on_database(database_url, tmp_path) as ratings:
+        await seed(ratings)
+        window = analysis.Window.days(date(2026, 10, 1), date(2026, 11, 30))
+        analysis._KEPT.clear()
+
+        async def months() -> list[tuple[str | None, int, int]]:
+            async with ratings.sessions() as session:
+                rows = await analysis.figures(session, ratings.settings, window, by="period", period="month",
+                                              now=NOW)
+            return [(row.key, row.count, row.marked) for row in rows]
+
+        assert await months() == [("2026-10", 1, 0), ("2026-11", 5, 1)]
+        assert len(analysis._KEPT) == 2  # both months have ended by 12-07
+        assert await months() == [("2026-10", 1, 0), ("2026-11", 5, 1)]
+        async with ratings.sessions() as session:
+            session.add(Rating(event_key="late-1", kind="counter", channel="counter", level=4, reasons=[],
+                               created_at=local(2026, 10, 15, 10)))
+            upheld = await session.scalar(select(Rating).where(Rating.event_key == "seed-3"))
+            upheld.mark, upheld.marked_at = "upheld", NOW
+            await session.commit()
+        assert await months() == [("2026-10", 2, 0), ("2026-11", 4, 2)]
