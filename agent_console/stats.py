@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import duty, pool
@@ -64,12 +65,17 @@ async def service_level(session: AsyncSession, within_s: int, since: datetime, n
     return {"within_s": within_s, "met": met, "counted": counted, "share": round(met / counted, 3) if counted else None}
 
 
-async def per_agent(session: AsyncSession, since: datetime, until: datetime) -> list[dict]:
-    rows = (await session.execute(
+async def per_agent(session: AsyncSession, since: datetime, until: datetime,
+                    agent_ids: Collection[int] | None = None) -> list[dict]:
+    """Each agent's figures over [since, until); only `agent_ids`' when given (one agent's standing)."""
+    query = (
         select(Assignment.agent_id, Assignment.how, Assignment.started_at, Assignment.first_response_at,
                Assignment.ended_at, Assignment.end)
         .where(Assignment.started_at < until, (Assignment.ended_at.is_(None)) | (Assignment.ended_at >= since))
-    )).all()
+    )
+    if agent_ids is not None:
+        query = query.where(Assignment.agent_id.in_(list(agent_ids)))
+    rows = (await session.execute(query)).all()
     figures: dict[int, dict] = defaultdict(lambda: {
         "grabs": 0, "pushed": 0, "transferred_in": 0, "finished": 0, "transfers": 0,
         "_first": [], "_handling": [],
@@ -89,7 +95,8 @@ async def per_agent(session: AsyncSession, since: datetime, until: datetime) -> 
     ratings: dict[int, float] = dict((await session.execute(
         select(Handoff.agent_id, func.avg(Handoff.rating))
         .where(Handoff.rated_at >= since, Handoff.rated_at < until, Handoff.rating.is_not(None),
-               Handoff.agent_id.is_not(None))  # a rating is of an agent's service
+               Handoff.agent_id.is_not(None),  # a rating is of an agent's service
+               Handoff.agent_id.in_(list(agent_ids)) if agent_ids is not None else true())
         .group_by(Handoff.agent_id)
     )).all())
     names = dict((await session.execute(select(Agent.id, Agent.display_name))).all())

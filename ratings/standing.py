@@ -154,9 +154,7 @@ async def gather(session: AsyncSession, since: datetime, until: datetime,
     )
     for agent_id, count in verified.all():
         of(agent_id).verified_bad = count
-    for row in await stats.per_agent(session, since, until):
-        if wanted is not None and row["agent_id"] not in wanted:
-            continue
+    for row in await stats.per_agent(session, since, until, wanted):
         entry = of(row["agent_id"])
         entry.grabs = row["grabs"]
         entry.taken = row["grabs"] + row["pushed"] + row["transferred_in"]
