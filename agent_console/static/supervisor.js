@@ -135,8 +135,29 @@
   async function refreshAccounts() {
     const { agents } = await api("GET", "/api/v1/console/agents");
     $("account-list").replaceChildren(...agents.map((a) => cells(el("tr"), [
-      a.username, a.display_name, ROLES[a.role] || a.role, a.capacity, a.skills.join("、"), DUTY[a.duty] || a.duty,
+      a.username, displayNameCell(a), ROLES[a.role] || a.role, a.capacity, a.skills.join("、"), DUTY[a.duty] || a.duty,
     ])));
+  }
+
+  // The name citizens see ("人工客服 客服 0123 王"): an admin renames in place.
+  function displayNameCell(agent) {
+    const cell = el("span", "rename");
+    const input = el("input", "rename__input");
+    input.value = agent.display_name;
+    input.maxLength = 100;
+    input.setAttribute("aria-label", `${agent.username} 的显示名`);
+    const save = button("保存", async () => {
+      const name = input.value.trim();
+      if (!name) { toast("显示名不能为空。", "error"); return; }
+      if (name === agent.username) { toast("显示名不要用登录名：市民会看到它。", "error"); return; }
+      try {
+        await api("PATCH", `/api/v1/console/agents/${agent.id}`, { display_name: name });
+        toast(`已改为“${name}”。`);
+        await refreshAccounts();
+      } catch (e) { toast(e.message, "error"); }
+    }, "btn btn--small");
+    cell.append(input, save);
+    return cell;
   }
 
   function scheduleRefresh() {

@@ -43,7 +43,7 @@ def desk_service(data_dir: Path) -> Iterator[Desk]:
         data_dir=data_dir, database_url=database_url, rasa_url=f"http://127.0.0.1:{free_port()}",
         bot_timeout_s=0.5, app_api_key=APP_API_KEY, console_tick_s=0.2,
     )
-    with served(create_app(settings), free_port(), start_s=300) as base:
+    with served(create_app(settings), free_port(), start_s=900) as base:
         yield Desk(base=base, database_url=database_url)
 
 

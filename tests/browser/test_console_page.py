@@ -91,6 +91,7 @@ def test_two_agents_grab_talk_and_hand_back(browser: Browser, live_service, agen
     # 发送办理链接: the citizen gets their own 一点就能办 link as the agent's message.
     wang.locator("#link-business").select_option("withdraw-repay-commercial-loan")
     wang.get_by_role("button", name="发送办理链接").click()
+    wang.get_by_role("button", name="发送链接").click()  # sending a link asks first
     personal = citizen.locator("#messages .msg--agent").last
     expect(personal).to_contain_text("偿还商业贷款提取申请")
     expect(personal.locator("a").first).to_have_attribute("href", re.compile(r"/o/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))
@@ -102,6 +103,7 @@ def test_two_agents_grab_talk_and_hand_back(browser: Browser, live_service, agen
     assert wang.locator("#transcript img").count() == 0 and wang.title() != "pwned"
 
     wang.get_by_role("button", name="结束会话并转回智能客服").click()
+    wang.get_by_role("button", name="结束会话", exact=True).click()  # so does finishing
     expect(wang.locator("#mine-list .card")).to_have_count(0)
     rating = citizen.locator("#messages .msg--system").filter(has_text="请为刚才的人工服务打分")
     expect(rating).to_have_count(1)
