@@ -195,6 +195,12 @@ async def test_appeal_readmission_and_duty_again(desk):
     twice = await desk.api.post(f"{url}/decide", json={"decision": "uphold"}, headers=boss)
     assert twice.status_code == 409 and twice.json()["code"] == "suspension_decided"
 
+    late = await desk.api.post(f"{url}/appeal", json={"note": "补充"}, headers=headers)
+    assert late.status_code == 409 and late.json()["code"] == "suspension_decided"
+    missing = await desk.api.post("/api/v1/console/standing/suspensions/99999/decide", json={"decision": "readmit"},
+                                  headers=boss)
+    assert missing.status_code == 404 and missing.json()["code"] == "suspension_not_found"
+
     on_duty = await desk.api.post("/api/v1/console/duty", json={"minutes": 60}, headers=headers)
     assert on_duty.status_code == 200 and on_duty.json()["state"] == "on_duty"
     # A re-admitted agent starts afresh: the same old ratings do not suspend them again.
@@ -249,11 +255,12 @@ async def test_leaderboard_shows_names_and_scores_only(desk):
 
 
 async def test_monthly_sheet_figures_and_exports(desk):
-    agent_id, _ = await low_scorer(desk)
+    agent_id, agent_headers = await low_scorer(desk)
     await desk.person("idle", department="城东管理部")
     _boss, boss = await desk.person("boss", Role.SUPERVISOR, department="客服中心")
     made = await suspensions.check_agent(desk.ratings, desk.console, agent_id)
     assert made is not None
+    assert (await desk.api.get("/api/v1/console/standing/sheet?month=2026-12", headers=agent_headers)).status_code == 403
     sheet = (await desk.api.get("/api/v1/console/standing/sheet?month=2026-12", headers=boss)).json()
     wang = next(row for row in sheet["agents"] if row["display_name"] == "wang")
     assert wang["levels"] == {"5": 2, "4": 1, "3": 0, "2": 1, "1": 1}
