@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from conversations import buttons
 from conversations.deps import HubDep
 from conversations.events import AgentTyping, CitizenTyping, NewMessage
 from conversations.hub import conversation_topic
@@ -25,6 +26,7 @@ from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Channel
 from conversations.schemas import MessageOut
 from conversations.text import clean_text
+from core.bus import Resync
 from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
@@ -118,6 +120,8 @@ class ReplyOut(BaseModel):
     buttons: list[dict]
     links: list[dict]
     sources: list[dict]
+    buttons_valid: bool | None = Field(None, description="with buttons: whether they are still the choices in "
+                                       "play (only the turn's last message with buttons is); null without buttons")
     media: list[dict] = Field(default_factory=list, description='the answered article\'s pictures and videos: '
                               '{"kind": "image|diagram|video", "url", "caption", "content_type"}; show the caption '
                               'with each (it is also the text alternative)')
@@ -131,7 +135,8 @@ class AppMessageOut(BaseModel):
 
 class PushesOut(BaseModel):
     conversation_id: str
-    messages: list[MessageOut]
+    messages: list[MessageOut] = Field(description="a message with buttons has `buttons_valid` in its payload: "
+                                       "false once one of them was chosen or a newer message brought buttons")
     agent_typing: str | None = Field(None, description="the agent's display name while they type a reply "
                                      "(a long poll returns early for it, with no messages): show 正在输入")
 
@@ -182,10 +187,13 @@ async def post_message(
     inbound = to_inbound(body, user)
     conversation = await hub.conversation_for(inbound)
     turn = await hub.receive(conversation, inbound)
+    with_buttons = [i for i, reply in enumerate(turn.replies) if reply.buttons]
     return AppMessageOut(
         conversation_id=turn.conversation_id,
         message_id=turn.message.id,
-        replies=[ReplyOut(**reply.to_api()) for reply in turn.replies],
+        # A newer message's buttons supersede an older one's, in one turn as across turns.
+        replies=[ReplyOut(**reply.to_api(), buttons_valid=(i == with_buttons[-1]) if reply.buttons else None)
+                 for i, reply in enumerate(turn.replies)],
     )
 
 
@@ -213,14 +221,16 @@ async def get_messages(
                 except asyncio.TimeoutError:
                     pass
                 messages = await hub.history(conversation.id, after_id=after)
-    return PushesOut(conversation_id=conversation.id, messages=[m.to_dict() for m in messages],
+    valid = buttons.validity(await hub.history(conversation.id)) if messages else {}
+    return PushesOut(conversation_id=conversation.id,
+                     messages=[buttons.with_validity(m.to_dict(), valid) for m in messages],
                      agent_typing=typing if not messages else None)
 
 
 async def _next_message(events: AsyncIterator[Event]) -> str | None:
     """Waits for a new message (None) or for the agent typing (their display name)."""
     async for event in events:
-        if isinstance(event, NewMessage):
+        if isinstance(event, (NewMessage, Resync)):  # Resync: Redis came back, look again
             return None
         if isinstance(event, AgentTyping):
             return event.agent_name

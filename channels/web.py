@@ -18,13 +18,14 @@ from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from conversations import buttons
 from conversations.deps import HubDep
 from conversations.events import AgentTyping, CitizenTyping, NewMessage, StatusChanged, Typing
 from conversations.hub import Hub, conversation_topic
 from conversations.inbound import CitizenKey, Inbound
 from conversations.models import Channel, Conversation
 from conversations.text import clean_text
-from core.bus import EventBus
+from core.bus import EventBus, Resync
 from core.deps import BusDep, SettingsDep
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.events import Event
@@ -41,7 +42,8 @@ PAGE_HEADERS = page_headers(media="'self' blob: data:")
 TOKEN_PURPOSE = "web-visitor"
 MAX_FRAME_BYTES = 64 * 1024
 # What the citizen's page hears from the conversation's topic, sent as it travels on the bus.
-CITIZEN_FRAMES = (NewMessage, Typing, AgentTyping, StatusChanged)
+# Resync: the bus lost and regained Redis; the page reconnects and so reads what it missed.
+CITIZEN_FRAMES = (NewMessage, Typing, AgentTyping, StatusChanged, Resync)
 # The page says "typing" at most every few seconds while the citizen types; more often is dropped here.
 TYPING_EVERY_S = 2.0
 
@@ -92,9 +94,10 @@ async def chat_socket(
     await websocket.accept()
     async with bus.subscribe(conversation_topic(conversation.id)) as events:
         history = await hub.history(conversation.id, after_id=after)
-        await websocket.send_json(
-            {"type": "hello", "conversation_id": conversation.id, "history": [m.to_dict() for m in history]}
-        )
+        # Spent buttons come marked (`buttons_valid: false`), so a reloaded page shows them disabled.
+        valid = buttons.validity(await hub.history(conversation.id)) if history else {}
+        await websocket.send_json({"type": "hello", "conversation_id": conversation.id,
+                                   "history": [buttons.with_validity(m.to_dict(), valid) for m in history]})
         pusher = asyncio.create_task(_push_events(websocket, events))
         try:
             await _read_messages(websocket, hub, conversation, visitor, limiter_of(websocket), bus)

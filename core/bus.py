@@ -85,30 +85,96 @@ async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
         yield await queue.get()
 
 
+class Resync(Event):
+    """Said to a subscriber when its Redis subscription came back after an outage: events published on
+    other instances meanwhile did not reach it, so it should look again (the database is the record)."""
+
+    type = "resync"
+
+
+_REDIS_RETRY_S = (0.5, 1.0, 2.0, 5.0)
+
+
 class RedisBus:
+    """Redis pub/sub between instances. Redis going away does not take the service with it: an event
+    that cannot be published there is delivered to this instance's own subscribers (a citizen's replies
+    come from the instance holding their socket), subscriptions come back by themselves, and each
+    subscriber is then told to look again (`Resync`) for what other instances said meanwhile."""
+
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url)
+        # Short timeouts: a stalled Redis must cost a request a second, not the citizen's answer.
+        self._redis = redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._local = LocalBus()
+        self._down_logged = False
 
     async def publish(self, topic: str, event: Event) -> None:
+        from redis.exceptions import RedisError
+
         wire = json.dumps({"topic": topic, **event.to_wire()}, ensure_ascii=False)
-        await self._redis.publish(f"hpf:{topic}", wire)
+        try:
+            await self._redis.publish(f"hpf:{topic}", wire)
+            self._down_logged = False
+        except (RedisError, OSError) as exc:
+            if not self._down_logged:  # once per outage, not once per event
+                log.warning("redis unavailable (%s): live events reach this instance only", type(exc).__name__)
+                self._down_logged = True
+            await self._local.publish(topic, event)
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Event]]:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        async with self._local.subscribe(*topics) as local:
+            # Subscribed before the caller reads its history: nothing said after that is missed.
+            first = await self._subscribed(topics)
+            tasks = [asyncio.create_task(_pump(local, queue)),
+                     asyncio.create_task(self._pump_redis(topics, queue, first))]
+            try:
+                yield _drain(queue)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _subscribed(self, topics: tuple[str, ...]) -> PubSub | None:
+        from redis.exceptions import RedisError
+
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(*(f"hpf:{t}" for t in topics))
         try:
-            yield self._listen(pubsub)
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis leaves PubSub.aclose unannotated
+            await pubsub.subscribe(*(f"hpf:{t}" for t in topics))
+            return pubsub
+        except (RedisError, OSError):
+            await _close_quietly(pubsub)
+            return None
+
+    async def _pump_redis(self, topics: tuple[str, ...], queue: asyncio.Queue[Event], pubsub: PubSub | None) -> None:
+        from redis.exceptions import RedisError
+
+        failures = 0 if pubsub is not None else 1
+        while True:
+            if pubsub is None:
+                await asyncio.sleep(_REDIS_RETRY_S[min(failures, len(_REDIS_RETRY_S)) - 1])
+                pubsub = await self._subscribed(topics)
+                if pubsub is None:
+                    failures += 1
+                    continue
+                await queue.put(Resync())  # back: what other instances said meanwhile is in the database
+                failures = 0
+            try:
+                async for event in self._listen(pubsub):
+                    await queue.put(event)
+            except (RedisError, OSError):
+                failures += 1
+            await _close_quietly(pubsub)
+            pubsub = None
 
     @staticmethod
     async def _listen(pubsub: PubSub) -> AsyncIterator[Event]:
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
+        while True:
+            # A timeout between messages is normal (nothing was said); a lost connection raises.
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+            if message is None or message.get("type") != "message":
                 continue
             try:
                 yield Event.from_wire(json.loads(message["data"]))
@@ -118,6 +184,20 @@ class RedisBus:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+async def _close_quietly(pubsub: PubSub) -> None:
+    from redis.exceptions import RedisError
+
+    try:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis leaves PubSub.aclose unannotated
+    except (RedisError, OSError):
+        pass
+
+
+async def _pump(source: AsyncIterator[Event], queue: asyncio.Queue[Event]) -> None:
+    async for event in source:
+        await queue.put(event)
 
 
 def make_bus(redis_url: str) -> EventBus:

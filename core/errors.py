@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,15 @@ def install_error_handlers(app: FastAPI) -> None:
         body = error_body("invalid_request", "请求中的数字或文字超出了允许的范围，请检查后重试。",
                           errors=[{"field": "", "type": "out_of_range"}])
         return JSONResponse(body, status_code=422)
+
+    # The database is down or restarting: a clear 503 the caller may retry (nothing was stored, or the
+    # transaction rolled back), never a 500. The pool's pre-ping reconnects once it is back.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(error_body("database_unavailable", "系统正在恢复，请稍后再试。"), status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import re
 import time
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 TOO_LARGE: ErrorCodes = {413: ("too_large",)}
 RATE_LIMITED: ErrorCodes = {429: ("rate_limited",)}
 RATE_LIMITED_MESSAGE = "操作过于频繁，请稍后再试。"
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(ApiError):
@@ -128,16 +131,21 @@ class RedisCounter:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url)
+        self._redis = redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
 
     async def hit(self, key: str, window_s: int, now: float) -> tuple[int, float]:
         # The window's number is part of the key, so every instance counts into the same one.
         window = math.floor(now / window_s)
         name = f"hpf:rate:{key}:{window}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window_s + 1)
-            count, _ = await pipe.execute()
+        from redis.exceptions import RedisError
+
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, window_s + 1)
+                count, _ = await pipe.execute()
+        except RedisError as exc:  # the limiter knows only the builtin kind
+            raise ConnectionError(str(exc)) from exc
         return int(count), (window + 1) * window_s
 
     async def close(self) -> None:
@@ -174,7 +182,12 @@ class RateLimiter:
         if limit is None or limit.count <= 0 or not who:
             return
         now = self.clock()
-        count, end = await self.counter.hit(f"{endpoint}:{kind}:{who}", limit.window_s, now)
+        try:
+            count, end = await self.counter.hit(f"{endpoint}:{kind}:{who}", limit.window_s, now)
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            # Redis is away: the limit is a guard, not the service; citizens are served meanwhile.
+            log.warning("rate limit %s not counted (%s)", kind, type(exc).__name__)
+            return
         if count > limit.count:
             raise RateLimited(max(1, math.ceil(end - now)))
 

@@ -494,6 +494,9 @@
       case "agent_typing": // the agent says so every few seconds while typing; it fades soon after
         showTyping(AGENT_TYPING_MS);
         break;
+      case "resync": // the service's live link between instances came back: reconnect to read what was missed
+        if (socket) socket.close();
+        break;
       case "error":
         serverError(frame);
         break;

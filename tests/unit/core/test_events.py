@@ -9,6 +9,7 @@ import pytest
 
 import agent_console.events as console_events
 import conversations.events as conversation_events
+import core.bus  # noqa: F401  (registers Resync)
 from core import events as core_events
 from core.events import REGISTRY, DuplicateEventType, Event, Registry, WireError
 
@@ -19,6 +20,7 @@ MESSAGE = {"id": 7, "conversation_id": "c1", "channel": "web", "direction": "out
 EXAMPLES: list[dict] = [
     {"type": "message", "message": MESSAGE},
     {"type": "typing"},
+    {"type": "resync"},
     {"type": "status", "status": "bot"},
     {"type": "claimed", "agent_id": 3, "agent_name": "王芳", "agent_phone": None},
     {"type": "delivery_failed", "channel": "wechat", "message_id": 7, "errcode": 45015,
@@ -42,7 +44,7 @@ EXAMPLES: list[dict] = [
 
 
 def _product_types() -> set[str]:
-    modules = {conversation_events.__name__, console_events.__name__}
+    modules = {conversation_events.__name__, console_events.__name__, "core.bus"}
     return {name for name in REGISTRY.names() if REGISTRY.get(name).__module__ in modules}
 
 
