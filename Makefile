@@ -1,6 +1,6 @@
 # The two commands (see README): `make run` serves everything, `make test` runs every test.
 # For developers: `make quick` (unit tests, under a minute, service environment only), `make lint`.
-.PHONY: run test quick lint bench
+.PHONY: run test quick lint bench production
 
 run:
 	scripts/run.sh
@@ -16,3 +16,6 @@ lint:
 
 bench:
 	scripts/bench.sh
+
+production:
+	scripts/production.sh

@@ -1,0 +1,32 @@
+"""The production topology (server/topology.py) started once for the fault-injection tests: its own
+PostgreSQL and Redis, two Rasa servers, the action server, two service instances, workers, nginx."""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.topology import Topology
+from tests.conftest import ensure_model
+
+
+@pytest.fixture(scope="session")
+def topology() -> Iterator[Topology]:
+    ensure_model()
+    # Not under pytest's folder: PostgreSQL runs as its own user, which must reach its data.
+    root = Path(tempfile.mkdtemp(prefix="hpf-topology-"))
+    root.chmod(0o755)
+    topology = Topology(root)
+    try:
+        topology.start(timeout=600)
+    except Exception:
+        sys.stderr.write(topology.tail_logs())
+        topology.stop()
+        raise
+    yield topology
+    topology.stop()
+    shutil.rmtree(root, ignore_errors=True)
