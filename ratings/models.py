@@ -78,7 +78,11 @@ class RectificationCase(Base):
     working days, the citizen's follow-up rating, the agent's appeal, escalation when overdue."""
 
     __tablename__ = "rectification_cases"
-    __table_args__ = (Index("ix_rectification_cases_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_rectification_cases_status_due", "status", "due_at"),
+        # The analysis reads the cases a period's bad ratings opened (ratings.analysis.rectification).
+        Index("ix_rectification_cases_opened", "opened_at", "department"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"), unique=True)

@@ -96,6 +96,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_rectification_cases_department'), ['department'], unique=False)
         batch_op.create_index(batch_op.f('ix_rectification_cases_status'), ['status'], unique=False)
         batch_op.create_index('ix_rectification_cases_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_rectification_cases_opened', ['opened_at', 'department'], unique=False)
 
     op.create_table('rectification_steps',
     sa.Column('id', sa.Integer(), nullable=False),
