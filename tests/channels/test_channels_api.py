@@ -46,7 +46,11 @@ def test_app_message_contract(client, rasa):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"conversation_id", "message_id", "replies"}
-    assert body["replies"] == [{"text": "收到：你好", "buttons": [], "links": [], "sources": []}]
+    reply = body["replies"][0]
+    assert len(body["replies"]) == 1 and {k: reply[k] for k in ("text", "buttons", "links", "sources")} == {
+        "text": "收到：你好", "buttons": [], "links": [], "sources": []
+    }
+    assert reply["buttons_valid"] is None  # no buttons: nothing to be valid
     assert rasa.received[-1]["sender"] == body["conversation_id"]
 
 
