@@ -20,6 +20,8 @@ MESSAGE = {"id": 7, "conversation_id": "c1", "channel": "web", "direction": "out
 EXAMPLES: list[dict] = [
     {"type": "message", "message": MESSAGE},
     {"type": "typing"},
+    {"type": "citizen_typing"},
+    {"type": "agent_typing", "agent_name": "客服 0123 王"},
     {"type": "resync"},
     {"type": "status", "status": "bot"},
     {"type": "claimed", "agent_id": 3, "agent_name": "王芳", "agent_phone": None},
