@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.models import Handoff
 from channels.voice.rating import ServedCall
 from conversations.models import Channel, Conversation
 from core.errors import ApiError
@@ -30,21 +31,21 @@ class PhoneRatings:
 
     async def ask(self, call: ServedCall) -> bool:
         async with self._ratings.sessions() as session:
-            citizen_id, department = await _who(session, call)
+            citizen_id, business, department = await _who(session, call)
             asked = await record.ask(
                 self._ratings, session, event_key=event_key(call.call_sid), kind=call.kind, channel=Channel.PHONE,
                 conversation_id=call.conversation_id, citizen_id=citizen_id, agent_id=call.agent_id,
-                business=call.business, department=department,
+                business=business, department=department,
             )
             return asked is not None
 
     async def rate(self, call: ServedCall, level: int) -> bool:
         async with self._ratings.sessions() as session:
-            citizen_id, department = await _who(session, call)
+            citizen_id, business, department = await _who(session, call)
             try:
                 await record.record_rating(
                     self._ratings, session, event_key=event_key(call.call_sid), kind=call.kind,
-                    channel=Channel.PHONE, level=level, business=call.business, department=department,
+                    channel=Channel.PHONE, level=level, business=business, department=department,
                     agent_id=call.agent_id, citizen_id=citizen_id, conversation_id=call.conversation_id,
                 )
             except ApiError as refused:
@@ -54,13 +55,20 @@ class PhoneRatings:
             return True
 
 
-async def _who(session: AsyncSession, call: ServedCall) -> tuple[str | None, str]:
-    """The citizen of the call's conversation and the department that answers for the call."""
-    citizen_id = None
+async def _who(session: AsyncSession, call: ServedCall) -> tuple[str | None, str | None, str]:
+    """The citizen of the call's conversation, the business (the call's, else for an agent's call what the
+    latest handoff of the conversation was about, as the chat ratings take it) and the department that
+    answers for the call."""
+    citizen_id, business, agent_department = None, call.business, None
     if call.conversation_id:
         citizen_id = await session.scalar(select(Conversation.citizen_id)
                                           .where(Conversation.id == call.conversation_id))
-    agent_department = None
     if call.agent_id is not None:
         agent_department = await session.scalar(select(Agent.department).where(Agent.id == call.agent_id))
-    return citizen_id, department_for(call.business, agent_department)
+        if business is None and call.conversation_id:
+            handoff = (await session.execute(
+                select(Handoff.skill, Handoff.intent).where(Handoff.conversation_id == call.conversation_id)
+                .order_by(Handoff.requested_at.desc(), Handoff.id.desc()).limit(1))).first()
+            if handoff is not None:  # "ask_human" is the line's own request for a person, not a business
+                business = handoff.skill or (handoff.intent if handoff.intent != "ask_human" else None)
+    return citizen_id, business, department_for(business, agent_department)

@@ -138,3 +138,51 @@ def test_a_question_is_not_a_goodbye(caller, app_client):
     root = parse(caller.post(next_url(root), {"SpeechResult": "公积金贷款利率是多少", "Confidence": "0.9"}))
     assert root.find("Gather").get("input") == "speech dtmf"
     assert rows(app_client, RatingRequest, caller.call_sid) == []
+
+
+def test_with_the_real_pool_the_rating_names_the_agent_and_the_business_of_the_handoff(app_client, monkeypatch):
+    """The agent who grabbed the caller is rated; the business is the handoff's skill group (as a transfer
+    sets it), and the department the business's owner (ratings/departments.yml: loan- → 贷款科)."""
+    from argon2 import PasswordHasher
+
+    from agent_console import claims, duty
+    from agent_console.context import Console
+    from agent_console.models import Handoff
+    from staff import accounts, passwords
+    from staff.audit import SYSTEM
+    from staff.auth import Me
+    from staff.models import Role
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    console = services_of(app_client.app).get(Console)
+
+    async def agent_on_duty():
+        made = await accounts.create(console, username=f"rate-{uuid.uuid4().hex[:6]}", password="secret-pass-1",
+                                     role=Role.AGENT, capacity=3, display_name="客服小李", phone="+863101113333",
+                                     skills=["loan-apply"], actor=SYSTEM)
+        me = Me(id=made.id, username=made.username, display_name=made.display_name, role=made.role,
+                capacity=made.capacity, skills=("loan-apply",), phone=made.phone, session_id="test", ip=None)
+        await duty.apply(console, me, 60)
+        return me
+
+    me = run(app_client, agent_on_duty)
+    caller = TwilioCaller(app_client, call_sid="CA" + uuid.uuid4().hex, caller=f"+86135{uuid.uuid4().int % 10**8:08d}")
+    root = parse(caller.call("/voice/twilio/inbound"))
+    parse(caller.post(next_url(root), {"Digits": "0"}))
+    call = run(app_client, services_of(app_client.app).get(PhoneLine).calls.get, caller.call_sid)
+
+    async def skill():
+        async with services_of(app_client.app).get(async_sessionmaker)() as session:
+            handoff = await session.scalar(select(Handoff).where(Handoff.conversation_id == call.conversation_id))
+            handoff.skill = "loan-apply"
+            await session.commit()
+
+    run(app_client, skill)
+    run(app_client, claims.claim, console, me, call.conversation_id)
+    run(app_client, services_of(app_client.app).get(PhoneLine)._claimed, caller.call_sid,
+        Claimed(agent_id=me.id, agent_name="客服小李", agent_phone="+863101113333"))
+    root = parse(caller.call("/voice/twilio/connect"))
+    root = parse(caller.post(root.find("Dial").get("action"), {"DialCallStatus": "completed"}))
+    parse(caller.post(root.find("Gather").get("action"), {"Digits": "1"}))
+    [stored] = rows(app_client, Rating, caller.call_sid)
+    assert (stored.level, stored.agent_id, stored.business, stored.department) == (1, me.id, "loan-apply", "贷款科")
