@@ -65,6 +65,8 @@ CLOSINGS = frozenset({
 })
 _NOT_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
 RECENT = 30  # messages looked back at to see whether the bot has served since the last request
+# Spoken conversations: buttons and "回复数字" mean nothing there (a call is rated by its keys instead).
+VOICE_CHANNELS = frozenset({Channel.PHONE, Channel.WEBRTC})
 
 
 def parse_level(text: str) -> Level | None:
@@ -97,7 +99,7 @@ class ConversationRatings:
     async def ask_after_handoff(self, handoff: Handoff) -> Reply | None:
         """The request sent when an agent finishes: one per handoff. Not on the phone, where the caller is
         asked for a key at the end of the call instead (ratings/phone.py)."""
-        if handoff.channel == Channel.PHONE:
+        if handoff.channel in VOICE_CHANNELS:
             return None
         business = handoff.skill or handoff.intent
         async with self._ratings.sessions() as session:
@@ -144,7 +146,7 @@ class ConversationRatings:
     # -- the citizen's answers --------------------------------------------------------------------
 
     async def __call__(self, conversation: Conversation, message: Message, status: str) -> list[Reply] | None:
-        if status != ConversationStatus.BOT or conversation.channel == Channel.PHONE:
+        if status != ConversationStatus.BOT or conversation.channel in VOICE_CHANNELS:
             return None  # the phone line asks and records by keys itself (ratings/phone.py)
         follow_up = await self._follow_up(conversation, message)
         if follow_up is not None:

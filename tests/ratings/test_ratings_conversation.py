@@ -193,3 +193,13 @@ async def test_thanks_without_a_readable_tracker_or_without_a_bot_answer_goes_to
     unknown = await world.hub.receive(conversation, said(conversation, "谢谢"))  # the fake has no tracker for it
     assert [r.text for r in unknown.replies] == ["收到：谢谢"]
     assert await all_ratings(world) == [] and world.ratings.clock.now() - utcnow() < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("channel", ["phone", "webrtc"])
+async def test_spoken_conversations_are_left_to_the_phone_lines_keys(world, channel):
+    conversation = await world.citizen(f"voice-{channel}", "怎么提取公积金", channel=channel)
+    world.rasa.trackers[conversation.id] = {"active_loop": {}, "latest_message": {"intent": {"name": "withdraw-rent"}}}
+    thanks = await world.hub.receive(conversation, said(conversation, "谢谢"))
+    assert [r.text for r in thanks.replies] == ["收到：谢谢"]
+    async with world.console.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(RatingRequest)) == 0
