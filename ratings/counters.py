@@ -8,6 +8,7 @@ nonce of its own, whose rating is the event `counter:<window>:<nonce>`: one rati
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ CHANNEL = "counter"
 WINDOW_PURPOSE = "ratings-counter-window"
 VISIT_PURPOSE = "ratings-counter-visit"
 PAGE_PATH = "/rate/c/"
+TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,160}")  # what we issue; anything else is refused before any check
 STAFF_FALLBACK = "窗口工作人员"  # shown when the staff member has no display name: never the login name
 
 TOKEN_INVALID_MESSAGE = "二维码无效或已停用，请扫描窗口现在张贴的评价二维码。"
@@ -88,6 +90,8 @@ async def _window_bound(session: AsyncSession, value: str | None, parts: int) ->
 async def window_of(session: AsyncSession, settings: Settings, token: str) -> CounterWindow:
     """The window of a QR code's token; 403 `counter_token_invalid` when forged, altered, reissued or the
     window is closed."""
+    if not TOKEN.fullmatch(token):
+        raise _invalid()
     window, _ = await _window_bound(session, signing.unsign(_secret(settings), WINDOW_PURPOSE, token), 3)
     return window
 
@@ -100,6 +104,8 @@ def visit_token(settings: Settings, window: CounterWindow, now: datetime) -> str
 
 
 async def visit_of(session: AsyncSession, settings: Settings, token: str, now: datetime) -> Visit:
+    if not TOKEN.fullmatch(token):
+        raise _invalid()
     window, fields = await _window_bound(session, signing.unsign(_secret(settings), VISIT_PURPOSE, token), 5)
     nonce, until = fields[3], fields[4]
     if not until.isdigit():

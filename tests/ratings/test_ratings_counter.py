@@ -176,6 +176,7 @@ async def test_forged_altered_or_reissued_codes_record_nothing(counter):
         f"{int(window_id) + 1}.{staff}.{version}.{mac}",  # another window with this one's signature
         f"{window_id}.0.{version}.{mac}",  # the staff member taken out
         str(window_id),  # the id alone
+        f"{window_id}.{staff}.{version}.签名",  # not even our alphabet
     ]
     for bad in forged:
         page = await counter.api.get(f"/rate/c/{bad}")
