@@ -31,7 +31,7 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def offered(message: Message) -> list[dict]:
+def offered(message: Message) -> list[dict[str, Any]]:
     """The buttons an outgoing message offered (none for the citizen's own)."""
     if message.author == Author.CITIZEN:
         return []
@@ -39,7 +39,7 @@ def offered(message: Message) -> list[dict]:
     return [b for b in buttons if isinstance(b, dict) and b.get("payload")]
 
 
-def chosen(text: str, buttons: Sequence[dict]) -> dict | None:
+def chosen(text: str, buttons: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """The button whose payload (or title) the text is, if any."""
     said = _norm(text)
     for button in buttons:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from core.staff_marks import for_citizens
 from knowledge.index import LoadedIndex
 from knowledge.scope import Scope, ScopeResult, Verdict
 from knowledge.search import Hit, Weights
@@ -171,7 +172,10 @@ class Answerer:
         if body is None and matched is not None and matched.heading:
             body = self._section_text(article, (matched.heading,))
         parts = [article["summary"]] + ([body] if body and body != article["summary"] else [])
-        parts.append(f"（信息日期：{article['effective_date']}；依据：{article['source']}）")
+        # The date the policy took effect, and the source without the staff's marks ("待中心确认"),
+        # which agents and the knowledge admin still see in the article itself.
+        parts.append(f"（政策施行日期：{article['effective_date']}；依据：{article['source']}）")
+        parts = [for_citizens(part) for part in parts]
         link = article.get("business_link")
         return Answer(
             status=Status.ANSWER,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from core.staff_marks import for_citizens
 from policy.loan_params import Gender, Home, InputLimits, LoanParams, RateEntry
 
 Method = Literal["equal_installment", "equal_principal"]
@@ -466,30 +467,53 @@ def max_loan(a: Applicant, params: LoanParams, rates: RateEntry) -> MaxLoan:
         reasons.append("现有月还款额已达到或超过可用于还款的收入比例，暂无还款能力。")
     eligible = not reasons
     amount = binding.amount if eligible else 0.0
-    text = _max_loan_text(a, term, rate, binding, limits, eligible, reasons)
+    text = _max_loan_text(a, term, rate, binding, limits, eligible, reasons) + _sources_text(params, rates)
     return MaxLoan(
         amount, binding.name, limits, capacity, term, rate, rates.effective.isoformat(), eligible, tuple(reasons), text
     )
 
 
+# What each limit means, in the words a citizen uses: shown beside its figure.
+LIMIT_MEANINGS: dict[str, tuple[str, str]] = {
+    "capacity": ("还款能力", "按收入算，每月还得起的贷款"),
+    "house_price": ("房价减首付", "房价减去最低首付后还差的钱"),
+    "balance": ("余额倍数", "公积金账户余额的若干倍"),
+    "cap": ("最高限额", "中心规定的贷款上限"),
+}
+
+
 def _max_loan_text(
     a: Applicant, term: Term, rate: float, binding: Limit, limits: tuple[Limit, ...], eligible: bool, reasons: list[str]
 ) -> str:
-    parts = []
+    """The short result first (amount, term, monthly payment), then one line per limit with what it
+    means and which one binds; `_sources_text` adds where the parameters come from."""
+    lines = []
     if eligible:
-        parts.append(
+        monthly = installment(binding.amount, rate, term.years * 12)
+        lines.append(
             f"按您提供的情况估算，{HOME_NAMES[a.home]}最高可贷{amount_text(binding.amount, False)}，"
-            f"期限{term.years}年，年利率{percent_text(rate)}。"
+            f"期限{term.years}年，年利率{percent_text(rate)}，等额本息月供约 {yuan_text(monthly)}。"
         )
     else:
-        parts.append("按您提供的情况，目前还不能申请公积金贷款：" + "".join(reasons))
+        lines.append("按您提供的情况，目前还不能申请公积金贷款：" + "".join(reasons))
         if binding.amount > 0 and term.years >= 1:
-            parts.append(f"条件满足后，按现在的情况估算最高可贷{amount_text(binding.amount, False)}。")
-    parts.append(term.note)
-    parts.append(f"起决定作用的是{LIMIT_NAMES[binding.name]}限额：{binding.explanation}。")
-    listed = "；".join(
-        f"{LIMIT_NAMES[item.name]} {amount_text(item.amount, False)}" for item in limits
+            lines.append(f"条件满足后，按现在的情况估算最高可贷{amount_text(binding.amount, False)}。")
+    if term.note:
+        lines.append(term.note)
+    lines.append("可贷额度取下面四项中最低的一项：")
+    for item in limits:
+        name, meaning = LIMIT_MEANINGS[item.name]
+        mark = "【起决定作用】" if item is binding else ""
+        lines.append(f"· {name}{mark}：{amount_text(item.amount, False)}，{meaning}。算法：{item.explanation}。")
+    lines.append(f"起决定作用的是{LIMIT_NAMES[binding.name]}这一项。")
+    return "\n".join(lines)
+
+
+def _sources_text(params: LoanParams, rates: RateEntry) -> str:
+    """Where the figures come from, dated by when the policy took effect; staff marks never shown."""
+    rate_source = for_citizens(rates.source)
+    caps_source = for_citizens(params.caps.source) if params.caps.source else "中心公布的贷款参数"
+    return (
+        f"\n参数依据：利率为{rates.effective.isoformat()}起执行的公积金贷款利率（{rate_source}）；"
+        f"首付比例、余额倍数和最高额度：{caps_source}，以中心公布为准。\n{DISCLAIMER}"
     )
-    parts.append(f"四项限额分别为：{listed}，取其中最低者。")
-    parts.append(DISCLAIMER)
-    return "".join(parts)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import INVALID_REQUEST, ApiError, error_responses
 from core.services import services_of
 from core.settings import Settings
+from core.staff_marks import for_citizens
 from policy.checklist_rules import Checklist, Checklists
 from policy.deps import ChecklistsDep, checklists_for
 from policy.eligibility import AnswerError, Result, next_step, question_body
@@ -101,7 +102,7 @@ def _done(checklist: Checklist, result: Result) -> dict[str, Any]:
         "reasons": result.reasons,
         "documents": result.documents,
         "warnings": result.warnings,
-        "text": result.text,
+        "text": for_citizens(result.text),  # the centre's "待中心确认" notes stay with staff
         "business_link": result.business_link,
         "source": checklist.source,
         "answers": result.answered,

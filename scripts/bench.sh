@@ -6,6 +6,7 @@ which="${1:-all}"; shift || true
 case "$which" in
   retrieval) "$SVC_PY" -m bench.retrieval "$@" ;;
   latency)   scripts/train.sh && "$SVC_PY" -m bench.latency "$@" ;;
+  dialogues) scripts/train.sh && "$SVC_PY" -m bench.dialogues "$@" ;;
   nlu)       scripts/train.sh && bench/nlu.sh "$@" ;;
   voice)     scripts/train.sh && "$SVC_PY" -m bench.voice "$@" ;;
   wechat)    scripts/train.sh && "$SVC_PY" -m bench.wechat "$@" ;;

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from core.deps import ServicesDep
 from core.errors import INVALID_REQUEST, error_responses
+from core.staff_marks import for_citizens
 from knowledge.deps import LoadedKBDep
 from knowledge.media import MEDIA_URL, MediaLibrary
 from knowledge.models import Media
@@ -49,17 +50,17 @@ async def article_page(article_id: str, kb: LoadedKBDep, services: ServicesDep) 
 
 
 def _body(article: dict, media: list[Media]) -> str:
-    parts = [f'<p class="summary">{escape(article.get("summary", ""))}</p>']
+    parts = [f'<p class="summary">{escape(for_citizens(article.get("summary", "")))}</p>']
     parts += [_figure(item) for item in media]
     for section in article.get("sections", []):
         parts.append(f"<h2>{escape(section['heading'])}</h2>")
-        parts.append(_section_text(section.get("text", "")))
+        parts.append(_section_text(for_citizens(section.get("text", ""))))
     link = article.get("business_link")
     if link and link["url"].startswith(("https://", "http://")):
         parts.append(f'<a class="action" href="{escape(link["url"], quote=True)}">{escape(link["title"])}</a>')
     parts.append(
-        f'<p class="meta">信息日期：{escape(str(article.get("effective_date", "")))}<br>'
-        f'依据：{escape(article.get("source", ""))}</p>'
+        f'<p class="meta">政策施行日期：{escape(str(article.get("effective_date", "")))}<br>'
+        f'依据：{escape(for_citizens(article.get("source", "")))}</p>'
     )
     return "\n".join(parts)
 

@@ -23,7 +23,7 @@ def test_colloquial_questions_get_the_right_sourced_article(answerer, question, 
     answer = answerer.answer(question)
     assert answer.status == Status.ANSWER, answer.text
     assert answer.sources == [{"article_id": article, "title": answer.sources[0]["title"]}]
-    assert "信息日期" in answer.text and "依据" in answer.text
+    assert "政策施行日期" in answer.text and "依据" in answer.text
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,7 @@ def test_capacity_binds_and_converts_payment_to_principal(params):
     assert result.limit("house_price") == 800_000 and result.limit("balance") == 750_000
     assert result.limit("cap") == 800_000
     assert "起决定作用的是还款能力" in result.text and "792,000" in result.text
+    assert "· 余额倍数：约 75.00 万元（750,000 元），公积金账户余额的若干倍" in result.text, result.text
 
 
 def test_existing_repayments_and_deposit_total_enter_capacity(params):
