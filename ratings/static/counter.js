@@ -50,7 +50,7 @@
       body: JSON.stringify({ visit: visit, level: chosen, reasons: picked, comment: comment || null })
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
-        if (response.ok) { thanks(""); return; }
+        if (response.ok) { thanks(chosen <= 2 ? "很抱歉没能让您满意，窗口所在部门会核实情况并整改。" : ""); return; }
         if (body.code === "already_rated") { thanks(body.message); return; }
         submit.disabled = false;
         showError(body.message || "提交失败，请稍后再试。");

@@ -151,6 +151,7 @@ def test_a_citizen_rates_a_counter_visit_from_the_qr_code(browser: Browser, serv
     page.locator("#submit").tap()
     expect(page.locator("#thanks")).to_be_visible()
     expect(page.locator("#thanks h1")).to_have_text("感谢您的评价")
+    expect(page.locator("#thanks-text")).to_contain_text("核实情况并整改")
     expect(page.locator("#rate")).to_be_hidden()
     shot(page, "ratings-counter-thanks-phone")
     assert refused == []
