@@ -170,66 +170,76 @@ async def figures(session: AsyncSession, settings: Settings, window: Window, *, 
 
 
 # Whole months that have ended, counted once per process: a long window (a year's trend, the public page)
-# then reads only its current month from the ratings. A kept count is used only while its month's stamp
-# (ratings, marked ratings and the sum of their levels, counted from the covering index) is unchanged, so a
-# late rating or an upheld appeal in a past month is counted at once.
-_KEPT: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = {}
+# then reads only its current month from the ratings. Ratings are only ever added (ids rising) and marked
+# (marked_at set once), never changed otherwise or removed, so a kept month stays right until a rating is
+# added to it late or one of its ratings is marked; both are found from the rows added or marked since the
+# month was counted (by the primary key and the marked_at index: a handful of rows, never the month).
+# A month is kept only once it ended SETTLE ago, so transactions still open at midnight have landed.
+_KEPT: dict[tuple[Any, ...], tuple[tuple[int, datetime | None], Any]] = {}
 KEPT_LIMIT = 4096
+SETTLE = timedelta(minutes=10)
+Generation = tuple[int, datetime | None]  # the highest rating id, the latest marked_at
 
 
 def _pieces(window: Window, now: datetime) -> list[tuple[Window, bool]]:
     """The window cut at the centre's month boundaries; True for a whole month that has ended."""
-    local_now = now.astimezone(LOCAL)
-    this_month = Window.month(local_now.year, local_now.month).since
     pieces: list[tuple[Window, bool]] = []
     start = window.since
     while start < window.until:
         local = start.astimezone(LOCAL)
         month = Window.month(local.year, local.month)
         end = min(month.until, window.until)
-        pieces.append((Window(start, end), start == month.since and end == month.until and end <= this_month))
+        pieces.append((Window(start, end), start == month.since and end == month.until and end + SETTLE <= now))
         start = end
     return pieces
 
 
-async def _stamp(session: AsyncSession, part: Window) -> tuple[int, int, int]:
-    row = (await session.execute(
-        select(func.count(), func.count(Rating.mark), func.coalesce(func.sum(Rating.level), 0))
-        .where(Rating.created_at >= part.since, Rating.created_at < part.until))).one()
-    return int(row[0]), int(row[1]), int(row[2])
+async def _generation(session: AsyncSession) -> Generation:
+    # Two statements: each maximum is then read from the end of its index.
+    top = await session.scalar(select(func.max(Rating.id)))
+    marked = await session.scalar(select(func.max(Rating.marked_at)))
+    return int(top or 0), marked
+
+
+async def _touched(session: AsyncSession, since: Generation) -> list[datetime]:
+    """When the ratings added or marked after `since` were made: the months they change."""
+    added = (await session.scalars(select(Rating.created_at).where(Rating.id > since[0]))).all()
+    marks = Rating.marked_at.is_not(None) if since[1] is None else Rating.marked_at > since[1]
+    marked = (await session.scalars(select(Rating.created_at).where(marks))).all()
+    return [*added, *marked]
 
 
 async def _in_pieces(session: AsyncSession, window: Window, now: datetime | None, what: tuple[Any, ...],
                      count: Callable[[Window], Awaitable[Any]]) -> list[Any]:
-    """`count` over the window: at once for a short window, else month by month with ended months kept."""
+    """`count` over the window: at once when no ended month is in it, else month by month with ended
+    months kept."""
     pieces = _pieces(window, now) if now is not None else []
     if not any(whole for _part, whole in pieces):
         return [await count(window)]  # nothing to keep: one query over the window
     database = str(session.get_bind().engine.url)
-    keys = {part: (database, *what, part.since, part.until) for part, whole in pieces if whole}
-    kept_all = [_KEPT.get(key) for key in keys.values()]
-    # Ratings are only ever added and marked, never removed or unmarked: when the ended months' stamps
-    # summed match one stamp over them all, none has changed, and one index scan proved it.
-    trusted = False
-    if all(kept is not None for kept in kept_all):
-        whole_span = Window(min(part.since for part in keys), max(part.until for part in keys))
-        summed = tuple(sum(kept[0][i] for kept in kept_all if kept is not None) for i in range(3))
-        trusted = summed == await _stamp(session, whole_span)
+    current = await _generation(session)
+    touched: dict[Generation, list[datetime]] = {}
     found = []
     for part, whole in pieces:
         if not whole:
             found.append(await count(part))
             continue
-        key = keys[part]
+        key = (database, *what, part.since, part.until)
         kept = _KEPT.get(key)
-        if kept is not None and (trusted or kept[0] == await _stamp(session, part)):
+        if kept is not None and kept[0] != current:
+            if kept[0] not in touched:
+                touched[kept[0]] = await _touched(session, kept[0])
+            if any(part.since <= at < part.until for at in touched[kept[0]]):
+                kept = None  # a late rating or a mark in this month: count it again
+            else:
+                _KEPT[key] = kept = (current, kept[1])  # unchanged up to now
+        if kept is not None:
             found.append(kept[1])
             continue
-        stamp = await _stamp(session, part)
         value = await count(part)
         if len(_KEPT) >= KEPT_LIMIT:
             _KEPT.clear()
-        _KEPT[key] = (stamp, value)
+        _KEPT[key] = (current, value)
         found.append(value)
     return found
 

@@ -52,6 +52,8 @@ class Rating(Base):
         # Covers every chart's query (period, level, mark and each dimension): the database counts from the
         # index alone, without reading the rows (ratings.analysis, bench/ratings_analysis.py).
         Index("ix_ratings_analysis", "created_at", "level", "mark", "channel", "business", "department", "agent_id"),
+        # The analysis finds the ratings marked since it last counted a month (ratings.analysis._touched).
+        Index("ix_ratings_marked_at", "marked_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

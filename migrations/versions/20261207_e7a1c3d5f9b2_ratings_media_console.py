@@ -70,6 +70,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_ratings_at_department', ['created_at', 'department'], unique=False)
         batch_op.create_index('ix_ratings_agent_at', ['agent_id', 'created_at'], unique=False)
         batch_op.create_index('ix_ratings_analysis', ['created_at', 'level', 'mark', 'channel', 'business', 'department', 'agent_id'], unique=False)
+        batch_op.create_index('ix_ratings_marked_at', ['marked_at'], unique=False)
 
     op.create_table('rectification_cases',
     sa.Column('id', sa.Integer(), nullable=False),
