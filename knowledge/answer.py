@@ -104,6 +104,7 @@ class Answerer:
         sections = FOLLOW_UPS.get(intent or "")
         if topic and self._kb.article(topic) and self._is_follow_up(question, topic):
             # "那要带什么材料？", "多久到账？", "一年能取几次？" after an answer about 租房提取.
+            topic = self._with_section(topic, sections, question)
             matched = None if sections else self._kb.best_section(topic, question)
             return self._from_article(topic, sections, matched=matched)
         scope = self._kb.scope.check(question)
@@ -142,6 +143,19 @@ class Answerer:
             for article_id, record in self._kb.index.articles.items()
             if record["category"] in categories
         }
+
+    def _with_section(self, topic: str, sections: tuple[str, ...] | None, question: str) -> str:
+        """The article that answers a follow-up: the topic's own, or, when the topic has no such section
+        ("那要准备什么材料" after 贷款条件), the article on that part of the same business."""
+        article = self._kb.article(topic)
+        if not sections or article is None or self._section_text(article, sections) is not None:
+            return topic
+        hits = self._kb.search(f"{article['title']} {question}", k=3)
+        for hit in hits:
+            other = self._kb.article(hit.article_id)
+            if hit.confidence >= MIN_CONFIDENCE and other and self._section_text(other, sections) is not None:
+                return hit.article_id
+        return topic
 
     def _is_follow_up(self, question: str, topic: str) -> bool:
         """Whether the question leans on the topic in play ("那要带什么材料") rather than naming a
