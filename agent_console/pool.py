@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.glance import real_question
 from agent_console.models import Assignment, CallbackTicket, Handoff, HandoffState, Shift, ShiftState, TicketState
 from conversations.models import Author, Message
 from core.db import utcnow
@@ -24,6 +25,8 @@ DEFAULT_GRAB_S = 30
 DEFAULT_HANDLE_S = 300
 MIN_SAMPLES = 5
 PREVIEW_CHARS = 80
+# A preview is the citizen's last real question among their last few messages ("转人工" says nothing).
+PREVIEW_LOOKBACK = 5
 
 ORDER = (Handoff.priority.desc(), Handoff.queued_at, Handoff.id)
 
@@ -160,15 +163,23 @@ def say_wait(seconds: int | None) -> str:
 # -- what a console shows ---------------------------------------------------------------------------
 
 async def last_citizen_texts(session: AsyncSession, conversation_ids: list[str]) -> dict[str, str]:
+    """Each conversation's preview: the citizen's last real question within their last few messages (a
+    plain "转人工" or a rating digit is skipped), else simply their last message."""
     if not conversation_ids:
         return {}
-    latest = (
-        select(func.max(Message.id))
+    ranked = (
+        select(Message.conversation_id, Message.text, Message.id,
+               func.row_number().over(partition_by=Message.conversation_id, order_by=Message.id.desc()).label("n"))
         .where(Message.conversation_id.in_(conversation_ids), Message.author == Author.CITIZEN)
-        .group_by(Message.conversation_id)
+        .subquery()
     )
-    rows = await session.execute(select(Message.conversation_id, Message.text).where(Message.id.in_(latest)))
-    return {conversation_id: text[:PREVIEW_CHARS] for conversation_id, text in rows.all()}
+    rows = await session.execute(
+        select(ranked.c.conversation_id, ranked.c.text).where(ranked.c.n <= PREVIEW_LOOKBACK).order_by(ranked.c.id)
+    )
+    texts: dict[str, list[str]] = {}
+    for conversation_id, text in rows.all():
+        texts.setdefault(conversation_id, []).append(text)  # oldest first
+    return {cid: (real_question(said) or said[-1])[:PREVIEW_CHARS] for cid, said in texts.items()}
 
 
 def item(handoff: Handoff, preview: str, now: datetime) -> dict:

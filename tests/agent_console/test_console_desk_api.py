@@ -112,6 +112,9 @@ def test_the_packet_reads_in_words_and_suggests_from_the_real_question(app_clien
     assert glance["facts"] == [{"label": "想贷金额", "value": "60 万元"}, {"label": "贷款年限", "value": "20 年"},
                                {"label": "还款方式", "value": "等额本息"}]
     assert glance["citizen"] == "App 用户"
+    # The inbox's preview is that question too, not the "转人工" that came after it.
+    mine = app_client.get("/api/v1/console/conversations", headers=headers).json()["conversations"]
+    assert next(c for c in mine if c["conversation_id"] == conversation_id)["preview"] == "公积金贷款最多能贷多少"
     found = app_client.get("/api/v1/console/suggestions", params={"conversation_id": conversation_id},
                            headers=headers).json()
     assert found["question"] == "公积金贷款最多能贷多少"
