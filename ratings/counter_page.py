@@ -75,12 +75,20 @@ def qr_svg(url: str, *, scale: int = 8) -> str:
     return buffer.getvalue().decode()
 
 
+def _unreachable(url: str) -> str:
+    """A code without the public address cannot be opened on a phone: say so on the sheet, not in print."""
+    if not url.startswith("/"):
+        return ""
+    return ("<p class=\"warning\" role=\"alert\">未配置 PUBLIC_BASE_URL（市民手机能访问的服务地址），"
+            "这个二维码在手机上打不开，请配置后重新打印。</p>")
+
+
 def print_sheet(*, centre: str, view: WindowView, url: str) -> str:
     """One A4 sheet for the window: the centre, the window, who serves there and the code to scan."""
     return (
         f"{_head(view.title + ' · 评价二维码')}<body class=\"print\"><main class=\"sheet\">"
         f"<p class=\"centre\">{escape(centre)}</p><h1>请您为我们的服务评价</h1>{_where(view)}"
-        f"<div class=\"qr\">{qr_svg(url)}</div>"
+        f"<div class=\"qr\">{qr_svg(url)}</div>{_unreachable(url)}"
         "<p class=\"hint\">用手机扫描二维码，选择 非常满意 · 满意 · 基本满意 · 不满意 · 非常不满意</p>"
         "</main></body></html>"
     )

@@ -58,3 +58,13 @@ def test_a_window_token_signs_the_window_its_staff_member_and_its_printing():
     # Not a visit token, and not valid under another secret.
     assert signing.unsign(settings.session_secret.get_secret_value(), counters.VISIT_PURPOSE, token) is None
     assert signing.unsign("another-secret-of-32-characters!", counters.WINDOW_PURPOSE, token) is None
+
+
+def test_the_printed_sheet_warns_when_the_code_has_no_public_address():
+    from ratings import counter_page
+
+    view = counters.WindowView(window=_window(), office_name="邯山区管理部", staff_name="<b>张伟</b>")
+    sheet = counter_page.print_sheet(centre="公积金中心", view=view, url="/rate/c/3.12.1.abc")
+    assert "PUBLIC_BASE_URL" in sheet and "&lt;b&gt;张伟&lt;/b&gt;" in sheet and "<b>" not in sheet
+    reachable = counter_page.print_sheet(centre="公积金中心", view=view, url="https://gjj.example.gov.cn/rate/c/x")
+    assert "PUBLIC_BASE_URL" not in reachable and "<svg" in reachable
