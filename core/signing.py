@@ -18,6 +18,7 @@ def sign(secret: str, purpose: str, value: str) -> str:
 def unsign(secret: str, purpose: str, token: str) -> str | None:
     """The signed value, or None if the token was not made by us for this purpose."""
     value, _, mac = token.rpartition(".")
-    if not value or not hmac.compare_digest(mac, _mac(secret, purpose, value)):
+    # compare_digest raises on non-ASCII text; no token we make has any, so such a one is simply not ours.
+    if not value or not mac.isascii() or not hmac.compare_digest(mac, _mac(secret, purpose, value)):
         return None
     return value

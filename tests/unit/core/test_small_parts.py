@@ -34,6 +34,8 @@ def test_signed_tokens_resist_forgery_and_purpose_reuse():
     assert unsign("k1", "other", token) is None
     assert unsign("k1", "web", "visitor-2." + token.rpartition(".")[2]) is None
     assert unsign("k1", "web", "garbage") is None
+    assert unsign("k1", "web", "visitor-1.签名") is None  # not a 500: compare_digest refuses non-ASCII text
+    assert unsign("k1", "web", "访客." + token.rpartition(".")[2]) is None
 
 
 def test_custom_json_from_an_action_becomes_one_reply():
