@@ -32,6 +32,7 @@ from callout.dialer import Dialer
 from callout.models import Campaign, CampaignStatus
 from callout.policy_events import PolicyEvents
 from callout.schedule import plan_of
+from conversations import retention as conversation_retention
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,9 @@ class CalloutQueue:
         if self._callout is None:
             raise RuntimeError("the callout queue runs tasks only once bound to an engine (CalloutQueue.bind)")
         self._await(retention.purge(self._callout))
+        callout = self._callout
+        self._await(conversation_retention.purge(callout.sessions, callout.clock.now(),
+                                                 callout.settings.conversation_retention_days))
 
     def _run_policy_events(self) -> None:
         if self._events is None:

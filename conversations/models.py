@@ -81,6 +81,8 @@ class Conversation(Base):
     open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When its messages were emptied at the end of the retention period (conversations.retention).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     citizen: Mapped[Citizen] = relationship()
 

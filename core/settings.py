@@ -217,6 +217,8 @@ class Settings(BaseSettings):
     console_handoff_limit: int = Field(3, ge=1, description="requests for a person per citizen per window")
     console_handoff_window_minutes: int = Field(10, gt=0, description="the window of CONSOLE_HANDOFF_LIMIT")
     console_returning_hours: int = Field(24, ge=0, description="a citizen handed back within this goes first")
+    conversation_retention_days: int = Field(
+        365, ge=30, description="a closed conversation's words are deleted this long after its last activity")
     console_rating_minutes: int = Field(30, gt=0, description="a rating request is answered within this")
     console_service_hours: str = Field("09:00-17:00", description="callback promises: staffed hours (local)")
     console_service_days: str = Field("1-5", description="staffed weekdays, 1=Monday (e.g. 1-5 or 1-6)")

@@ -198,10 +198,26 @@ def upgrade() -> None:
     op.execute(agents.update().where(agents.c.display_name == agents.c.username)
                .values(display_name=sa.literal('客服 ') + sa.cast(agents.c.id, sa.String)))
 
+    # -- knowledge: the rule behind each unanswered question (real wording) ----------------------
+    with op.batch_alter_table('knowledge_unanswered', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rule', sa.String(length=32), nullable=True))
+
+    # -- conversations: retention --------------------------------------------------------------
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('purged_at', core.db.UTCDateTime(timezone=True), nullable=True))
+
     # -- end of sections ------------------------------------------------------------------------
 
 
 def downgrade() -> None:
+    # -- conversations: retention --------------------------------------------------------------
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_column('purged_at')
+
+    # -- knowledge: the rule behind each unanswered question (real wording) ----------------------
+    with op.batch_alter_table('knowledge_unanswered', schema=None) as batch_op:
+        batch_op.drop_column('rule')
+
     # -- console: notes, display names, buttons ------------------------------------------------
     with op.batch_alter_table('conversation_notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversation_notes_conversation_id'))
