@@ -79,8 +79,35 @@ def from_rasa(message: dict[str, Any]) -> Reply | None:
         buttons=_clean_list(source.get("buttons"), ("title", "payload")),
         links=[link for link in _clean_list(source.get("links"), ("title", "url")) if _is_web_url(link["url"])],
         sources=_clean_list(source.get("sources"), ("article_id", "title")),
-        meta=_loan_ask(source.get("loan_ask")),
+        meta={**_loan_ask(source.get("loan_ask")), **explanation(source.get("explain"))},
     )
+
+
+def explanation(value: object) -> dict[str, Any]:
+    """Why the knowledge base answered, clarified or declined (its `explain`), kept in the stored reply's
+    payload for the agents' console; only the known fields, bounded, as the bot's JSON is not trusted blindly."""
+    if not isinstance(value, dict) or not isinstance(value.get("decision"), str):
+        return {}
+    candidates = value.get("top")
+    top = [
+        {"article": str(c.get("article"))[:64], "title": str(c.get("title"))[:200],
+         "score": _number(c.get("score")), "confidence": _number(c.get("confidence"))}
+        for c in (candidates[:5] if isinstance(candidates, list) else [])
+        if isinstance(c, dict)
+    ]
+    given = value.get("thresholds")
+    thresholds: dict[str, Any] = given if isinstance(given, dict) else {}
+    return {"explain": {
+        "decision": value["decision"][:32],
+        "rule": str(value.get("rule") or "")[:32],
+        "top": top,
+        "not_ours": _number(value.get("not_ours")),
+        "thresholds": {str(k)[:32]: _number(v) for k, v in list(thresholds.items())[:10]},
+    }}
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _loan_ask(value: object) -> dict[str, Any]:

@@ -56,6 +56,10 @@ class AnswerResponse(BaseModel):
     buttons: list[dict]
     links: list[dict]
     sources: list[dict]
+    explain: dict = Field(
+        default_factory=dict,
+        description="why: decision, rule, top candidates {article, title, score, confidence}, not_ours, thresholds",
+    )
 
 
 def _blank_check(q: str) -> str:

@@ -75,6 +75,7 @@ class UnansweredQuestion(Base):
     nearest_article_id: Mapped[str | None] = mapped_column(String(64))
     nearest_title: Mapped[str | None] = mapped_column(String(200))
     intent: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str | None] = mapped_column(String(32))  # what decided it (knowledge.answer.Rule)
 
 
 class Media(Base):

@@ -85,15 +85,23 @@ class QuestionGroup(BaseModel):
     question: str = Field(description="the most frequent wording")
     examples: list[str]
     kinds: dict[str, int] = Field(description="how often each kind of miss (unanswered, low confidence…)")
+    rules: dict[str, int] = Field(default_factory=dict, description="how often each rule decided (scope_model…)")
     nearest_article: NearestArticle | None
     first_asked_at: Timestamp
     last_asked_at: Timestamp
+
+
+class DecisionCount(BaseModel):
+    decision: str = Field(description="none, clarify, decline or low_confidence")
+    rule: str | None = Field(description="what decided it (knowledge.answer.Rule); null for older records")
+    count: int
 
 
 class ReportOut(BaseModel):
     since: Timestamp
     until: Timestamp
     total: int
+    by_decision: list[DecisionCount] = Field(default_factory=list, description="the misses by decision and rule")
     groups: list[QuestionGroup]
 
 

@@ -77,6 +77,9 @@ class Scope:
         self._cities = tuple(_words(rules, "other_cities"))
         self._cross_city = tuple(_words(rules, "cross_city_words"))
         self._other = {name: tuple(map(str, words)) for name, words in (rules.get("other_domains") or {}).items()}
+        self._bank_products = tuple(_words(rules, "bank_products"))
+        self._banks = tuple(_words(rules, "banks"))
+        self._ours_with_banks = tuple(_words(rules, "ours_with_banks"))
 
     @classmethod
     def load(cls, keywords: set[str], dictionary_dir: Path | None, rules_file: Path = SCOPE_FILE) -> Scope:
@@ -92,14 +95,23 @@ class Scope:
         """Whether the text names the fund itself (公积金, its common misspellings, the hotline)."""
         return any(w in text for w in self._fund)
 
+    def _banks_own(self, text: str, names_fund: bool) -> bool:
+        return (not names_fund and any(w in text for w in self._banks)
+                and not any(w in text for w in self._ours_with_banks))
+
     def check(self, text: str) -> ScopeResult:
         names_fund = self.names_fund(text)
+        if any(w in text for w in self._bank_products) or self._banks_own(text, names_fund):
+            return ScopeResult(Verdict.OTHER_DOMAIN, "商业银行")
         for agency, words in self._other.items():
             if not names_fund and any(w in text for w in words):
                 return ScopeResult(Verdict.OTHER_DOMAIN, agency)
-        city = next((c for c in self._cities if c in text), None)
-        if city and not any(p in text for p in self._local) and not any(w in text for w in self._cross_city):
-            return ScopeResult(Verdict.OTHER_CITY, city)
+        cities = sorted((c for c in self._cities if c in text), key=text.find)  # as named, first first
+        local = any(p in text for p in self._local)
+        # Moving between two other cities ("上海的转到北京") is theirs even though it is a transfer.
+        crossing = any(w in text for w in self._cross_city) and len(cities) < 2
+        if cities and not local and not crossing:
+            return ScopeResult(Verdict.OTHER_CITY, cities[0])
         if not names_fund and not any(w in text for w in self._domain):
             return ScopeResult(Verdict.NO_DOMAIN_WORDS)
         return ScopeResult(Verdict.IN_SCOPE, names_fund=names_fund)

@@ -68,6 +68,7 @@ class Miss:
     confidence: float | None
     nearest: Hit | None
     intent: str | None
+    rule: str | None = None  # what decided it: the answer's explanation (knowledge.answer.Rule)
 
 
 def miss_of(
@@ -80,7 +81,8 @@ def miss_of(
         kind = MissKind.LOW_CONFIDENCE
     if kind is None:
         return None
-    return Miss(question, kind, confidence, top, intent)
+    rule = answer.explain.get("rule")
+    return Miss(question, kind, confidence, top, intent, str(rule)[:32] if rule else None)
 
 
 async def record(sessions: async_sessionmaker[AsyncSession], miss: Miss) -> None:
@@ -92,6 +94,7 @@ async def record(sessions: async_sessionmaker[AsyncSession], miss: Miss) -> None
                 question=question[:1000], normalised=normalise(question), kind=miss.kind, confidence=miss.confidence,
                 nearest_article_id=miss.nearest.article_id if miss.nearest else None,
                 nearest_title=miss.nearest.title[:200] if miss.nearest else None, intent=miss.intent,
+                rule=miss.rule,
             ))
             await session.commit()
     except Exception:
@@ -125,6 +128,7 @@ class _Group:
     def to_dict(self) -> dict:
         wordings = Counter(row.question for row in self.rows)
         kinds = Counter(row.kind for row in self.rows)
+        rules = Counter(row.rule for row in self.rows if row.rule)
         asked = [row.asked_at for row in self.rows]
         titles = [row.nearest_title for row in self.rows if row.nearest_title]
         return {
@@ -132,6 +136,7 @@ class _Group:
             "question": wordings.most_common(1)[0][0],
             "examples": [text for text, _ in wordings.most_common(EXAMPLES)],
             "kinds": dict(kinds.most_common()),
+            "rules": dict(rules.most_common()),
             "nearest_article": {"id": self.nearest_id, "title": titles[0] if titles else None}
             if self.nearest_id else None,
             "first_asked_at": min(asked).isoformat(),
@@ -185,5 +190,13 @@ async def report(
         "since": since.isoformat(),
         "until": until.isoformat(),
         "total": len(rows),
+        "by_decision": by_decision(rows),
         "groups": groups[:limit],
     }
+
+
+def by_decision(rows: list[UnansweredQuestion]) -> list[dict]:
+    """How many were declined, clarified or left without a reliable answer, and by which rule: staff see
+    whether the scope model, a close runner-up or low confidence holds answers back."""
+    counts = Counter((row.kind, row.rule) for row in rows)
+    return [{"decision": kind, "rule": rule, "count": n} for (kind, rule), n in counts.most_common()]

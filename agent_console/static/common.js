@@ -231,7 +231,24 @@ const Console = (() => {
     }
     const buttons = Array.isArray(payload.buttons) ? payload.buttons : [];
     if (buttons.length) node.append(el("p", "tmsg__buttons", `按钮：${buttons.map((b) => b && b.title).join(" / ")}`));
+    const why = author === "bot" ? explainNode(payload.explain) : null;
+    if (why) node.append(why);
     return node;
+  }
+
+  // Why the bot answered, asked back or declined (the knowledge base's explanation): agents see it beside
+  // the bot's turn, never the citizen. The decision, the rule, and the top candidates with their scores.
+  const DECISIONS = { answer: "直接回答", clarify: "反问确认", none: "无可靠答案", decline: "不属于本中心业务" };
+  function explainNode(explain) {
+    if (!explain || typeof explain !== "object" || typeof explain.decision !== "string") return null;
+    const top = Array.isArray(explain.top) ? explain.top : [];
+    const candidates = top
+      .filter((c) => c && typeof c.title === "string")
+      .map((c) => `${c.title} ${typeof c.confidence === "number" ? c.confidence.toFixed(2) : "?"}`);
+    const decision = DECISIONS[explain.decision] || explain.decision;
+    const rule = typeof explain.rule === "string" && explain.rule ? `（${explain.rule}）` : "";
+    const text = `依据：${decision}${rule}${candidates.length ? `；候选：${candidates.join("，")}` : ""}`;
+    return el("p", "tmsg__explain", text);
   }
 
   return { api, upload, el, svg, percent, button, time, duration, since, toast, login, Live, messageNode, CHANNELS, REASONS,

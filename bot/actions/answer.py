@@ -68,14 +68,23 @@ class ActionAnswer(Action):
                 buttons=buttons,
                 links=result.get("links") or [],
                 sources=result.get("sources") or [],
+                extra=_explanation(result),
             )
             events: list[EventType] = [SlotSet(FAILED_TURNS, 0.0)]
             if status == "answer" and result.get("article_id"):
                 events.append(SlotSet(TOPIC, result["article_id"]))
             return events
         # "decline" (another city or agency, chit-chat) is understood, not a failed turn.
-        # "none": the service explains honestly that it has no answer.
-        return await not_understood(dispatcher, tracker, text if isinstance(text, str) else None)
+        # "none": the service explains honestly that it has no answer, with the nearest topics, the hotline
+        # and a person as buttons, so the citizen is never left at a dead end.
+        return await not_understood(dispatcher, tracker, text if isinstance(text, str) else None,
+                                    buttons=list(result.get("buttons") or []), extra=_explanation(result))
+
+
+def _explanation(result: dict) -> dict[str, Any]:
+    """Why the knowledge base answered so, kept with the stored reply for the agents' console."""
+    explain = result.get("explain")
+    return {"explain": explain} if isinstance(explain, dict) and explain else {}
 
 
 class ActionFallback(ActionAnswer):

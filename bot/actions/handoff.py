@@ -14,10 +14,12 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import service
+from .complaints import asks_how_to_complain
 from .profile import hotline
 from .replies import ESCALATE_AFTER, FAILED_TURNS, agents_unknown, reply
 
 COMPLAINT_OPENING = "很抱歉给您带来了不好的体验。"
+OFFER_PERSON = ({"title": "还是转人工", "payload": "转人工"}, {"title": "不用了", "payload": "不用了"})
 LEAVE_MESSAGE_BUTTON = {"title": "不等了，留言", "payload": "留言"}
 WITH_AGENTS = ("queued", "already_waiting", "already_with_agent")
 # Questions only the citizen's own account can answer: an agent looks them up.
@@ -75,6 +77,9 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         reason = handoff_reason(tracker)
+        text = (tracker.latest_message.get("text") or "").strip()
+        if reason == "complaint" and asks_how_to_complain(text) and await _answered_how(dispatcher, text):
+            return [SlotSet(FAILED_TURNS, 0.0)]
         slots = {k: v for k, v in tracker.current_slot_values().items() if v is not None}
         body = {"conversation_id": tracker.sender_id, "reason": reason, "intent": topic_intent(tracker),
                 "slots": slots, "contact": None}
@@ -96,3 +101,19 @@ class ActionHandoff(Action):
             return [SlotSet(FAILED_TURNS, 0.0), ConversationPaused()]
         reply(dispatcher, opening + message)
         return [SlotSet(FAILED_TURNS, 0.0)]
+
+
+async def _answered_how(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """The knowledge base's answer on how to complain, with a person offered; False when it has none, so
+    that the citizen is handed to a person as before."""
+    try:
+        result = await service.answer(text, "ask_service", None, 0.0)
+    except service.ServiceError:
+        return False
+    if result.get("status") != "answer" or not str(result.get("text") or "").strip():
+        return False
+    explain = result.get("explain")
+    reply(dispatcher, str(result["text"]) + "\n\n如果需要，我也可以为您转人工客服。", buttons=OFFER_PERSON,
+          links=result.get("links") or [], sources=result.get("sources") or [],
+          extra={"explain": explain} if isinstance(explain, dict) else None)
+    return True

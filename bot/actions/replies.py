@@ -67,13 +67,15 @@ async def agents_message() -> str:
 
 
 async def not_understood(
-    dispatcher: CollectingDispatcher, tracker: Tracker, explanation: str | None = None
+    dispatcher: CollectingDispatcher, tracker: Tracker, explanation: str | None = None,
+    buttons: Sequence[dict] = (), extra: Mapping[str, Any] | None = None,
 ) -> list[EventType]:
-    """Count a failed turn; say so honestly, and from the second failure in a row offer a person."""
+    """Count a failed turn; say so honestly (with the `buttons` the explanation offers), and from the
+    second failure in a row offer a person."""
     failures = int(tracker.get_slot(FAILED_TURNS) or 0) + 1
     if failures >= ESCALATE_AFTER:
         availability = await agents_message()
-        reply(dispatcher, f"抱歉，我还是没能帮上您。{availability}", buttons=OFFER_PERSON_BUTTONS)
+        reply(dispatcher, f"抱歉，我还是没能帮上您。{availability}", buttons=OFFER_PERSON_BUTTONS, extra=extra)
     else:
-        reply(dispatcher, explanation or not_found())
+        reply(dispatcher, explanation or not_found(), buttons=buttons if explanation else (), extra=extra)
     return [SlotSet(FAILED_TURNS, float(failures))]

@@ -162,9 +162,17 @@ def test_unanswered_questions_are_recorded_masked_and_reported(client, admin):
         assert status in ("none", "decline", "clarify"), (question, status)
     answered = client.post("/api/v1/knowledge/answer", json={"q": "交房租能用公积金吗"}, headers=bot)
     assert answered.json()["status"] == "answer"
+    # Every answer says why: the decision, the rule, the candidates' scores and the thresholds.
+    explain = answered.json()["explain"]
+    assert explain["decision"] == "answer" and explain["rule"] == "clear_top"
+    assert explain["top"][0]["article"] == answered.json()["article_id"]
+    assert {"score", "confidence", "title"} <= set(explain["top"][0]) and "min_confidence" in explain["thresholds"]
 
     report = client.get(f"{ADMIN}/report", headers=admin).json()
     assert report["total"] >= 4
+    # The misses by decision and rule: declined by the scope rules or model, or nothing reliable.
+    assert sum(row["count"] for row in report["by_decision"]) == report["total"]
+    assert all(row["rule"] for row in report["by_decision"])
     assert not any("烟花" in e for g in report["groups"] for e in g["examples"]), "a stranger's question was reported"
     top = report["groups"][0]
     assert top["count"] == 3 and sum(top["kinds"].values()) == 3
