@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = Field("", description="address citizens and webhooks reach us at")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="proxies whose X-Forwarded-For is believed (comma-separated addresses or networks)")
     log_format: Literal["text", "json"] = Field(
         "text", description="text: lines a person reads; json: one object per line with request and conversation ids")
     metrics_token: SecretStr = Field(

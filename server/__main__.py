@@ -6,4 +6,7 @@ from server.app import create_app
 
 if __name__ == "__main__":
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=256 * 1024)
+    # Behind nginx the peer is the proxy: X-Forwarded-For from the addresses trusted here gives each citizen's
+    # own address to the per-address rate limits and the audit trail.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=256 * 1024,
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
