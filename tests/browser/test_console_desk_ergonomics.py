@@ -215,3 +215,8 @@ def test_the_console_on_a_phone(browser: Browser, desk: Desk) -> None:
     assert width <= 375 + 1, f"the console fits a phone's width ({width}px)"
     page.locator("#duty-end").click()
     page.context.close()
+    citizen = new_page(browser, desk.base, phone=True)
+    citizen.goto("/")
+    expect(citizen.locator("#conn")).to_have_attribute("data-state", "online")
+    screenshot(citizen, "citizen-phone")
+    citizen.context.close()
