@@ -6,6 +6,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console.context import Console
+from channels.voice.phone_line import PhoneLine
 from conversations.bot_client import RasaClient
 from conversations.hub import Hub
 from core.bus import EventBus
@@ -16,6 +17,7 @@ from ratings.context import Ratings
 from ratings.conversation import ConversationRatings
 from ratings.deadlines import DeadlineWatch
 from ratings.follow_up import FollowUps
+from ratings.phone import PhoneRatings
 from ratings.standing_watch import StandingWatch
 from ratings.suspensions import gate
 
@@ -30,6 +32,8 @@ async def start(services: Services) -> None:
     if (console := services.find(Console)) is not None:
         console.register_rating_asker(in_conversations.ask_after_handoff)
     services.get(Hub).register_interceptor(in_conversations)
+    if (line := services.find(PhoneLine)) is not None:  # keys 1-5 at the end of a call
+        line.register_rater(PhoneRatings(ratings))
     # The agents' standing (动态退出): a suspended agent does not go on duty; the rules run after each
     # rating of an agent and periodically.
     console = services.find(Console)
