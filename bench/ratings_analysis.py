@@ -22,7 +22,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,11 @@ from ratings.models import Rating
 from ratings.reasons import REASONS
 from ratings.routes import public
 
-END = datetime(2026, 12, 1, tzinfo=timezone.utc) - timedelta(hours=8)  # 2026-12-01 00:00 in Shanghai
+# The ratings run up to "now", a Monday morning in the centre's time: the last 30 days are November's
+# last three weeks (an ended month, kept after the first run) and this month's first days (read each time).
+END = datetime(2026, 12, 7, 10, tzinfo=timezone.utc) - timedelta(hours=8)
 DAYS = 365
-NOW = END + timedelta(days=6, hours=10)
+NOW = END
 CHANNELS = [("web", 0.25), ("app", 0.25), ("wechat", 0.2), ("phone", 0.15), ("counter", 0.12), ("outbound", 0.03)]
 BUSINESSES = ["withdraw-rent", "withdraw-retirement", "withdraw-purchase-new", "withdraw-purchase-resale",
               "withdraw-repay-hpf-loan", "withdraw-repay-commercial-loan", "loan-apply", "loan-prepay",
@@ -162,7 +164,7 @@ async def measure(url: str, runs: int, scratch: Path) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     settings = Settings(data_dir=scratch, database_url=url)
-    last = (END - timedelta(days=1)).astimezone(analysis.LOCAL).date()
+    last = NOW.astimezone(analysis.LOCAL).date()
     month = analysis.Window.days(last - timedelta(days=29), last)
     longest = analysis.Window.days(last - timedelta(days=399), last)
     today = analysis.Window.days(last, last)
@@ -245,7 +247,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL", ""),
                         help="a scratch PostgreSQL database (its schema is dropped)")
     args = parser.parse_args()
-    print(f"ratings over the {DAYS} days to {date(2026, 11, 30)}; charts timed {args.runs} times each")
+    print(f"ratings over the {DAYS} days to {NOW.astimezone(analysis.LOCAL):%Y-%m-%d %H:%M}; "
+          f"charts timed {args.runs} times each")
     with tempfile.TemporaryDirectory(prefix="hpf-bench-ratings-") as scratch:
         run(f"sqlite+aiosqlite:///{Path(scratch) / 'ratings.db'}", "SQLite", args.ratings, args.runs, Path(scratch))
         if args.database_url:

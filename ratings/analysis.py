@@ -169,12 +169,12 @@ async def figures(session: AsyncSession, settings: Settings, window: Window, *, 
     return rows
 
 
-# Whole months that have ended, counted once per process: a long window (a year's trend, the public page)
-# then reads only its current month from the ratings. Ratings are only ever added (ids rising) and marked
-# (marked_at set once), never changed otherwise or removed, so a kept month stays right until a rating is
-# added to it late or one of its ratings is marked; both are found from the rows added or marked since the
-# month was counted (by the primary key and the marked_at index: a handful of rows, never the month).
-# A month is kept only once it ended SETTLE ago, so transactions still open at midnight have landed.
+# Whole months and days that have ended, counted once per process: a chart then reads only today from the
+# ratings. Ratings are only ever added (ids rising) and marked (marked_at set once), never changed otherwise
+# or removed, so a kept piece stays right until a rating is added to it late or one of its ratings is
+# marked; both are found from the rows added or marked since the piece was counted (by the primary key and
+# the marked_at index: a handful of rows, never the month).
+# A piece is kept only once it ended SETTLE ago, so transactions still open at midnight have landed.
 _KEPT: dict[tuple[Any, ...], tuple[tuple[int, datetime | None], Any]] = {}
 KEPT_LIMIT = 4096
 SETTLE = timedelta(minutes=10)
@@ -182,14 +182,22 @@ Generation = tuple[int, datetime | None]  # the highest rating id, the latest ma
 
 
 def _pieces(window: Window, now: datetime) -> list[tuple[Window, bool]]:
-    """The window cut at the centre's month boundaries; True for a whole month that has ended."""
+    """The window cut at the centre's month boundaries, and the months not yet over cut into days; True
+    for a piece (a whole month or a whole day) that has ended. A 30-day chart then reads only today."""
     pieces: list[tuple[Window, bool]] = []
     start = window.since
     while start < window.until:
         local = start.astimezone(LOCAL)
         month = Window.month(local.year, local.month)
         end = min(month.until, window.until)
-        pieces.append((Window(start, end), start == month.since and end == month.until and end + SETTLE <= now))
+        if start == month.since and end == month.until and end + SETTLE <= now:
+            pieces.append((Window(start, end), True))
+        else:
+            while start < end:
+                day_end = min(datetime.combine(start.astimezone(LOCAL).date() + timedelta(days=1), time(), LOCAL), end)
+                whole_day = day_end - start == timedelta(days=1) and day_end + SETTLE <= now
+                pieces.append((Window(start, day_end), whole_day))
+                start = day_end
         start = end
     return pieces
 
@@ -230,7 +238,7 @@ async def _in_pieces(session: AsyncSession, window: Window, now: datetime | None
             if kept[0] not in touched:
                 touched[kept[0]] = await _touched(session, kept[0])
             if any(part.since <= at < part.until for at in touched[kept[0]]):
-                kept = None  # a late rating or a mark in this month: count it again
+                kept = None  # a late rating or a mark in this piece: count it again
             else:
                 _KEPT[key] = kept = (current, kept[1])  # unchanged up to now
         if kept is not None:

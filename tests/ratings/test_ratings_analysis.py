@@ -268,3 +268,18 @@ async def test_ended_months_are_kept_until_a_late_rating_or_a_mark_changes_them(
             upheld.mark, upheld.marked_at = "upheld", NOW
             await session.commit()
         assert await months() == [("2026-10", 2, 0), ("2026-11", 4, 2)]
+
+
+def test_a_window_is_cut_into_ended_months_ended_days_and_today() -> None:
+    thirty = analysis._pieces(analysis.Window.days(date(2026, 11, 8), date(2026, 12, 7)), NOW)
+    assert len(thirty) == 30 and [whole for _part, whole in thirty] == [True] * 29 + [False]
+    assert thirty[0][0] == analysis.Window.days(date(2026, 11, 8), date(2026, 11, 8))
+    year = analysis._pieces(analysis.Window.days(date(2025, 12, 1), date(2026, 12, 7)), NOW)
+    assert [part.since.astimezone(analysis.LOCAL).date() for part, whole in year if whole][:2] == [
+        date(2025, 12, 1), date(2026, 1, 1)]
+    assert len(year) == 12 + 7 and sum(whole for _part, whole in year) == 12 + 6
+    # Ten minutes after midnight the day before is kept; a minute after, not yet.
+    assert analysis._pieces(analysis.Window.days(date(2026, 12, 6), date(2026, 12, 6)),
+                            local(2026, 12, 7, 0, 11))[0][1] is True
+    assert analysis._pieces(analysis.Window.days(date(2026, 12, 6), date(2026, 12, 6)),
+                            local(2026, 12, 7, 0, 1))[0][1] is False
