@@ -59,8 +59,9 @@ def decision_of(replies: list[Reply]) -> str:
         return "none"
     meta = replies[0].meta
     explain = meta.get("explain")
-    if isinstance(explain, dict) and isinstance(explain.get("decision"), str):
-        return explain["decision"][:32]
+    decision = explain.get("decision") if isinstance(explain, dict) else None
+    if isinstance(decision, str):
+        return decision[:32]
     if meta.get("fallback"):
         return f"fallback_{str(meta['fallback'])[:20]}"
     return "bot"

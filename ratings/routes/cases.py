@@ -23,7 +23,7 @@ from staff.auth import CSRF_ERRORS, ROLE_ERRORS, SIGNED_IN_ERRORS, CurrentAgent,
 from staff.models import Role
 
 router = APIRouter(prefix="/api/v1/console/ratings/cases", tags=["console: rectification"])
-READ = (SIGNED_IN_ERRORS, ROLE_ERRORS, {404: ("case_not_found",)})
+READ = (SIGNED_IN_ERRORS, ROLE_ERRORS, INVALID_REQUEST, {404: ("case_not_found",)})
 CHANGE = (SIGNED_IN_ERRORS, CSRF_ERRORS, ROLE_ERRORS, INVALID_REQUEST, cases.CASE_ERRORS)
 Status = Literal["open", "verified", "appeal", "called_back", "rectified", "replied", "closed"]
 
@@ -161,7 +161,19 @@ async def list_cases(
     return {"cases": [_item(item, rating, cases.is_overdue(item, now)) for item, rating in rows]}
 
 
-@router.get("/summary", summary="Open, overdue and escalated cases per department (supervisor)",
+class DepartmentCases(BaseModel):
+    department: str | None
+    open: int
+    overdue: int
+    escalation: int
+
+
+class SummaryOut(BaseModel):
+    departments: list[DepartmentCases]
+
+
+@router.get("/summary", response_model=SummaryOut,
+            summary="Open, overdue and escalated cases per department (supervisor)",
             responses=error_responses(SIGNED_IN_ERRORS, ROLE_ERRORS))
 async def summary(me: Supervisor, ratings: RatingsDep) -> dict:
     now = ratings.clock.now()
