@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from core.settings import normalise_db_url
 from fakes.browser import CHROMIUM, CHROMIUM_ARGS
 from server.topology import Topology
+from tests.agent_console.helpers import PASSWORD, add_agent_sync
 
 pytestmark = [pytest.mark.rasa, pytest.mark.topology]
 
@@ -164,6 +165,13 @@ def test_postgres_restarted_gives_clear_503s_then_full_recovery(topology: Topolo
 def test_every_rasa_server_stopped(topology: Topology) -> None:
     """Last: the topology ends here. Answers come from the knowledge base within 5 s, and a request
     for a person still reaches the pool."""
+    agent = f"topo-agent-{uuid.uuid4().hex[:6]}"
+    add_agent_sync(topology.database_url, agent, display_name="客服 0100 李")
+    login = httpx.post(f"{topology.base_url}/api/v1/console/login", json={"username": agent, "password": PASSWORD},
+                       timeout=30).json()
+    on_duty = httpx.post(f"{topology.base_url}/api/v1/console/duty", json={"minutes": 30}, timeout=30,
+                         headers={"Authorization": f"Bearer {login['token']}"})
+    assert on_duty.status_code == 200 and on_duty.json()["state"] == "on_duty", on_duty.text
     topology.kill("rasa-1")
     topology.kill("rasa-2")
     app = App(topology)
