@@ -122,6 +122,7 @@ class Topology:
     root: Path
     port: int = 0  # nginx's port for the service (0: a free one)
     secrets: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # more settings for the service processes
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -163,6 +164,7 @@ class Topology:
             PUBLIC_BASE_URL=self.base_url, DATA_DIR=str(self.root / "data"),
             # Tests reach the instances from one address: per-address limits would count them all as one.
             RATE_LIMIT_ADDRESS="0", RATE_LIMIT_SESSIONS="0",
+            **self.extra_env,
         )
 
     def bot_env(self) -> dict[str, str]:
