@@ -33,6 +33,7 @@ def test_colloquial_questions_get_the_right_sourced_article(answerer, question, 
         ("保定公积金贷款首付几成", "保定"),
         ("社保断缴了咋补", "社会保险"),
         ("信用卡逾期了咋办", "商业银行"),
+        ("工商银行装修贷利息多少", "商业银行"),  # a bank named, the fund not: scope.yml's banks
         ("职业年金退休了咋领", "社会保险"),
         ("二手房中介费谁出", "房产交易和物业"),
         ("明天邯郸下雨吗", "超出了我的服务范围"),
@@ -47,7 +48,7 @@ def test_questions_that_are_not_ours_are_declined_with_the_reason(answerer, ques
 
 
 @pytest.mark.parametrize(
-    "question", ["小区物业费一平米一个月收多少钱", "交房晚了开发商要赔钱不", "房产证上加名字要交税吗", "工商银行装修贷利息多少"]
+    "question", ["小区物业费一平米一个月收多少钱", "交房晚了开发商要赔钱不", "房产证上加名字要交税吗"]
 )
 def test_the_scope_model_declines_neighbouring_services_the_word_rules_let_through(answerer, knowledge_base, question):
     # Each shares words with our articles (物业费, 交房, 房产证, 贷, 利息): the rules call it ours.
