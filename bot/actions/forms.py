@@ -6,7 +6,6 @@ lets questions through to the knowledge base, and ends the form when the citizen
 """
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from . import numbers, service
 from .answer import TOPIC
+from .asides import asks_about_the_question, is_resume, reads_as_question
 from .replies import call_hotline, reply
 
 REQUESTED_SLOT = "requested_slot"
@@ -34,9 +34,6 @@ ASIDE_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
 # The actions that answer a question asked inside a form; when the form comes back after one of them
 # it offers to resume instead of repeating its question as if nothing had happened.
 ASIDES = frozenset({"action_answer", "action_fallback", "action_handoff", "utter_iamabot"})
-_RESUME = re.compile(r"^\s*(?:好的?|嗯|行)?[，,\s]*(?:继续|接着)")
-_QUESTION = re.compile(r"[？?]|吗|呢|什么|啥|怎么|怎样|咋|如何|哪|谁|几|为什么|为啥|能不能|可不可以|是不是|有没有")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 # What each form calls itself in the offer to resume, and its two buttons.
 RESUME_OFFERS = {
     "repayment_form": ("月供试算", "继续计算", "不算了"),
@@ -45,24 +42,13 @@ RESUME_OFFERS = {
 }
 
 
-def is_resume(text: str) -> bool:
-    """"继续计算" / "接着算" / "好，继续": back to the form after a question asked inside it."""
-    return bool(_RESUME.search(text))
-
-
-def reads_as_question(text: str) -> bool:
-    """A message the NLU could not place that is still a question ("明天天气怎么样"), not a garbled
-    answer ("三十来个"): a question word, or a longer sentence without a digit."""
-    if numbers.is_unsure(text):
-        return False
-    return bool(_QUESTION.search(text)) or (len(_CJK.findall(text)) >= 6 and not re.search(r"\d", text))
-
-
 def is_aside(tracker: Tracker) -> bool:
     """The message is a question of its own, not an answer the form could not read: the form steps
     aside, a rule answers it, and the form offers to resume."""
     name = (tracker.latest_message.get("intent") or {}).get("name")
     text = tracker.latest_message.get("text") or ""
+    if asks_about_the_question(text):
+        return False
     return name in QUESTION_INTENTS or (name in ASIDE_INTENTS and reads_as_question(text))
 
 
