@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from core.staff_marks import for_citizens
+from core.staff_marks import for_citizens, has_marks
 from knowledge.index import LoadedIndex
 from knowledge.scope import Scope, ScopeResult, Verdict
 from knowledge.search import Hit, Weights
@@ -222,7 +222,10 @@ class Answerer:
         parts.append(f"（政策施行日期：{article['effective_date']}；依据：{article['source']}）")
         parts = [for_citizens(part) for part in parts]
         link = article.get("business_link")
+        # The source as written, marks and all, for the agents beside the bot's turn (never the citizen's).
+        note = {"staff_note": article["source"]} if has_marks(article["source"]) else {}
         return Answer(
+            explain=note,
             status=Status.ANSWER,
             text="\n\n".join(parts),
             article_id=article_id,
@@ -283,7 +286,9 @@ class Answerer:
 
 def _explained(answer: Answer, rule: Rule, hits: list[Hit], not_ours: float | None = None) -> Answer:
     """The answer with the reasons for it: what decided, on which candidates, against which thresholds."""
+    note = {"staff_note": answer.explain["staff_note"]} if "staff_note" in answer.explain else {}
     answer.explain = {
+        **note,
         "decision": answer.status.value,
         "rule": rule.value,
         "top": [

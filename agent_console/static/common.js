@@ -247,7 +247,9 @@ const Console = (() => {
       .map((c) => `${c.title} ${typeof c.confidence === "number" ? c.confidence.toFixed(2) : "?"}`);
     const decision = DECISIONS[explain.decision] || explain.decision;
     const rule = typeof explain.rule === "string" && explain.rule ? `（${explain.rule}）` : "";
-    const text = `依据：${decision}${rule}${candidates.length ? `；候选：${candidates.join("，")}` : ""}`;
+    // The article's source as written, with the notes the citizen never sees ("待中心确认").
+    const note = typeof explain.staff_note === "string" && explain.staff_note ? `；出处（内部）：${explain.staff_note}` : "";
+    const text = `依据：${decision}${rule}${candidates.length ? `；候选：${candidates.join("，")}` : ""}${note}`;
     return el("p", "tmsg__explain", text);
   }
 

@@ -13,3 +13,5 @@ def test_answer_hides_staff_marks_the_article_keeps(knowledge_base):
     assert answer.status == Status.ANSWER and answer.article_id == "withdraw-rent", answer.text
     assert f"政策施行日期：{article['effective_date']}" in answer.text
     assert not has_marks(answer.text) and "信息日期" not in answer.text
+    # Agents see the source as written beside the bot's turn (the explanation the console shows).
+    assert answer.explain["staff_note"] == article["source"] and answer.explain["decision"] == "answer"
