@@ -223,7 +223,7 @@ async def get_messages(
                 messages = await hub.history(conversation.id, after_id=after)
     valid = buttons.validity(await hub.history(conversation.id)) if messages else {}
     return PushesOut(conversation_id=conversation.id,
-                     messages=[buttons.with_validity(m.to_dict(), valid) for m in messages],
+                     messages=[buttons.with_validity(m.to_citizen_dict(), valid) for m in messages],
                      agent_typing=typing if not messages else None)
 
 

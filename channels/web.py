@@ -23,7 +23,7 @@ from conversations.deps import HubDep
 from conversations.events import AgentTyping, CitizenTyping, NewMessage, StatusChanged, Typing
 from conversations.hub import Hub, conversation_topic
 from conversations.inbound import CitizenKey, Inbound
-from conversations.models import Channel, Conversation
+from conversations.models import Channel, Conversation, for_citizen
 from conversations.text import clean_text
 from core.bus import EventBus, Resync
 from core.deps import BusDep, SettingsDep
@@ -97,7 +97,7 @@ async def chat_socket(
         # Spent buttons come marked (`buttons_valid: false`), so a reloaded page shows them disabled.
         valid = buttons.validity(await hub.history(conversation.id)) if history else {}
         await websocket.send_json({"type": "hello", "conversation_id": conversation.id,
-                                   "history": [buttons.with_validity(m.to_dict(), valid) for m in history]})
+                                   "history": [buttons.with_validity(m.to_citizen_dict(), valid) for m in history]})
         pusher = asyncio.create_task(_push_events(websocket, events))
         try:
             await _read_messages(websocket, hub, conversation, visitor, limiter_of(websocket), bus)
@@ -110,7 +110,9 @@ async def chat_socket(
 async def _push_events(websocket: WebSocket, events: AsyncIterator[Event]) -> None:
     try:
         async for event in events:
-            if isinstance(event, CITIZEN_FRAMES):
+            if isinstance(event, NewMessage):
+                await websocket.send_json({**event.to_wire(), "message": for_citizen(event.message)})
+            elif isinstance(event, CITIZEN_FRAMES):
                 await websocket.send_json(event.to_wire())
     except (WebSocketDisconnect, RuntimeError):
         pass  # the reader notices the closed socket and ends the handler
@@ -157,7 +159,7 @@ async def _receive(websocket: WebSocket, hub: Hub, conversation: Conversation, i
         if turn.duplicate:
             # A resend after a reconnect: nothing new is published, so confirm it to this page.
             for message in (turn.message, *(sent.message for sent in turn.sent)):
-                await websocket.send_json({"type": "message", "message": message.to_dict()})
+                await websocket.send_json({"type": "message", "message": message.to_citizen_dict()})
     except Exception:
         log.exception("failed to handle a web message in conversation %s", conversation.id)
         # The page keeps the unconfirmed message and resends it with the same client id.

@@ -110,6 +110,10 @@ class Message(Base):
         """The citizen message a reply answers (replies of one turn share it)."""
         return (self.payload or {}).get("in_reply_to")
 
+    def to_citizen_dict(self) -> dict[str, Any]:
+        """The message as a citizen's page or app may see it: without what is for staff only."""
+        return for_citizen(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -121,3 +125,15 @@ class Message(Base):
             "payload": self.payload or {},
             "created_at": self.created_at.isoformat(),
         }
+
+
+# Payload keys for staff only: the bot's explanation of its decision (scores, rules, and the article's
+# source with its editorial marks such as 待中心确认) is shown on the console, never to citizens.
+STAFF_ONLY_PAYLOAD = frozenset({"explain"})
+
+
+def for_citizen(message: dict[str, Any]) -> dict[str, Any]:
+    payload = message.get("payload") or {}
+    if not STAFF_ONLY_PAYLOAD & payload.keys():
+        return message
+    return {**message, "payload": {k: v for k, v in payload.items() if k not in STAFF_ONLY_PAYLOAD}}
