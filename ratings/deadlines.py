@@ -3,36 +3,22 @@ the centre) and replied cases without a follow-up rating close. Each change is a
 several processes running this at once act on each case once."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
+from core.periodic import Background, repeat
 from ratings.cases import check_deadlines
 from ratings.context import Ratings
-
-log = logging.getLogger(__name__)
 
 
 class DeadlineWatch:
     def __init__(self, ratings: Ratings) -> None:
         self._ratings = ratings
-        self._task: asyncio.Task | None = None
+        self._background = Background()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="rectification-deadlines")
+        ratings = self._ratings
+        self._background.start(**{"rectification-deadlines": repeat(
+            lambda: check_deadlines(ratings, ratings.clock.now()),
+            lambda: ratings.settings.rectify_check_minutes * 60, ratings.clock.sleep,
+            what="rectification deadline check")})
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await check_deadlines(self._ratings, self._ratings.clock.now())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("rectification deadline check failed")  # the next round tries again
-            await self._ratings.clock.sleep(self._ratings.settings.rectify_check_minutes * 60)
+        await self._background.stop()

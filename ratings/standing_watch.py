@@ -7,13 +7,13 @@ find the same agent below the line suspend them once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
 
 from agent_console.context import Console
 from core.events import Event
+from core.periodic import Background, repeat
 from ratings import suspensions
 from ratings.cases import CaseChanged, CaseStatus
 from ratings.context import Ratings
@@ -27,30 +27,19 @@ class StandingWatch:
     def __init__(self, ratings: Ratings, console: Console | None) -> None:
         self._ratings = ratings
         self._console = console
-        self._tasks: list[asyncio.Task] = []
+        self._background = Background()
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._periodic(), name="standing-periodic"),
-                       asyncio.create_task(self._after_ratings(), name="standing-after-ratings")]
+        ratings = self._ratings
+        self._background.start(**{
+            "standing-periodic": repeat(lambda: suspensions.check_all(ratings, self._console),
+                                        lambda: ratings.settings.standing_check_minutes * 60, ratings.clock.sleep,
+                                        what="standing check", wait_first=True),
+            "standing-after-ratings": self._after_ratings(),
+        })
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-
-    async def _periodic(self) -> None:
-        while True:
-            # First after one period: a starting service has other things to do, and nothing is lost.
-            await self._ratings.clock.sleep(self._ratings.settings.standing_check_minutes * 60)
-            try:
-                await suspensions.check_all(self._ratings, self._console)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("standing check failed")  # the next period tries again
+        await self._background.stop()
 
     async def _after_ratings(self) -> None:
         async with self._ratings.bus.subscribe(TOPIC) as events:
