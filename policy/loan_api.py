@@ -105,6 +105,13 @@ def repayment(
 ) -> dict[str, Any]:
     """Monthly repayment; the rate defaults to the centre's current rate for the home and term.
     `rate_effective` is null when the caller supplied its own rate."""
+    result, effective, note = compute_repayment(request, params)
+    return _repayment_body(result, effective, calculator.repayment_text(result, note), schedule)
+
+
+def compute_repayment(request: RepaymentRequest, params: LoanParams) -> tuple[Repayment, str | None, str]:
+    """The repayment plan, the date its rate took effect (None for a rate the caller chose) and the rate's
+    note; 422 for input the calculator refuses. Shared by the API and the schedule page."""
     try:
         calculator.check_repayment_input(
             request.principal, request.years, request.annual_rate_percent, request.method, params
@@ -119,8 +126,7 @@ def repayment(
         note = f"{effective}起执行的{HOME_NAMES[request.home]}公积金贷款利率，{span}"
     else:
         rate, effective, note = request.annual_rate_percent, None, "您指定的利率"
-    result = calculator.repayment(request.principal, request.years * 12, rate, request.method)
-    return _repayment_body(result, effective, calculator.repayment_text(result, note), schedule)
+    return calculator.repayment(request.principal, request.years * 12, rate, request.method), effective, note
 
 
 def _max_amount_body(result: MaxLoan) -> dict[str, Any]:

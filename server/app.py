@@ -40,7 +40,7 @@ from knowledge.search import KnowledgeBase
 from knowledge.tokenize import shared_tokenizer
 from outreach import startup as outreach
 from outreach.routes import ROUTERS as OUTREACH_ROUTERS
-from policy import checklist_api, loan_api
+from policy import checklist_api, loan_api, schedule_page
 from ratings import startup as ratings
 from ratings.routes import ROUTERS as RATINGS_ROUTERS
 from server import docs, health, probes, profile
@@ -142,7 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestMetrics)  # outermost: times and counts every request, refused ones too
     for module in (
-        health, probes, profile, web, app_api, knowledge_api, loan_api, checklist_api, availability, twilio_voice,
+        health, probes, profile, web, app_api, knowledge_api, loan_api, schedule_page, checklist_api, availability,
+        twilio_voice,
         webrtc,
     ):
         app.include_router(module.router)

@@ -54,6 +54,12 @@ class ActionAnswer(Action):
         status, text = result.get("status"), result.get("text")
         # A decline after a guess the NLU itself doubted ("asdf 啊啊") is still a misunderstanding.
         understood = ("answer", "clarify") if intent == "nlu_fallback" else ("answer", "clarify", "decline")
+        previous = int(tracker.get_slot(FAILED_TURNS) or 0)
+        if status == "clarify" and previous >= 1 and isinstance(text, str):
+            # Asked back right after a turn that already missed: two misses in a row, so a person is
+            # offered (with the hotline), beside the nearest topics.
+            return await not_understood(dispatcher, tracker, text, buttons=list(result.get("buttons") or []),
+                                        extra=_explanation(result))
         if status in understood and isinstance(text, str) and text.strip():
             buttons = list(result.get("buttons") or [])
             if intent == "query_progress" and status == "answer":
@@ -70,7 +76,8 @@ class ActionAnswer(Action):
                 sources=result.get("sources") or [],
                 extra=_explanation(result),
             )
-            events: list[EventType] = [SlotSet(FAILED_TURNS, 0.0)]
+            # A question asked back is half a miss: one more vague message and a person is offered.
+            events: list[EventType] = [SlotSet(FAILED_TURNS, float(previous + 1) if status == "clarify" else 0.0)]
             if status == "answer" and result.get("article_id"):
                 events.append(SlotSet(TOPIC, result["article_id"]))
             return events

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -225,6 +226,10 @@ class FormSubmit(Action, ABC):
         """Keys the service keeps with the reply (not shown): what the citizen asked about."""
         return {}
 
+    def links(self, body: dict[str, Any], result: dict[str, Any]) -> list[dict[str, str]]:
+        """Pages the answer points to (the repayment plan, month by month)."""
+        return []
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -243,8 +248,20 @@ class FormSubmit(Action, ABC):
             reply(dispatcher, f"抱歉，计算服务暂时不可用，请稍后再试，或{call_hotline()}")
             return cleared(self.slots)
         text = result.get("text") or "计算完成，但没有拿到结果说明，请稍后再试。"
-        reply(dispatcher, text, buttons=self.buttons(tracker, result), extra=self.remember(body, result))
+        reply(dispatcher, text, buttons=self.buttons(tracker, result), links=self.links(body, result),
+              extra=self.remember(body, result))
         return cleared(self.slots)
+
+
+def schedule_link(principal: object, years: object, method: object, home: object) -> list[dict[str, str]]:
+    """The service's page of the month-by-month plan for these figures (none if a figure is missing)."""
+    if not isinstance(principal, (int, float)) or isinstance(principal, bool) or principal <= 0:
+        return []
+    if not isinstance(years, int) or isinstance(years, bool) or years <= 0:
+        return []
+    query = {"principal": f"{principal:.0f}", "years": years, "method": method if isinstance(method, str) else
+             "equal_installment", "home": home if home in ("first", "second") else "first"}
+    return [{"title": "逐月还款计划表", "url": f"/loan/schedule?{urlencode(query)}"}]
 
 
 # Readers shared by both forms.

@@ -14,6 +14,7 @@ from .forms import (
     form_slots,
     read_amount,
     read_home,
+    schedule_link,
     yuan,
 )
 
@@ -80,6 +81,10 @@ class ActionEstimateLoan(FormSubmit):
         if isinstance(needed, (int, float)) and not isinstance(needed, bool) and needed > 0:
             return {"loan_ask": {"amount": float(needed)}}
         return {}
+
+    def links(self, body: dict[str, Any], result: dict[str, Any]) -> list[dict[str, str]]:
+        # The plan of the largest loan itself, month by month (the button computes another amount's).
+        return schedule_link(result.get("max_amount"), result.get("years"), "equal_installment", body.get("home"))
 
     def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]:
         buttons = [{"title": "公积金贷款条件", "payload": "公积金贷款需要什么条件"}]

@@ -14,6 +14,7 @@ from .forms import (
     form_slots,
     read_amount,
     read_home,
+    schedule_link,
 )
 
 FORM = "repayment_form"
@@ -97,6 +98,9 @@ class ActionCalcRepayment(FormSubmit):
         # The principal the citizen wants to borrow: outreach compares it with their own maximum.
         principal = body.get("principal")
         return {"loan_ask": {"amount": float(principal)}} if isinstance(principal, (int, float)) else {}
+
+    def links(self, body: dict[str, Any], result: dict[str, Any]) -> list[dict[str, str]]:
+        return schedule_link(body.get("principal"), body.get("years"), body.get("method"), body.get("home"))
 
     def buttons(self, tracker: Tracker, result: dict[str, Any]) -> list[dict[str, str]]:
         return [
