@@ -33,6 +33,8 @@ FIXTURE_MARKERS = {
     "suite_postgres_url": "postgres",
     "redis_url": "redis",
     "live_service": "rasa",
+    "browser": "browser",
+    "page": "browser",
     "knowledge_base": "index",
 }
 

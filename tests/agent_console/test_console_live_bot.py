@@ -80,7 +80,7 @@ def test_handoff_pauses_the_bot_and_the_handback_resumes_it(live_service, servic
     assert "您好，我是小李" in [m["text"] for m in pushes if m["author"] == "agent"]
     assert pushes[-1]["payload"]["rating_request"] == {"conversation_id": conversation_id}
     rated = say(client, user, "5")
-    assert rated["replies"][0]["text"].startswith("感谢您的评价（5分）")
+    assert rated["replies"][0]["text"].startswith("感谢您的评价（非常满意）")  # "5" is the best of the five levels
     answer = say(client, user, "租房提取公积金需要什么材料")
     (reply,) = answer["replies"]
     assert reply["sources"], "the resumed bot answers from the knowledge base again"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Page, Route, expect
+
+# Last in the session with the other browser tests: Playwright keeps an event loop in the main thread.
+pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 
 
 def test_api_docs_show_the_operations_offline(page: Page, service_url: str) -> None:

@@ -20,7 +20,8 @@ from fakes.browser import CHROMIUM, CHROMIUM_ARGS
 from server.topology import Topology
 from tests.agent_console.helpers import PASSWORD, add_agent_sync
 
-pytestmark = [pytest.mark.rasa, pytest.mark.topology]
+# `browser`: the page test's Playwright keeps an event loop in the main thread, so these run last.
+pytestmark = [pytest.mark.rasa, pytest.mark.topology, pytest.mark.browser]
 
 
 class App:
