@@ -21,7 +21,7 @@ router = APIRouter(tags=["loan"])
 
 
 @router.get("/loan/schedule", response_class=HTMLResponse, summary="The month-by-month repayment plan as a page",
-            responses=error_responses(INVALID_REQUEST, REPAYMENT_INPUT, NO_PARAMS))
+            responses=error_responses(INVALID_REQUEST, REPAYMENT_INPUT, NO_PARAMS, route_answers_json=False))
 def schedule_page(
     params: LoanParamsDep,
     principal: Annotated[float, Query(description="贷款金额（元）")],

@@ -12,11 +12,10 @@ from collections import Counter
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from sqlalchemy import create_engine, text
 
 from core.settings import normalise_db_url
-from fakes.browser import CHROMIUM, CHROMIUM_ARGS
 from server.topology import Topology
 from tests.agent_console.helpers import PASSWORD, add_agent_sync
 
@@ -99,26 +98,24 @@ def test_killing_a_service_instance_loses_and_doubles_nothing(topology: Topology
         assert all(stored[i] == 1 for i in app.confirmed), "a confirmed message is stored exactly once"
 
 
-def test_the_web_page_reconnects_through_nginx_after_an_instance_dies(topology: Topology) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(base_url=topology.base_url, locale="zh-CN")
-        page.set_default_timeout(60_000)
-        page.goto("/")
-        page.locator("#input").fill("公积金贷款利率是多少")
-        page.locator("#input").press("Enter")
-        expect(page.locator(".msg--bot").first).to_be_visible(timeout=60_000)
-        answered = page.locator(".msg--bot").count()
-        for name in ("service-1", "service-2"):
-            topology.kill(name)
-            topology.start_process(name)
-            topology.wait_ready(name, 600)
-        page.locator("#input").fill("租房提取要什么材料")
-        page.locator("#input").press("Enter")
-        expect(page.locator(".msg--bot")).to_have_count(answered + 1, timeout=90_000)
-        citizen = page.locator(".msg--citizen")
-        assert citizen.count() == 2, "each message shown once, none doubled by the resend"
-        browser.close()
+def test_the_web_page_reconnects_through_nginx_after_an_instance_dies(topology: Topology, browser: Browser) -> None:
+    context = browser.new_context(base_url=topology.base_url, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto("/")
+    page.locator("#input").fill("公积金贷款利率是多少")
+    page.locator("#input").press("Enter")
+    expect(page.locator(".msg--bot").first).to_be_visible(timeout=60_000)
+    answered = page.locator(".msg--bot").count()
+    for name in ("service-1", "service-2"):
+        topology.kill(name)
+        topology.start_process(name)
+        topology.wait_ready(name, 600)
+    page.locator("#input").fill("租房提取要什么材料")
+    page.locator("#input").press("Enter")
+    expect(page.locator(".msg--bot")).to_have_count(answered + 1, timeout=90_000)
+    assert page.locator(".msg--citizen").count() == 2, "each message shown once, none doubled by the resend"
+    context.close()
 
 
 def test_a_rasa_server_killed_mid_form_and_the_other_continues(topology: Topology) -> None:
