@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from core.db import migrate
+from fakes.browser import CHROMIUM, CHROMIUM_ARGS
 from server.stack import MODEL, Stack, free_port, quiet_env
 from tests.credentials import APP_API_KEY
 from tests.databases import reset_postgres
@@ -132,3 +134,20 @@ def knowledge_base(tmp_path_factory):
     ensure_index(settings, progress=None)
     encoder = make_encoder(settings.embedding_model)
     return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir))
+
+
+# One headless Chromium per session, for tests/browser and the topology's page test alike: Playwright's
+# sync API runs one event loop in the main thread, so a second instance could not start.
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium or set CHROMIUM_PATH")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    finally:
+        playwright.stop()
+
+

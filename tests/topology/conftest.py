@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from server.topology import Topology
-from tests.browser.conftest import browser  # noqa: F401  (one Chromium per session: Playwright's sync loop)
 from tests.conftest import ensure_model
 
 
