@@ -92,15 +92,18 @@ def add_agents(topology: Topology, count: int) -> list[str]:
     return names
 
 
-def locust(topology: Topology, agents: list[str], *, users: int, minutes: float, out: Path, saturate: bool) -> Path:
+def start_locust(topology: Topology, agents: list[str], *, users: int, minutes: float, out: Path,
+                 saturate: bool) -> tuple[subprocess.Popen, Path]:
+    """Locust headless against the topology; the process and where its per-endpoint figures will be."""
     env = dict(os.environ, HPF_LOAD_APP_KEY=topology.secrets["APP_API_KEY"], HPF_LOAD_WECHAT_TOKEN=WECHAT_TOKEN,
                HPF_LOAD_AGENTS=",".join(agents), HPF_LOAD_AGENT_PASSWORD=AGENT_PASSWORD,
                HPF_LOAD_NO_WAIT="1" if saturate else "")
     prefix = out / ("saturate" if saturate else "run")
-    subprocess.run([str(LOCUST), "-f", str(USERS_FILE), "--headless", "--host", topology.base_url,
-                    "-u", str(users), "-r", str(max(1, users // 10)), "-t", f"{int(minutes * 60)}s",
-                    "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"], env=env, check=False)
-    return Path(f"{prefix}_stats.csv")
+    ramp = max(1, users // (10 if saturate else 20))  # users started per second
+    process = subprocess.Popen([str(LOCUST), "-f", str(USERS_FILE), "--headless", "--host", topology.base_url,
+                                "-u", str(users), "-r", str(ramp), "-t", f"{int(minutes * 60)}s",
+                                "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"], env=env)
+    return process, Path(f"{prefix}_stats.csv")
 
 
 def read_stats(path: Path) -> list[dict[str, str]]:
@@ -127,7 +130,9 @@ def print_stats(rows: list[dict[str, str]]) -> tuple[int, int, float]:
 def saturate(topology: Topology, agents: list[str], users: int, minutes: float, out: Path, label: str) -> float:
     before = {name: cpu_s(pid) for name, pid in watched(topology).items()}
     started = time.monotonic()
-    stats = read_stats(locust(topology, agents, users=users, minutes=minutes, out=out, saturate=True))
+    process, figures = start_locust(topology, agents, users=users, minutes=minutes, out=out, saturate=True)
+    process.wait()
+    stats = read_stats(figures)
     elapsed = time.monotonic() - started
     used = {name: cpu_s(pid) - before.get(name, 0.0) for name, pid in watched(topology).items()}
     print(f"\n== saturation, {label}: {users} users without pauses for {minutes:g} min")
@@ -167,19 +172,14 @@ def main() -> int:
         print(f"==> {options.users} users for {options.minutes:g} min (memory measured after {warm_up:g} min)",
               flush=True)
         started = time.monotonic()
-        locust_run = subprocess.Popen(
-            [str(LOCUST), "-f", str(USERS_FILE), "--headless", "--host", topology.base_url, "-u", str(options.users),
-             "-r", str(max(1, options.users // 20)), "-t", f"{int(options.minutes * 60)}s", "--csv", str(out / "run"),
-             "--only-summary", "--loglevel", "WARNING"],
-            env=dict(os.environ, HPF_LOAD_APP_KEY=topology.secrets["APP_API_KEY"],
-                     HPF_LOAD_WECHAT_TOKEN=WECHAT_TOKEN, HPF_LOAD_AGENTS=",".join(agents),
-                     HPF_LOAD_AGENT_PASSWORD=AGENT_PASSWORD))
+        locust_run, figures = start_locust(topology, agents, users=options.users, minutes=options.minutes, out=out,
+                                           saturate=False)
         time.sleep(warm_up * 60)
         after_warm_up = {name: rss_mb(pid) for name, pid in watched(topology).items()}
         locust_run.wait()
         at_end = {name: rss_mb(pid) for name, pid in watched(topology).items()}
         print(f"\n== {options.users} users for {(time.monotonic() - started) / 60:.1f} min")
-        print_stats(read_stats(out / "run_stats.csv"))
+        print_stats(read_stats(figures))
         print(f"\n{'process':12} {'MB after warm-up':>17} {'MB at end':>10} {'growth':>8}")
         for name in sorted(at_end):
             first, last = after_warm_up.get(name, 0.0), at_end[name]
