@@ -3,12 +3,14 @@ follow the answers, and the warnings. Boundaries come from the parameter files, 
 the centre's numbers instead of copying them."""
 import pytest
 
+from policy.eligibility import Result, next_step
 from policy.params import load_params
 from tests.policy.helpers import PARAMS_DIR, shipped, walk
 
 WITHDRAWAL_CASES = {
     "purchase-new", "purchase-resale", "build-home", "renovation", "retirement", "incapacity", "abroad",
     "repay-hpf-loan", "repay-commercial-loan", "rent", "death", "property-fee", "resignation",
+    "serious-illness", "hukou-moved",
 }
 
 P = load_params(PARAMS_DIR)
@@ -292,6 +294,95 @@ def test_resignation_paths(cases):
     assert early.outcome == "not_eligible" and f"{SEALED_MONTHS}个月" in early.reasons[0]
     unsealed, asked = walk(cases["resignation"], {"sealed": False})
     assert unsealed.outcome == "not_eligible" and asked == ["sealed"]
+
+
+# 重大疾病、户籍迁出销户：地方政策，本市是否开办待中心确认，结论至多是“需中心审核确认”
+
+ILLNESS_OK = {"patient": "parent_child", "diagnosis": True, "settlement": True, "patient_account": False,
+              "own_card": True}
+
+
+def test_serious_illness_for_a_parent_is_review_with_the_relation_proof(cases):
+    result, asked = walk(cases["serious-illness"], ILLNESS_OK)
+    assert result.outcome == "review" and len(result.reasons) == 1
+    assert "地方政策" in result.reasons[0] and "待中心确认" in result.reasons[0]
+    assert asked == ["patient", "diagnosis", "settlement", "patient_account", "own_card"]
+    assert has(result.documents, "诊断证明") and has(result.documents, "医保结算单") and has(result.documents, "关系证明")
+    assert has(result.warnings, "自付医疗费") and not has(result.warnings, "丧失劳动能力")
+    assert result.business_link is None and "还需要中心审核确认" in result.text
+
+
+def test_serious_illness_of_ones_own_warns_of_incapacity_and_a_missing_settlement(cases):
+    script = {"patient": "self", "incapacity": True, "diagnosis": True, "settlement": False, "own_card": False}
+    result, asked = walk(cases["serious-illness"], script)
+    assert result.outcome == "review" and "patient_account" not in asked
+    assert not has(result.documents, "关系证明")
+    assert has(result.warnings, "丧失劳动能力提取") and has(result.warnings, "医保结算单", "退回")
+    assert has(result.warnings, "一类借记卡")
+    family, _ = walk(cases["serious-illness"], {**ILLNESS_OK, "patient": "spouse", "patient_account": True})
+    assert has(family.warnings, "家人本人的账户")
+
+
+def test_serious_illness_refusals(cases):
+    sibling, asked = walk(cases["serious-illness"], {"patient": "other"})
+    assert sibling.outcome == "not_eligible" and asked == ["patient"] and "配偶、父母或子女" in sibling.reasons[0]
+    assert sibling.documents == [] and sibling.business_link is None
+    undiagnosed, asked = walk(cases["serious-illness"], {"patient": "spouse", "diagnosis": False})
+    assert undiagnosed.outcome == "not_eligible" and asked == ["patient", "diagnosis"]
+    assert "诊断证明" in undiagnosed.reasons[0]
+
+
+def test_serious_illness_missing_answers_are_asked_not_guessed(cases):
+    checklist = cases["serious-illness"]
+    assert next_step(checklist, {}).id == "patient"
+    assert next_step(checklist, {"patient": "self"}).id == "incapacity"
+    assert next_step(checklist, {"patient": "spouse"}).id == "diagnosis"
+    # Everything but the bank card: no outcome yet, the card question comes.
+    assert next_step(checklist, {k: v for k, v in ILLNESS_OK.items() if k != "own_card"}).id == "own_card"
+    assert isinstance(next_step(checklist, ILLNESS_OK), Result)
+
+
+HUKOU_OK = {"hukou": "moved_out", "work": "sealed", "redeposit": False, "hpf_loan": False, "own_card": True}
+
+
+def test_hukou_moved_out_is_review_with_the_moving_out_proof(cases):
+    result, asked = walk(cases["hukou-moved"], HUKOU_OK)
+    assert result.outcome == "review" and len(result.reasons) == 1
+    assert "中心政策" in result.reasons[0] and "待中心确认" in result.reasons[0]
+    assert asked == ["hukou", "work", "redeposit", "hpf_loan", "own_card"]
+    assert has(result.documents, "户口迁出证明") and not has(result.documents, "证明是外地户籍")
+    assert has(result.documents, "劳动关系") and has(result.documents, "一类银行借记卡")
+    assert has(result.warnings, "重新开户") and has(result.warnings, "异地转移接续")
+    assert result.business_link is None
+
+
+def test_hukou_nonlocal_worker_with_a_loan_needs_the_loan_settled(cases):
+    result, _ = walk(cases["hukou-moved"], {**HUKOU_OK, "hukou": "nonlocal", "hpf_loan": True, "own_card": False})
+    assert result.outcome == "review" and len(result.reasons) == 2 and "还清" in result.reasons[0]
+    assert has(result.documents, "外地户籍") and not has(result.documents, "户口迁出证明")
+    assert has(result.warnings, "一类借记卡")
+
+
+def test_hukou_refusals_point_to_the_right_business(cases):
+    local, asked = walk(cases["hukou-moved"], {"hukou": "local"})
+    assert local.outcome == "not_eligible" and asked == ["hukou"] and "离职后提取" in local.reasons[0]
+    assert local.documents == []
+    here, _ = walk(cases["hukou-moved"], {"hukou": "nonlocal", "work": "working_here"})
+    assert here.outcome == "not_eligible" and "本市内换单位转移" in here.reasons[0]
+    unsealed, _ = walk(cases["hukou-moved"], {"hukou": "moved_out", "work": "not_sealed"})
+    assert unsealed.outcome == "not_eligible" and "封存" in unsealed.reasons[0]
+    elsewhere, asked = walk(cases["hukou-moved"], {"hukou": "moved_out", "work": "sealed", "redeposit": True})
+    assert elsewhere.outcome == "not_eligible" and "异地转移接续" in elsewhere.reasons[0]
+    assert asked == ["hukou", "work", "redeposit"]
+
+
+def test_hukou_missing_answers_are_asked_not_guessed(cases):
+    checklist = cases["hukou-moved"]
+    assert next_step(checklist, {}).id == "hukou"
+    assert next_step(checklist, {"hukou": "moved_out"}).id == "work"
+    assert next_step(checklist, {"hukou": "moved_out", "work": "sealed"}).id == "redeposit"
+    partial = {k: v for k, v in HUKOU_OK.items() if k != "hpf_loan"}
+    assert next_step(checklist, partial).id == "hpf_loan"
 
 
 # 公积金贷款

@@ -33,7 +33,7 @@ def client(tmp_path_factory):
 def test_list_gives_every_case(client):
     body = client.get("/api/v1/checklists").json()
     cases = {c["case"]: c for c in body["checklists"]}
-    assert len(cases) == 14 and cases["rent"]["title"] == "租房提取"
+    assert len(cases) == 16 and cases["rent"]["title"] == "租房提取"
     assert cases["rent"]["articles"] == ["withdraw-rent"] and cases["rent"]["questions"] >= 5
 
 
@@ -46,6 +46,8 @@ def test_list_gives_every_case(client):
         ("有商业贷款能提公积金吗", ["repay-commercial-loan"]),
         ("我想申请公积金贷款，够条件吗", ["loan"]),
         ("还公积金贷款能提取吗", ["repay-hpf-loan"]),
+        ("我爸得了重病，我能提公积金给他治病吗", ["serious-illness"]),
+        ("户口迁回老家了，公积金能销户全取走不", ["hukou-moved"]),
         ("我能办吗", []),
     ],
 )
@@ -69,6 +71,8 @@ def test_for_article_tells_whether_a_check_exists(client):
     }
     assert client.get("/api/v1/checklists/for-article/loan-documents").json()["checklist"]["case"] == "loan"
     assert client.get("/api/v1/checklists/for-article/loan-rates").json()["checklist"] is None
+    for article, case in (("withdraw-serious-illness", "serious-illness"), ("withdraw-hukou-moved", "hukou-moved")):
+        assert client.get(f"/api/v1/checklists/for-article/{article}").json()["checklist"]["case"] == case
 
 
 def test_next_walks_a_rent_check_to_the_outcome(client):
