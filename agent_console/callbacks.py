@@ -76,7 +76,7 @@ async def _ticket(session, ticket_id: int) -> CallbackTicket:
 async def claim(console: Console, me: Me, ticket_id: int) -> dict:
     try:
         async with console.sessions() as session, session.begin():
-            news = await ticket_states.claim(session, ticket_id, agent_id=me.id, actor=me.actor, by=me.display_name)
+            news = await ticket_states.claim(session, ticket_id, agent_id=me.id, actor=me.actor)
     except ticket_states.IllegalTransition as refused:
         if refused.found is None:
             raise ApiError(404, "ticket_not_found", "回访单不存在。") from None

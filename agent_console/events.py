@@ -40,11 +40,11 @@ class PoolRemoved(Event):
 
 
 class TicketsChanged(Event):
-    """A callback ticket was opened, claimed or done (`ticket` as `pool.ticket_item` makes it)."""
+    """A callback ticket was opened, claimed or done (`ticket` as `pool.ticket_item` makes it). The ticket's
+    `agent_id` lets the taker's own page tell its claim apart; no name, since every console on duty hears it."""
 
     type: ClassVar[str] = "tickets.changed"
     ticket: dict
-    by: str | None = None
 
 
 class Assigned(Event):

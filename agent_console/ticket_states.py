@@ -54,17 +54,16 @@ async def _move(
     return await session.get_one(CallbackTicket, ticket_id, populate_existing=True)
 
 
-def _changed(ticket: CallbackTicket, *, by: str | None = None) -> Outbox:
-    item = pool.ticket_item(ticket)
-    event = events.TicketsChanged(ticket=item) if by is None else events.TicketsChanged(ticket=item, by=by)
-    return Outbox().add(events.POOL, event)
+def _changed(ticket: CallbackTicket) -> Outbox:
+    return Outbox().add(events.POOL, events.TicketsChanged(ticket=pool.ticket_item(ticket)))
 
 
-async def claim(session: AsyncSession, ticket_id: int, *, agent_id: int, actor: audit.Actor, by: str) -> Outbox:
-    """One agent takes an open ticket (`by`, their name, tells the other consoles who)."""
+async def claim(session: AsyncSession, ticket_id: int, *, agent_id: int, actor: audit.Actor) -> Outbox:
+    """One agent takes an open ticket. The other consoles learn only that it is taken (the ticket's
+    `agent_id`), not by whom: the pool topic reaches every console on duty."""
     ticket = await _move(session, ticket_id, T.CLAIMED, frozenset({T.OPEN}), agent_id=agent_id, claimed_at=utcnow())
     audit.record(session, actor, "ticket_claim", f"ticket:{ticket_id}")
-    return _changed(ticket, by=by)
+    return _changed(ticket)
 
 
 def reply(session: AsyncSession, ticket: CallbackTicket, *, actor: audit.Actor, chars: int) -> None:

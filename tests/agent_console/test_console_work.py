@@ -171,7 +171,12 @@ async def test_nobody_on_duty_makes_a_callback_ticket_with_question_contact_and_
 
     async with world.console.sessions() as session:
         assert [t["ticket_id"] for t in await open_tickets(session)] == [ticket.id]
-    await callbacks.claim(world.console, first, ticket.id)
+    async with world.bus.subscribe(events.POOL) as pool_events:
+        await callbacks.claim(world.console, first, ticket.id)
+        (changed,) = [e for e in await collect(pool_events, 0.2) if e.type == "tickets.changed"]
+    # Every console on duty hears the pool: the claim says who by id (the taker's page), never by name.
+    assert changed.ticket["agent_id"] == first.id and changed.ticket["state"] == TicketState.CLAIMED
+    assert first.display_name not in str(changed.to_wire()) and first.username not in str(changed.to_wire())
     with pytest.raises(ApiError) as taken:
         await callbacks.claim(world.console, second, ticket.id)
     assert taken.value.status == 409

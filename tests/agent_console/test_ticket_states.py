@@ -25,7 +25,7 @@ async def _ticket(world, ticket_id: int) -> CallbackTicket:
 
 async def _claim(world, me: Me, ticket_id: int) -> Outbox:
     async with world.console.sessions() as session, session.begin():
-        return await ticket_states.claim(session, ticket_id, agent_id=me.id, actor=_actor(me), by=me.display_name)
+        return await ticket_states.claim(session, ticket_id, agent_id=me.id, actor=_actor(me))
 
 
 async def _done(world, me: Me, ticket_id: int, note: str | None = None) -> Outbox:
@@ -47,8 +47,12 @@ async def test_a_ticket_is_claimed_answered_and_done_by_one_agent(world):
     assert (claimed.state, claimed.agent_id, claimed.open_key) == (T.CLAIMED, me.id, claimed.conversation_id)
     assert claimed.claimed_at is not None
     ((topic, event),) = outbox.entries
-    assert (topic, type(event), event.by) == (events.POOL, events.TicketsChanged, me.display_name)
+    assert (topic, type(event)) == (events.POOL, events.TicketsChanged)
     assert event.ticket["ticket_id"] == ticket_id and event.ticket["state"] == T.CLAIMED
+    # Every console on duty hears the pool topic: the taker's own page knows its claim by agent_id, and
+    # no colleague learns the claimer's name.
+    assert event.ticket["agent_id"] == me.id and "by" not in event.to_wire()
+    assert me.display_name not in str(event.to_wire()) and me.username not in str(event.to_wire())
 
     async with world.console.sessions() as session, session.begin():
         ticket_states.reply(session, claimed, actor=_actor(me), chars=12)

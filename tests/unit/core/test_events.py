@@ -31,7 +31,7 @@ EXAMPLES: list[dict] = [
     {"type": "pool.removed", "conversation_id": "c1", "reason": "claimed", "agent_id": 3},
     {"type": "pool.removed", "conversation_id": "c1", "reason": "left"},
     {"type": "tickets.changed", "ticket": {"ticket_id": 4, "state": "open"}},
-    {"type": "tickets.changed", "ticket": {"ticket_id": 4, "state": "claimed"}, "by": "客服王芳"},
+    {"type": "tickets.changed", "ticket": {"ticket_id": 4, "state": "claimed", "agent_id": 3}},
     {"type": "assigned", "conversation_id": "c1", "how": "transfer", "note": "请协助", "by": "客服李强"},
     {"type": "released", "conversation_id": "c1", "reason": "finished"},
     {"type": "duty", "agent_id": 3, "reason": None, "state": "on_duty", "shift_id": 5, "minutes": 60,
