@@ -1,6 +1,6 @@
 # The two commands (see README): `make run` serves everything, `make test` runs every test.
 # For developers: `make quick` (unit tests, under a minute, service environment only), `make lint`.
-.PHONY: run test quick lint bench production
+.PHONY: run test quick lint audit bench production
 
 run:
 	scripts/run.sh
@@ -13,6 +13,9 @@ quick:
 
 lint:
 	scripts/lint.sh
+
+audit:
+	scripts/audit.sh
 
 bench:
 	scripts/bench.sh
