@@ -17,7 +17,7 @@ from core.settings import Settings
 from fakes import wechat as wx
 from fakes.wechat import _signature
 from server.app import create_app
-from tests.channels.wechat.conftest import AES_KEY, APPID, TOKEN
+from tests.channels.wechat.conftest import AES_KEY, APPID, TOKEN, LiveService, service_settings
 
 MARKER = "身份证130402199001011234"
 
@@ -142,6 +142,18 @@ async def test_compatible_mode_accepts_both():
     edge = Edge(token=TOKEN, aes_key=AES_KEY, appid=APPID, mode=Mode.COMPATIBLE)
     assert await open_with(edge, "plain", "o-1") == (False, None)
     assert await open_with(edge, "compatible", "o-1") == (True, None)
+
+
+def test_the_centre_can_require_safe_mode_on_the_running_service(tmp_path, index_dir, rasa, wechat, openid):
+    """WECHAT_MODE=safe reaches the webhook: a plain message, signed correctly but by a signature that does
+    not cover its body (a captured query string would carry any body), is refused; encrypted ones are served."""
+    settings = service_settings(tmp_path, index_dir, rasa, wechat, wechat_mode="safe")
+    with LiveService(settings) as service:
+        params, body = wechat.signed(wx.text(openid, "你好"), mode="plain")
+        refused = post_raw(service, params, body)
+        assert (refused.status_code, refused.json()["code"]) == (403, "encryption_required")
+        params, body = wechat.signed(wx.text(openid, "你好"), mode="safe")
+        assert post_raw(service, params, body).status_code == 200
 
 
 # -- configuration -----------------------------------------------------------------------------------

@@ -103,3 +103,12 @@ def test_every_channel_and_centre_setting_can_be_passed_through_the_environment(
     missing = {name for name in wanted
                if env.get(name) != f"${{{name}:-}}" and not str(env.get(name, "")).startswith(f"${{{name}:?")}
     assert not missing, f"docker-compose.yml: pass these as NAME: ${{NAME:-}}: {sorted(missing)}"
+
+
+def test_the_production_nginx_tells_browsers_to_keep_to_https():
+    """HSTS on every answer of the production proxy (errors too: `always`), for a year and subdomains."""
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    header = re.search(r'^\s*add_header Strict-Transport-Security "max-age=(\d+)([^"]*)"( always)?;', nginx, re.M)
+    assert header, "deploy/nginx.conf sends no Strict-Transport-Security"
+    assert int(header.group(1)) >= 31_536_000 and "includeSubDomains" in header.group(2)
+    assert header.group(3), "without `always` nginx leaves it off error answers"
