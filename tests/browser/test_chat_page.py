@@ -60,6 +60,31 @@ def test_nothing_on_the_page_is_refused_by_its_content_security_policy(page: Pag
     assert page.evaluate("window.__refused") == [] and refusals == []
 
 
+def test_chromium_gets_the_pages_security_headers_and_enforces_them(page: Page, service_url: str) -> None:
+    """The headers reach the browser as sent, and Chromium acts on them: a script put into the page as text
+    (what an injected message would try) does not run, and another site cannot show the page in a frame."""
+    response = page.goto("/")
+    assert response is not None and response.ok
+    headers = response.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert (headers["x-frame-options"], headers["x-content-type-options"], headers["referrer-policy"]) == (
+        "DENY", "nosniff", "no-referrer")
+    page.evaluate("window.__refused = [];"
+                  " document.addEventListener('securitypolicyviolation', (e) => window.__refused.push(e.violatedDirective));"
+                  " const s = document.createElement('script'); s.textContent = 'window.__ran = true';"
+                  " document.body.append(s);")
+    assert page.evaluate("window.__ran === true") is False
+    page.wait_for_function("window.__refused.length > 0")  # the violation event comes a task later
+    assert page.evaluate("window.__refused")[0].startswith("script-src")
+
+    framer = page.context.new_page()
+    framer.set_content(f'<iframe src="{service_url}/"></iframe>')  # returns once the frame has loaded or failed
+    inner = next(frame for frame in framer.frames if frame != framer.main_frame)
+    assert inner.url.startswith("chrome-error://") and inner.locator("#input").count() == 0, inner.url
+    framer.close()
+
+
 def test_questions_get_answers_with_sources(page: Page) -> None:
     open_chat(page)
     for question in ("租房提取需要啥材料", "公积金贷款利率现在多少"):
