@@ -212,6 +212,25 @@ def test_claim_answers_200_once_then_409_and_404_for_unknown(app_client, make_ag
     assert bad.status_code in (404, 422)
 
 
+def test_a_grab_is_timed_and_the_wait_it_ended_is_measured(app_client, make_agent):
+    """The figures on /metrics: how long the service took to decide each grab (won, refused) and how long
+    the citizen had waited for the agent who took them."""
+    from prometheus_client import REGISTRY
+
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_count", labels) or 0.0
+
+    figures = (("hpf_grab_seconds", {"result": "won"}), ("hpf_grab_seconds", {"result": "refused"}),
+               ("hpf_handoff_wait_seconds", {"how": "grab"}))
+    _, first = make_agent()
+    _, second = make_agent()
+    conversation_id = waiting_conversation(app_client)
+    before = [count(name, **labels) for name, labels in figures]
+    assert app_client.post(f"/api/v1/console/conversations/{conversation_id}/claim", headers=first).status_code == 200
+    assert app_client.post(f"/api/v1/console/conversations/{conversation_id}/claim", headers=second).status_code == 409
+    assert [count(name, **labels) for name, labels in figures] == [b + 1 for b in before]
+
+
 def test_the_pool_shows_citizens_words_only_to_agents_on_duty(app_client, make_agent):
     _, agent = make_agent(on_duty=False)
     _, supervisor = make_agent("supervisor", on_duty=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from callout.dialer import Claim, Dialer
@@ -210,8 +211,11 @@ async def test_callbacks_are_verified_and_stored_once(line):
     url, params = line.twilio.callbacks(call)[-1]  # completed
     forged = await line.post(url, params, signature="bad")
     assert forged.status_code == 403 and forged.json()["code"] == "bad_signature"
+    outcome = {"direction": "outbound", "outcome": params["CallStatus"]}
+    counted = REGISTRY.get_sample_value("hpf_calls_total", outcome) or 0.0
     assert (await line.post(url, params)).status_code == 204
     assert (await line.post(url, params)).status_code == 204  # Twilio's retry: stored once, settled once
+    assert REGISTRY.get_sample_value("hpf_calls_total", outcome) == counted + 1, "counted once on /metrics"
     async with line.callout.sessions() as session:
         settled = await session.scalar(select(func.count()).select_from(Attempt).where(Attempt.outcome.is_not(None)))
     assert settled == 1

@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from knowledge.builder import IndexWatcher, Outcome
 from knowledge.index import Sources, VectorPolicy, build_index, current_build
 from knowledge.search import KnowledgeBase
@@ -22,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_a_change_is_built_in_the_background_and_searched_without_restart(sessions, tmp_path, encoder,
                                                                                 tokenizer):
     builder = make_builder(sessions, tmp_path, encoder, tokenizer)
+    built = REGISTRY.get_sample_value("hpf_index_build_seconds_count") or 0.0
     assert await builder.prepare(write_seed(tmp_path / "seed")) == Outcome.BUILT
+    assert REGISTRY.get_sample_value("hpf_index_build_seconds_count") == built + 1, "the build's time on /metrics"
     kb = KnowledgeBase(tmp_path / "index", encoder, tokenizer)
     watcher = IndexWatcher(builder, every_s=0.05)
     watcher.start()

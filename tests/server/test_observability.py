@@ -82,6 +82,19 @@ def test_metrics_count_turns_decisions_and_requests_by_route(client):
                    for k in after)
 
 
+def test_the_task_queue_depth_is_asked_of_this_instances_queue_at_each_scrape(client, monkeypatch):
+    """Campaign work waiting in the queue shows on /metrics as it is when scraped (the workers may be
+    idle or busy: the storage's own count is made to say 7, then 0)."""
+    from callout.queue import CalloutQueue
+    from core.services import services_of
+
+    storage = services_of(client.app).get(CalloutQueue).huey.storage
+    monkeypatch.setattr(storage, "queue_size", lambda: 7)
+    assert value(scrape(client), "hpf_task_queue_depth") == 7
+    monkeypatch.setattr(storage, "queue_size", lambda: 0)
+    assert value(scrape(client), "hpf_task_queue_depth") == 0
+
+
 def test_metrics_need_the_token_when_one_is_set(client):
     assert client.get("/metrics").json()["code"] == "metrics_unauthorized"
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401

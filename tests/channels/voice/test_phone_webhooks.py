@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -268,10 +269,13 @@ def test_a_failing_webhook_apologises_and_offers_a_person(caller, app_client, mo
 
 def test_status_callbacks_are_stored_once_and_close_the_conversation(caller, app_client):
     answer(caller)
+    completed = {"direction": "inbound", "outcome": "completed"}
+    counted = REGISTRY.get_sample_value("hpf_calls_total", completed) or 0.0
     assert caller.call("/voice/twilio/status", {"CallStatus": "in-progress", "SequenceNumber": "0"}).status_code == 204
     done = {"CallStatus": "completed", "CallDuration": "95", "SequenceNumber": "1"}
     assert caller.call("/voice/twilio/status", done).status_code == 204
     assert caller.call("/voice/twilio/status", done).status_code == 204  # a retry: stored once
+    assert REGISTRY.get_sample_value("hpf_calls_total", completed) == counted + 1, "counted once on /metrics"
     call = call_row(app_client, caller.call_sid)
     assert call.status == "completed" and call.duration_s == 95 and call.completed_at and call.answered_at
     assert call.stage == "ended"

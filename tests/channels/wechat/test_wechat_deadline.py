@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from channels.wechat.channel import WeChat
@@ -21,10 +22,12 @@ LONG = "\n".join(f"第{i}点：" + "缴存满六个月、无未结清贷款、�
 
 def test_slow_answer_gets_an_empty_reply_then_arrives_by_push(service, wechat, rasa, openid):
     rasa.delay = 1.2  # over the service's 0.8 s budget, under the hub's 3 s bot timeout
+    missed = REGISTRY.get_sample_value("hpf_wechat_deadline_misses_total") or 0.0
     started = time.monotonic()
     delivery = wechat.post(service.wechat_url, wx.text(openid, "公积金贷款利率多少"))
     (attempt,) = delivery.attempts
     assert attempt.status == 200 and delivery.shown is None, "an empty reply, so WeChat does not retry"
+    assert REGISTRY.get_sample_value("hpf_wechat_deadline_misses_total") == missed + 1, "the miss is on /metrics"
     assert attempt.elapsed < 1.2
     (pushed,) = wechat.wait_for(openid, 1)
     assert (pushed.via, pushed.content) == ("custom", "收到：公积金贷款利率多少")
