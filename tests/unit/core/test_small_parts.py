@@ -93,3 +93,25 @@ def test_the_embedded_default_signs_with_a_secret_of_its_own(tmp_path):
     forged = sign(DEV_SECRET, "web-visitor", "someone")
     assert unsign(first, "web-visitor", forged) is None
     assert Settings(data_dir=tmp_path, session_secret="x" * 40).session_secret.get_secret_value() == "x" * 40
+
+
+def test_the_action_servers_key_is_made_per_installation_where_the_action_server_reads_it(tmp_path):
+    from core.settings import DEV_SECRET, Settings
+
+    key = Settings(data_dir=tmp_path).bot_api_key.get_secret_value()
+    assert key != DEV_SECRET and (tmp_path / "secrets" / "bot_key").read_text(encoding="ascii").strip() == key
+
+
+@pytest.mark.parametrize(("field", "variable"), [("session_secret", "SESSION_SECRET"), ("bot_api_key", "BOT_API_KEY"),
+                                                 ("outreach_business_secret", "OUTREACH_BUSINESS_SECRET")])
+def test_outside_development_a_published_or_short_secret_stops_the_start(tmp_path, field, variable):
+    """Production makes no secrets of its own: the published default or a short one is refused by name."""
+    from core.settings import DEV_SECRET, Settings
+
+    given = {"session_secret": "s" * 40, "app_api_key": "a" * 24, "bot_api_key": "b" * 24,
+             "outreach_business_secret": "o" * 40}
+    Settings(data_dir=tmp_path, environment="production", **given)
+    for bad in (DEV_SECRET, "short"):
+        with pytest.raises(ValueError, match=variable):
+            Settings(data_dir=tmp_path, environment="production", **(given | {field: bad}))
+    assert not (tmp_path / "secrets").exists()
