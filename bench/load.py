@@ -4,7 +4,7 @@ WeChat and web-page citizens and agents together.
     scripts/bench.sh load [--minutes 30] [--users 60] [--saturate-minutes 3] [--saturate-users 150]
 
 Prints, for the long run: requests and failures per endpoint with p50/p99, the error rate, and each
-process's memory after warm-up (the first fifth of the run) and at the end, with the growth. Then two
+process's memory (PSS) after warm-up (the first fifth of the run) and at the end, with the growth. Then two
 short saturation runs with no pauses, on two service instances and on one (the other stopped, nginx
 skips it), each with the requests per second and the CPU each process used: the busiest process is the
 bottleneck named. The machine is shared: compare the two throughputs of the same run, not runs.
@@ -46,14 +46,17 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> float:
+    """The process tree's proportional set size (PSS): pages shared between processes count once in
+    all, split among them. RSS would count PostgreSQL's shared buffers again in every backend that has
+    touched them, and show a cache filling as growth."""
     total = 0
     for member in tree(pid):
         try:
-            status = Path(f"/proc/{member}/status").read_text()
+            rollup = Path(f"/proc/{member}/smaps_rollup").read_text()
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
     return total / 1024
 
 
@@ -175,15 +178,15 @@ def main() -> int:
         locust_run, figures = start_locust(topology, agents, users=options.users, minutes=options.minutes, out=out,
                                            saturate=False)
         time.sleep(warm_up * 60)
-        after_warm_up = {name: rss_mb(pid) for name, pid in watched(topology).items()}
+        after_warm_up = {name: memory_mb(pid) for name, pid in watched(topology).items()}
         locust_run.wait()
-        at_end = {name: rss_mb(pid) for name, pid in watched(topology).items()}
+        at_end = {name: memory_mb(pid) for name, pid in watched(topology).items()}
         print(f"\n== {options.users} users for {(time.monotonic() - started) / 60:.1f} min")
         print_stats(read_stats(figures))
-        print(f"\n{'process':12} {'MB after warm-up':>17} {'MB at end':>10} {'growth':>8}")
+        print(f"\n{'process':12} {'PSS MB after warm-up':>21} {'PSS MB at end':>14} {'growth':>8}")
         for name in sorted(at_end):
             first, last = after_warm_up.get(name, 0.0), at_end[name]
-            print(f"{name:12} {first:17.0f} {last:10.0f} {(last - first) / max(first, 1):8.1%}")
+            print(f"{name:12} {first:21.0f} {last:14.0f} {(last - first) / max(first, 1):8.1%}")
         two = saturate(topology, agents, options.saturate_users, options.saturate_minutes, out, "two instances")
         topology.stop_process("service-2")
         one = saturate(topology, agents, options.saturate_users, options.saturate_minutes, out, "one instance")
