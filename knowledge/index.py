@@ -26,7 +26,7 @@ import numpy as np
 from knowledge.articles import Article, Chunk, chunk_article, content_hash, load_articles
 from knowledge.bm25 import BM25
 from knowledge.encoders import Encoder
-from knowledge.ranker import RANKER, TextClassifier, train_ranker, training_texts
+from knowledge.ranker import RANKER, RECIPE, TextClassifier, train_ranker, training_texts
 from knowledge.scope import (
     NEGATIVE_SOURCES,
     SCOPE_FILE,
@@ -63,7 +63,7 @@ class Sources:
         require_inputs(tuple(self.inputs()))
 
     def fingerprint(self, encoder_name: str, policy: VectorPolicy | None = None) -> str:
-        extra = encoder_name + (policy or VectorPolicy()).describe() + file_inputs(self.negative_files)
+        extra = encoder_name + RECIPE + (policy or VectorPolicy()).describe() + file_inputs(self.negative_files)
         return content_hash(*self.folders(), extra=extra)
 
 

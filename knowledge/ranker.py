@@ -28,6 +28,8 @@ from knowledge.encoders import Encoder
 MAX_ARTICLES = 3000
 NGRAMS = (1, 3)
 RANKER = "ranker"
+# How the ranker is trained, in the index fingerprint: a change here rebuilds every index on its next check.
+RECIPE = "ranker-2 keywords-alone char-c50"
 
 
 def training_texts(article: Article) -> list[str]:
@@ -99,10 +101,13 @@ def train_ranker(articles: list[Article], encoder: Encoder) -> TextClassifier | 
         return None
     texts, labels = [], []
     for label, article in enumerate(articles):
-        for text in training_texts(article):
+        # Each keyword is an example on its own as well as in the list: short colloquial questions
+        # ("断缴", "封存了咋办") look like one keyword, not like the list. On the dev halves of our own set
+        # and of real wording this moved our own top-1 from 94.1% to 94.9%, real wording unchanged.
+        for text in [*training_texts(article), *article.keywords]:
             texts.append(text)
             labels.append(label)
-    return TextClassifier.fit(texts, labels, [a.id for a in articles], encoder, char_c=20, dense_c=10)
+    return TextClassifier.fit(texts, labels, [a.id for a in articles], encoder, char_c=50, dense_c=10)
 
 
 def _vectorizer(vocabulary: dict[str, int], idf: np.ndarray) -> TfidfVectorizer:
