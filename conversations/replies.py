@@ -91,7 +91,8 @@ def explanation(value: object) -> dict[str, Any]:
     candidates = value.get("top")
     top = [
         {"article": str(c.get("article"))[:64], "title": str(c.get("title"))[:200],
-         "score": _number(c.get("score")), "confidence": _number(c.get("confidence"))}
+         "score": _number(c.get("score")), "confidence": _number(c.get("confidence")),
+         "agreement": _number(c.get("agreement")), "signals": _number(c.get("signals"))}
         for c in (candidates[:5] if isinstance(candidates, list) else [])
         if isinstance(c, dict)
     ]

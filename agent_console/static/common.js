@@ -244,7 +244,9 @@ const Console = (() => {
     const top = Array.isArray(explain.top) ? explain.top : [];
     const candidates = top
       .filter((c) => c && typeof c.title === "string")
-      .map((c) => `${c.title} ${typeof c.confidence === "number" ? c.confidence.toFixed(2) : "?"}`);
+      .map((c) => `${c.title} ${typeof c.confidence === "number" ? c.confidence.toFixed(2) : "?"}` +
+        // How many ranking signals put it first ("4/4 一致" is why a low probability may still be answered).
+        (typeof c.agreement === "number" && typeof c.signals === "number" ? ` ${c.agreement}/${c.signals} 一致` : ""));
     const decision = DECISIONS[explain.decision] || explain.decision;
     const rule = typeof explain.rule === "string" && explain.rule ? `（${explain.rule}）` : "";
     // The article's source as written, with the notes the citizen never sees ("待中心确认").

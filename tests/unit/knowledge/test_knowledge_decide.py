@@ -14,8 +14,8 @@ from knowledge.search import Hit
 TITLES = {"rent": "租房提取", "base": "缴存基数", "caps": "贷款额度上限", "rates": "贷款利率"}
 
 
-def hit(article: str, score: float, confidence: float) -> Hit:
-    return Hit(article, TITLES[article], score, confidence, "", "", 0.0, 0.0)
+def hit(article: str, score: float, confidence: float, agreement: int = 0, signals: int = 4) -> Hit:
+    return Hit(article, TITLES[article], score, confidence, "", "", 0.0, 0.0, agreement, signals)
 
 
 class StandIn:
@@ -50,7 +50,8 @@ def test_a_likely_first_article_that_stands_out_is_answered_and_says_why():
     explain = answer.explain
     assert (explain["decision"], explain["rule"]) == ("answer", Rule.CLEAR_TOP)
     assert [c["article"] for c in explain["top"]] == ["rent", "base", "caps"]
-    assert explain["top"][0] == {"article": "rent", "title": "租房提取", "score": 0.9, "confidence": 0.62}
+    assert explain["top"][0] == {"article": "rent", "title": "租房提取", "score": 0.9, "confidence": 0.62,
+                                 "agreement": 0, "signals": 4}
     assert explain["thresholds"]["min_confidence"] == MIN_CONFIDENCE
 
 
@@ -65,6 +66,26 @@ def test_an_unsure_first_article_is_offered_among_the_nearest_rather_than_answer
     answer = decide([hit("base", 0.9, confidence), hit("caps", 0.4, 0.01), hit("rates", 0.3, 0.01)])
     assert answer.status == Status.CLARIFY and answer.explain["rule"] == Rule.UNSURE_TOP
     assert [b["title"] for b in answer.buttons] == ["缴存基数", "贷款额度上限", "贷款利率"]
+
+
+def test_a_first_article_every_signal_puts_first_is_answered_despite_a_close_runner_up():
+    close = [hit("caps", 0.8, 0.30, agreement=4), hit("base", 0.78, 0.28), hit("rates", 0.2, 0.02)]
+    answer = decide(close)
+    assert (answer.status, answer.article_id, answer.explain["rule"]) == (Status.ANSWER, "caps", Rule.SIGNALS_AGREE)
+    # One signal dissenting is not agreement: the close runner-up is asked about.
+    close[0] = hit("caps", 0.8, 0.30, agreement=3)
+    assert decide(close).explain["rule"] == Rule.CLOSE_RUNNER_UP
+    # Agreement never lifts a first article below the floor, and two signals alone are not enough.
+    assert decide([hit("caps", 0.8, MIN_CONFIDENCE / 2, agreement=4)]).status == Status.NONE
+    assert decide([hit("caps", 0.8, 0.3, 2, 2), hit("base", 0.78, 0.28)]).status == Status.CLARIFY
+
+
+def test_a_business_named_alone_is_asked_back_whatever_the_ranking_says():
+    hits = [hit("rent", 0.9, 0.62, agreement=4), hit("base", 0.3, 0.05), hit("caps", 0.2, 0.03)]
+    answer = Answerer(StandIn(hits), "12329").answer("公积金提取？")  # type: ignore[arg-type]
+    assert (answer.status, answer.explain["rule"]) == (Status.CLARIFY, Rule.BROAD)
+    assert [b["title"] for b in answer.buttons] == ["租房提取", "缴存基数", "贷款额度上限"]
+    assert Answerer(StandIn(hits), "12329").answer("租房提取").status == Status.ANSWER  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("hits", [[], [hit("rent", 0.2, 0.01), hit("base", 0.1, 0.01), hit("caps", 0.1, 0.0)]])

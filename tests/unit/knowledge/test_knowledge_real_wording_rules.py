@@ -61,7 +61,8 @@ def test_scope_rules_for_two_other_cities_and_banks_products(scope, text, verdic
 def test_a_stored_reply_keeps_the_explanation_bounded_for_the_console():
     explain = {
         "decision": "clarify", "rule": "close_runner_up", "not_ours": None, "unknown": "dropped",
-        "top": [{"article": "withdraw-rent", "title": "租房提取", "score": 0.8, "confidence": 0.31, "x": 1}] * 9,
+        "top": [{"article": "withdraw-rent", "title": "租房提取", "score": 0.8, "confidence": 0.31, "agreement": 4,
+                 "signals": "4", "x": 1}] * 9,
         "thresholds": {"min_confidence": 0.08, "close_score": "0.9"},
     }
     reply = from_rasa({"custom": {"text": "您想了解哪一项？", "buttons": [], "explain": explain}})
@@ -69,7 +70,8 @@ def test_a_stored_reply_keeps_the_explanation_bounded_for_the_console():
     kept = reply.meta["explain"]
     assert set(kept) == {"decision", "rule", "top", "not_ours", "thresholds"}
     assert len(kept["top"]) == 5 and kept["top"][0] == {
-        "article": "withdraw-rent", "title": "租房提取", "score": 0.8, "confidence": 0.31}
+        "article": "withdraw-rent", "title": "租房提取", "score": 0.8, "confidence": 0.31, "agreement": 4,
+        "signals": None}
     assert kept["thresholds"] == {"min_confidence": 0.08, "close_score": None}
     # The citizen's copy of the reply carries no explanation.
     assert "explain" not in reply.to_api()
