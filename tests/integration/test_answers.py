@@ -95,7 +95,7 @@ def test_a_follow_up_naming_another_business_switches_topic(answerer):
 
 
 def test_an_ambiguous_question_gets_one_clarifying_question_with_choices(answerer):
-    answer = answerer.answer("公积金能取吗")
+    answer = answerer.answer("我想咨询公积金提取")
     assert answer.status == Status.CLARIFY, answer.text
     assert 2 <= len(answer.buttons) <= 3 and answer.sources == []
     assert answer.text.startswith("您想了解") and "还是" in answer.text
