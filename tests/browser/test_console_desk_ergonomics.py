@@ -113,6 +113,12 @@ def test_an_agent_serves_a_citizen_at_the_desk(browser: Browser, desk: Desk) -> 
     expect(wang.locator("#suggest-for")).to_contain_text(QUESTION[:10])
     expect(wang.locator("#suggestions .suggestion").first).to_be_visible()
     assert "转人工" not in wang.locator("#suggest-for").inner_text()
+    # Why the bot said what it said, beside its turn for the agent only: the decision, the rule and the
+    # candidates with how many ranking signals put each first; the citizen's page shows none of it.
+    why = wang.locator("#transcript .tmsg__explain").first
+    expect(why).to_contain_text("依据：")
+    expect(why).to_contain_text(re.compile(r"[0-4]/4 一致"))
+    assert not re.search(r"/4 一致|直接回答|反问确认", citizen.locator("#messages").inner_text())
 
     # A long conversation: the transcript fills the height and keeps the newest message in view.
     wang.evaluate("""async (id) => {
