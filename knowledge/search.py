@@ -113,6 +113,14 @@ class KnowledgeBase:
         assert self._scope is not None
         return self._scope
 
+    def warm_up(self) -> None:
+        """One search at start-up: the tokenizer's dictionary, the encoder's first run and the index are
+        loaded now, not on the first citizen's question, whose knowledge-base fallback has a deadline."""
+        try:
+            self.search("公积金提取", k=1)
+        except IndexNotReady:
+            pass  # being built: the first question after the build pays instead
+
     def article(self, article_id: str) -> dict | None:
         return self.index.articles.get(article_id)
 

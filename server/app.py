@@ -66,7 +66,9 @@ async def _load_knowledge(
     await builder.prepare(settings.knowledge_dir)
     watcher = IndexWatcher(builder, settings.knowledge_watch_s)
     watcher.start()
-    return KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir)), watcher
+    knowledge = KnowledgeBase(settings.index_dir, encoder, shared_tokenizer(settings.dictionary_dir))
+    await run_in_threadpool(knowledge.warm_up)
+    return knowledge, watcher
 
 
 # The routes that take file uploads (multipart): the only ones allowed bodies past MAX_BODY_BYTES.
