@@ -38,6 +38,7 @@ router = APIRouter(prefix="/api/v1/app", tags=["app"])
 
 USER_ID = r"^[A-Za-z0-9_.:@-]{1,64}$"
 MAX_WAIT_S = 30
+PAGE = 200  # messages in one answer to GET /messages; `more` says another page follows
 TOKEN_PURPOSE = "app-citizen"
 
 
@@ -137,6 +138,8 @@ class PushesOut(BaseModel):
     conversation_id: str
     messages: list[MessageOut] = Field(description="a message with buttons has `buttons_valid` in its payload: "
                                        "false once one of them was chosen or a newer message brought buttons")
+    more: bool = Field(False, description="more messages follow these: ask again at once with the last id as "
+                       "`after` (a page holds 200, oldest first)")
     agent_typing: str | None = Field(None, description="the agent's display name while they type a reply "
                                      "(a long poll returns early for it, with no messages): show 正在输入")
 
@@ -210,21 +213,23 @@ async def get_messages(
     With `wait`, holds the request until something arrives (long polling)."""
     user = citizen_of(credential, user_id)
     conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
-    messages = await hub.history(conversation.id, after_id=after)
+    # One more than a page: whether the app must ask again at once for the rest.
+    messages = await hub.since(conversation.id, after, limit=PAGE + 1)
     typing: str | None = None
     if not messages and wait:
         async with bus.subscribe(conversation_topic(conversation.id)) as events:
-            messages = await hub.history(conversation.id, after_id=after)  # closes the subscribe race
+            messages = await hub.since(conversation.id, after, limit=PAGE + 1)  # closes the subscribe race
             if not messages:
                 try:
                     typing = await asyncio.wait_for(_next_message(events), timeout=wait)
                 except asyncio.TimeoutError:
                     pass
-                messages = await hub.history(conversation.id, after_id=after)
+                messages = await hub.since(conversation.id, after, limit=PAGE + 1)
+    more, messages = len(messages) > PAGE, messages[:PAGE]
     valid = buttons.validity(await hub.history(conversation.id)) if messages else {}
     return PushesOut(conversation_id=conversation.id,
                      messages=[buttons.with_validity(m.to_citizen_dict(), valid) for m in messages],
-                     agent_typing=typing if not messages else None)
+                     more=more, agent_typing=typing if not messages else None)
 
 
 async def _next_message(events: AsyncIterator[Event]) -> str | None:

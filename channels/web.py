@@ -46,6 +46,7 @@ MAX_FRAME_BYTES = 64 * 1024
 CITIZEN_FRAMES = (NewMessage, Typing, AgentTyping, StatusChanged, Resync)
 # The page says "typing" at most every few seconds while the citizen types; more often is dropped here.
 TYPING_EVERY_S = 2.0
+RESUME_LIMIT = 1000  # messages replayed to a reconnecting page: more than any outage leaves behind
 
 
 class SessionIn(BaseModel):
@@ -93,7 +94,9 @@ async def chat_socket(
     conversation = await hub.open_conversation(channel=Channel.WEB, kind="web", value=visitor)
     await websocket.accept()
     async with bus.subscribe(conversation_topic(conversation.id)) as events:
-        history = await hub.history(conversation.id, after_id=after)
+        # A fresh page shows the newest messages; a page reconnecting gets everything it missed, in order.
+        missed = hub.since(conversation.id, after, limit=RESUME_LIMIT) if after else hub.history(conversation.id)
+        history = await missed
         # Spent buttons come marked (`buttons_valid: false`), so a reloaded page shows them disabled.
         valid = buttons.validity(await hub.history(conversation.id)) if history else {}
         await websocket.send_json({"type": "hello", "conversation_id": conversation.id,

@@ -206,6 +206,18 @@ class Hub:
             )
             return list(reversed((await session.scalars(query)).all()))
 
+    async def since(self, conversation_id: str, after_id: int, limit: int = 200) -> list[Message]:
+        """The oldest `limit` messages after `after_id`, oldest first: a client resuming from its cursor
+        pages forward, so however far behind it fell, nothing between is skipped."""
+        async with self._sessions() as session:
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after_id)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return list((await session.scalars(query)).all())
+
     # -- messages -------------------------------------------------------------------------------
 
     async def receive(

@@ -10,6 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from conversations.hub import Hub
+from conversations.models import Author, Channel
+from conversations.replies import Reply
 from core.settings import Settings
 from fakes.rasa import FakeRasa
 from server.app import create_app
@@ -136,6 +139,50 @@ def test_long_poll_returns_a_later_push(client):
     messages = result["response"].json()["messages"]
     assert result["response"].json()["conversation_id"] == first["conversation_id"]
     assert [m["text"] for m in messages][:1] == ["再问一个"]
+
+
+def pushes(client, conversation_id: str, count: int) -> None:
+    """`count` agent messages straight through the hub (the citizen's rate limit bounds the API)."""
+    hub = client.app.state.services.get(Hub)
+
+    async def send() -> None:
+        for n in range(count):
+            await hub.send(conversation_id, Channel.APP, Author.AGENT, Reply(text=f"推送{n}"))
+
+    client.portal.call(send)
+
+
+def test_a_poll_far_behind_pages_forward_without_skipping(client):
+    """An app offline while 450 messages arrived catches up page by page from its cursor, oldest
+    first, every message once: the newest 200 alone would skip the 250 before them."""
+    first = post(client, {"user_id": "app-far", "text": "你好"}).json()
+    cursor = first["message_id"]
+    pushes(client, first["conversation_id"], 450)
+    seen: list[str] = []
+    pages = 0
+    while True:
+        page = client.get("/api/v1/app/messages", params={"user_id": "app-far", "after": cursor}).json()
+        pages += 1
+        seen += [m["text"] for m in page["messages"]]
+        if not page["more"]:
+            break
+        cursor = page["messages"][-1]["id"]
+    assert pages == 3
+    assert seen[0] == "收到：你好" and seen[1:] == [f"推送{n}" for n in range(450)]
+
+
+def test_a_page_reconnecting_far_behind_gets_all_it_missed(client):
+    session = web_session(client)
+    with client.websocket_connect(f"/ws/chat?token={session['visitor_token']}") as ws:
+        ws.receive_json()
+        ws.send_text(json.dumps({"type": "message", "text": "在吗", "client_msg_id": "far-1"}))
+        echo = receive_until(ws, lambda f: f["type"] == "message" and f["message"]["author"] == "citizen")
+        receive_until(ws, lambda f: f["type"] == "message" and f["message"]["author"] == "bot")
+    pushes(client, session["conversation_id"], 300)
+    after = echo["message"]["id"]
+    with client.websocket_connect(f"/ws/chat?token={session['visitor_token']}&after={after}") as ws:
+        history = [m["text"] for m in ws.receive_json()["history"]]
+    assert history == ["收到：在吗", *(f"推送{n}" for n in range(300))]
 
 
 @pytest.mark.parametrize("key", ["", "s3cret-app-backend-key"])
