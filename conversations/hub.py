@@ -11,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +26,7 @@ from conversations.inbound import Inbound
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
 from conversations.replies import Reply, explanation, reply_of
 from core.bus import EventBus
+from core.db import rowcount, utcnow
 from core.errors import ApiError
 from core.logcontext import conversation_id as log_conversation
 from core.metrics import ANSWER_DECISIONS, TURNS
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 FALLBACK_DEADLINE_S = 1.5
 PERSONALISE_DEADLINE_S = 1.0  # inside the 5 s a citizen waits at most for an answer
 MEDIA_DEADLINE_S = 0.5
+# How long the instance that stored a citizen message has to answer it before a retry may: twice the
+# longest answer (bot deadline, fallback, personalising), yet before WeChat's last retry (about 15 s).
+ANSWER_LEASE = timedelta(seconds=10)
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
 Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
@@ -230,8 +235,13 @@ class Hub:
             raise ValueError(f"a {inbound.channel} message for a {conversation.channel} conversation")
         stored, duplicate = await self._store_inbound(conversation, inbound)
         if duplicate:
-            return Turn(conversation.id, stored, await self._replies_to(stored), duplicate=True)
-        await self._publish(stored)
+            earlier = await self._replies_to(stored)
+            if earlier or not await self._take_over_answering(stored):
+                return Turn(conversation.id, stored, earlier, duplicate=True)
+            log.warning("message %s was never answered (its instance stopped mid-answer): answering the retry",
+                        stored.id)
+        else:
+            await self._publish(stored)
         TURNS.labels(conversation.channel).inc()
         log_conversation.set(conversation.id)  # in every log line from here on (JSON logs)
         status = await self._status(conversation.id)
@@ -312,6 +322,7 @@ class Hub:
             text=inbound.text,
             payload=payload,
             client_msg_id=client_msg_id,
+            answer_lease_until=utcnow() + ANSWER_LEASE,
         )
         async with self._sessions() as session:
             session.add(message)
@@ -326,6 +337,21 @@ class Hub:
                     )
                 )
                 return existing.scalar_one(), True
+
+    async def _take_over_answering(self, message: Message) -> bool:
+        """Whether this retry now answers a message with no reply: only once the lease of whoever
+        stored it has run out (a live instance answers well within it), and only one retry wins."""
+        now = utcnow()
+        async with self._sessions() as session:
+            taken = await session.execute(
+                update(Message)
+                .where(Message.id == message.id,
+                       or_(Message.answer_lease_until.is_(None), Message.answer_lease_until < now))
+                .values(answer_lease_until=now + ANSWER_LEASE)
+            )
+            await session.commit()
+        # The first attempt may have stored its replies between the look and the lease.
+        return rowcount(taken) == 1 and not await self._replies_to(message)
 
     async def _replies_to(self, message: Message) -> list[Sent]:
         later = await self.history(message.conversation_id, after_id=message.id, limit=50)

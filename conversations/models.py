@@ -104,6 +104,9 @@ class Message(Base):
     # Set by clients that retry (web page reconnects, WeChat MsgId): the same id is stored once.
     client_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A citizen message: until when the instance that stored it is answering it. A retry finding no
+    # reply after that takes the answering over (conversations.hub: the instance may have died).
+    answer_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def in_reply_to(self) -> int | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -13,7 +14,7 @@ from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Message
 from conversations.replies import Reply
 from core.bus import LocalBus
-from core.db import make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker, utcnow
 from fakes.rasa import FakeRasa
 from tests.messages import said
 
@@ -181,3 +182,31 @@ async def test_illegal_transition_names_expected_and_found(hub_parts):
         await session.commit()
     reopened = await hub.open_conversation(channel="web", kind="web", value="lifecycle")
     assert reopened.id != conversation.id, "closing frees the slot for a new conversation"
+
+
+async def test_a_message_its_instance_never_answered_is_answered_by_a_retry_once(hub_parts, monkeypatch):
+    """The instance that stored a message dies mid-answer (here: its turn is cancelled while the bot
+    thinks). A retry within the lease leaves it to that instance; after the lease one retry answers
+    it, and a later retry gets those replies without asking the bot again."""
+    hub, sessions, _, rasa = hub_parts
+    conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="o-dies")
+    rasa.delay = 5.0
+    dying = asyncio.create_task(hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1")))
+    while not rasa.received:
+        await asyncio.sleep(0.01)
+    dying.cancel()
+    rasa.delay = 0.0
+    within = await hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1"))
+    assert within.duplicate and within.replies == [] and len(rasa.received) == 1
+    async with sessions() as session:  # the lease runs out
+        await session.execute(update(Message).where(Message.id == within.message.id)
+                              .values(answer_lease_until=utcnow() - timedelta(seconds=1)))
+        await session.commit()
+    retries = await asyncio.gather(*(hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1"))
+                                     for _ in range(3)))
+    (answering,) = [t for t in retries if not t.duplicate]
+    assert [r.text for r in answering.replies] == ["收到：租房提取"] and len(rasa.received) == 2
+    later = await hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1"))
+    assert later.duplicate and [s.message.id for s in later.sent] == [s.message.id for s in answering.sent]
+    assert len(rasa.received) == 2
+    assert [m.author for m in await hub.history(conversation.id)] == [Author.CITIZEN, Author.BOT]
