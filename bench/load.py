@@ -71,6 +71,38 @@ def cpu_s(pid: int) -> float:
     return total
 
 
+def sample_memory(topology: Topology, run: subprocess.Popen, every_s: float) -> dict[float, dict[str, float]]:
+    """Each process's PSS every `every_s` while Locust runs, and once more at its end."""
+    started, samples = time.monotonic(), {}
+    while run.poll() is None:
+        try:
+            run.wait(timeout=every_s)
+        except subprocess.TimeoutExpired:
+            pass
+        minute = (time.monotonic() - started) / 60
+        samples[minute] = {name: memory_mb(pid) for name, pid in watched(topology).items()}
+    return samples
+
+
+def print_memory(samples: dict[float, dict[str, float]], warm_up_min: float) -> None:
+    """Growth from the end of warm-up to the end, and over the second half alone: a leak keeps its
+    slope, a cache filling up or the allocator keeping its peak flattens out."""
+    minutes = sorted(samples)
+    after_warm_up = samples[next((m for m in minutes if m >= warm_up_min), minutes[0])]
+    half = samples[next(m for m in minutes if m >= minutes[-1] / 2)]
+    end = samples[minutes[-1]]
+    shown = sorted(set(minutes[:: max(1, len(minutes) // 6)]) | {minutes[-1]})  # about seven columns
+    print(f"\nPSS MB by minute: {'  '.join(f'{m:5.0f}' for m in shown)}")
+    for name in sorted(end):
+        curve = "  ".join(f"{samples[m].get(name, 0.0):5.0f}" for m in shown)
+        print(f"{name:16} {curve}")
+    print(f"\n{'process':12} {'after warm-up':>14} {'at end':>8} {'growth':>8} {'second half':>12}")
+    for name in sorted(end):
+        first, middle, last = after_warm_up.get(name, 0.0), half.get(name, 0.0), end[name]
+        print(f"{name:12} {first:14.0f} {last:8.0f} {(last - first) / max(first, 1):8.1%} "
+              f"{(last - middle) / max(middle, 1):12.1%}")
+
+
 def postgres_pid(topology: Topology) -> int | None:
     pid_file = topology.pg_data / "postmaster.pid"
     return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
@@ -177,16 +209,10 @@ def main() -> int:
         started = time.monotonic()
         locust_run, figures = start_locust(topology, agents, users=options.users, minutes=options.minutes, out=out,
                                            saturate=False)
-        time.sleep(warm_up * 60)
-        after_warm_up = {name: memory_mb(pid) for name, pid in watched(topology).items()}
-        locust_run.wait()
-        at_end = {name: memory_mb(pid) for name, pid in watched(topology).items()}
+        samples = sample_memory(topology, locust_run, every_s=60)  # minute → PSS MB by process
         print(f"\n== {options.users} users for {(time.monotonic() - started) / 60:.1f} min")
         print_stats(read_stats(figures))
-        print(f"\n{'process':12} {'PSS MB after warm-up':>21} {'PSS MB at end':>14} {'growth':>8}")
-        for name in sorted(at_end):
-            first, last = after_warm_up.get(name, 0.0), at_end[name]
-            print(f"{name:12} {first:21.0f} {last:14.0f} {(last - first) / max(first, 1):8.1%}")
+        print_memory(samples, warm_up)
         two = saturate(topology, agents, options.saturate_users, options.saturate_minutes, out, "two instances")
         topology.stop_process("service-2")
         one = saturate(topology, agents, options.saturate_users, options.saturate_minutes, out, "one instance")

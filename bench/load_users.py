@@ -24,9 +24,17 @@ QUESTIONS = ["租房提取公积金要带什么", "公积金贷款最多能贷�
              "怎么查我的公积金余额", "异地转移公积金怎么办", "提前还款有什么要求", "公积金每年什么时候调整基数",
              "装修房子能提取公积金吗", "退休了怎么提取公积金", "二套房公积金贷款首付多少", "公积金怎么办理销户"]
 PERSON = "我想找人工客服"
+QUEUED_WORDS = ("正在为您转接", "队列中")  # the queue's message (agent_console/handoff.py), not a callback
+QUEUE_WAIT_S = 60
 # Saturation runs (HPF_LOAD_NO_WAIT): every user asks again at once, to find the most the system serves.
 PAUSE = constant(0) if os.environ.get("HPF_LOAD_NO_WAIT") else between(3, 8)
 AGENTS = itertools.cycle([a for a in os.environ.get("HPF_LOAD_AGENTS", "").split(",") if a])
+
+
+def questions_per_citizen() -> int:
+    """How many questions one citizen asks before another takes their place. Real conversations are
+    short; one citizen asking every few seconds for 30 minutes would grow one tracker without end."""
+    return random.randint(5, 20)
 
 
 def question() -> str:
@@ -38,12 +46,15 @@ class AppCitizen(HttpUser):
     wait_time = PAUSE
 
     def on_start(self) -> None:
-        self.user_id = f"load-{uuid.uuid4().hex[:10]}"
         self.headers = {"X-Api-Key": os.environ["HPF_LOAD_APP_KEY"]}
-        self.after = 0
+        self.asked, self.questions = 0, 0
 
     @task
     def ask(self) -> None:
+        if self.asked >= self.questions:  # the next citizen on this user's phone
+            self.user_id, self.after = f"load-{uuid.uuid4().hex[:10]}", 0
+            self.asked, self.questions = 0, questions_per_citizen()
+        self.asked += 1
         body = {"user_id": self.user_id, "text": question(), "client_msg_id": uuid.uuid4().hex}
         with self.client.post("/api/v1/app/messages", json=body, headers=self.headers, catch_response=True,
                               name="POST /api/v1/app/messages") as response:
@@ -58,11 +69,15 @@ class WeChatCitizen(HttpUser):
     wait_time = PAUSE
 
     def on_start(self) -> None:
-        self.openid = f"o{uuid.uuid4().hex[:27]}"
         self.token = os.environ["HPF_LOAD_WECHAT_TOKEN"]
+        self.asked, self.questions = 0, 0
 
     @task
     def ask(self) -> None:
+        if self.asked >= self.questions:
+            self.openid = f"o{uuid.uuid4().hex[:27]}"
+            self.asked, self.questions = 0, questions_per_citizen()
+        self.asked += 1
         timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
         signature = hashlib.sha1("".join(sorted([self.token, timestamp, nonce])).encode()).hexdigest()
         msg_id = random.randrange(10**15, 10**16)
@@ -75,41 +90,70 @@ class WeChatCitizen(HttpUser):
 
 
 class WebCitizen(User):
-    """The chat page's socket: send a question, wait for the bot's answer to it."""
+    """The chat page's socket: send a question, wait for the bot's answer to it. A citizen who asked for
+    a person and was queued waits for the agent to join instead of asking the bot again: in the queue
+    the bot is silent by design (the queue message says the agent will read what is written meanwhile)."""
 
     weight = 2
     wait_time = PAUSE
 
     def on_start(self) -> None:
-        host = self.host.rstrip("/")
-        self.ws_url = host.replace("http", "ws", 1) + "/ws/chat"
-        session = json.loads(_post(f"{host}/api/v1/web/session", {}))
-        self.token = session["visitor_token"] if "visitor_token" in session else session["token"]
+        self.ws_url = self.host.rstrip("/").replace("http", "ws", 1) + "/ws/chat"
+        self.asked, self.questions = 0, 0
+        self.queued = False
 
     @task
     def ask(self) -> None:
+        if self.asked >= self.questions and not self.queued:  # a new visitor opens the page
+            session = json.loads(_post(f"{self.host.rstrip('/')}/api/v1/web/session", {}))
+            self.token = session["visitor_token"]
+            self.after = 0  # the newest message this page has shown: a new socket replays what came since
+            self.asked, self.questions = 0, questions_per_citizen()
+        self.asked += 1
         started = time.perf_counter()
+        name = "WS /ws/chat (queued → agent joins)" if self.queued else "WS /ws/chat (question → answer)"
         error: Exception | None = None
         try:
-            socket = websocket.create_connection(f"{self.ws_url}?token={self.token}&after=999999999", timeout=15)
+            socket = websocket.create_connection(f"{self.ws_url}?token={self.token}&after={self.after}",
+                                                 timeout=QUEUE_WAIT_S if self.queued else 15)
             try:
-                json.loads(socket.recv())  # hello
-                sent = uuid.uuid4().hex
-                socket.send(json.dumps({"type": "message", "text": question(), "client_msg_id": sent}))
-                while True:
-                    frame = json.loads(socket.recv())
-                    message = frame.get("message") or {}
-                    if frame.get("type") == "message" and message.get("direction") == "out":
-                        break
-                    if frame.get("type") == "error":
-                        raise RuntimeError(frame.get("code"))
+                if self.queued:
+                    self._await_agent(socket)
+                else:
+                    self._ask_bot(socket)
             finally:
                 socket.close()
         except Exception as exc:  # noqa: BLE001  (reported to Locust as this request's failure)
             error = exc
-        events.request.fire(request_type="WS", name="WS /ws/chat (question → answer)",
-                            response_time=(time.perf_counter() - started) * 1000, response_length=0,
-                            exception=error, context={})
+        events.request.fire(request_type="WS", name=name, response_time=(time.perf_counter() - started) * 1000,
+                            response_length=0, exception=error, context={})
+
+    def _ask_bot(self, socket: websocket.WebSocket) -> None:
+        self._seen(json.loads(socket.recv())["history"])  # hello
+        text = question()
+        socket.send(json.dumps({"type": "message", "text": text, "client_msg_id": uuid.uuid4().hex}))
+        while True:
+            frame = json.loads(socket.recv())
+            if frame.get("type") == "error":
+                raise RuntimeError(frame.get("code"))
+            message = frame.get("message") or {}
+            if frame.get("type") == "message":
+                self._seen([message])
+                if message.get("direction") == "out":
+                    self.queued = text == PERSON and any(w in message.get("text", "") for w in QUEUED_WORDS)
+                    return
+
+    def _await_agent(self, socket: websocket.WebSocket) -> None:
+        history = json.loads(socket.recv())["history"]  # hello: the agent may have joined already
+        self._seen(history)
+        while not any(m.get("author") == "agent" for m in history):
+            frame = json.loads(socket.recv())
+            history = [frame["message"]] if frame.get("type") == "message" else []
+            self._seen(history)
+        self.queued = False
+
+    def _seen(self, messages: list[dict]) -> None:
+        self.after = max([self.after, *(m["id"] for m in messages)])
 
 
 class Agent(HttpUser):
@@ -125,14 +169,17 @@ class Agent(HttpUser):
 
     @task
     def serve(self) -> None:
+        """As an agent at the console: any waiting conversation, not always the first (four agents
+        racing for the same one would serve one at a time); a lost grab is the race, try another."""
         pool = self.client.get("/api/v1/console/pool", name="GET /api/v1/console/pool").json()
-        for item in pool.get("waiting", [])[:1]:
+        waiting = pool.get("waiting", [])
+        for item in random.sample(waiting, min(3, len(waiting))):
             conversation = item["conversation_id"]
             with self.client.post(f"/api/v1/console/conversations/{conversation}/claim", catch_response=True,
                                   name="POST /api/v1/console/conversations/{id}/claim") as grab:
                 if grab.status_code == 409:
                     grab.success()  # another agent was faster: the race the pool is built for
-                    return
+                    continue
             self.client.get(f"/api/v1/console/conversations/{conversation}",
                             name="GET /api/v1/console/conversations/{id}")
             self.client.post(f"/api/v1/console/conversations/{conversation}/messages",
@@ -140,6 +187,7 @@ class Agent(HttpUser):
                              name="POST /api/v1/console/conversations/{id}/messages")
             self.client.post(f"/api/v1/console/conversations/{conversation}/finish",
                              name="POST /api/v1/console/conversations/{id}/finish")
+            return
 
 
 def _post(url: str, body: dict) -> str:
