@@ -42,6 +42,7 @@ MEDIA_DEADLINE_S = 0.5
 # How long the instance that stored a citizen message has to answer it before a retry may: twice the
 # longest answer (bot deadline, fallback, personalising), yet before WeChat's last retry (about 15 s).
 ANSWER_LEASE = timedelta(seconds=10)
+LEASE_POLL_S = 0.5  # how often a retry looks for the first attempt's answer while its lease runs
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
 Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
@@ -235,8 +236,8 @@ class Hub:
             raise ValueError(f"a {inbound.channel} message for a {conversation.channel} conversation")
         stored, duplicate = await self._store_inbound(conversation, inbound)
         if duplicate:
-            earlier = await self._replies_to(stored)
-            if earlier or not await self._take_over_answering(stored):
+            earlier = await self._earlier_answer(conversation, stored)
+            if earlier is not None:
                 return Turn(conversation.id, stored, earlier, duplicate=True)
             log.warning("message %s was never answered (its instance stopped mid-answer): answering the retry",
                         stored.id)
@@ -337,6 +338,23 @@ class Hub:
                     )
                 )
                 return existing.scalar_one(), True
+
+    async def _earlier_answer(self, conversation: Conversation, message: Message) -> list[Sent] | None:
+        """A retry's answer: the first attempt's replies, waiting for them while that attempt may still be
+        answering; None when this retry must answer, the first attempt's instance having died mid-answer.
+        A person's conversation gets no bot reply: nothing to wait for."""
+        if await self._status(conversation.id) != ConversationStatus.BOT:
+            return await self._replies_to(message)
+        give_up = asyncio.get_running_loop().time() + 2 * ANSWER_LEASE.total_seconds()
+        while True:
+            earlier = await self._replies_to(message)
+            if earlier:
+                return earlier
+            if await self._take_over_answering(message):
+                return None
+            if asyncio.get_running_loop().time() > give_up:  # another retry took it over and has not answered
+                return []
+            await asyncio.sleep(LEASE_POLL_S)
 
     async def _take_over_answering(self, message: Message) -> bool:
         """Whether this retry now answers a message with no reply: only once the lease of whoever

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from conversations.bot_client import RasaClient
-from conversations.hub import Hub, Sent, conversation_topic
+from conversations.hub import Hub, Sent, Turn, conversation_topic
 from conversations.lifecycle import IllegalTransition, transition
 from conversations.models import Author, Citizen, Conversation, ConversationStatus, Message
 from conversations.replies import Reply
@@ -184,10 +184,26 @@ async def test_illegal_transition_names_expected_and_found(hub_parts):
     assert reopened.id != conversation.id, "closing frees the slot for a new conversation"
 
 
-async def test_a_message_its_instance_never_answered_is_answered_by_a_retry_once(hub_parts, monkeypatch):
+async def test_a_retry_while_the_first_attempt_answers_gets_that_answer(hub_parts):
+    hub, _, _, rasa = hub_parts
+    conversation = await hub.open_conversation(channel="app", kind="app", value="a-slow")
+    rasa.delay = 1.5
+
+    async def retry_soon() -> Turn:
+        await asyncio.sleep(0.3)  # the first attempt has stored the message and asked the bot
+        return await hub.receive(conversation, said(conversation, "租房提取", client_msg_id="a-1"))
+
+    first, retry = await asyncio.gather(
+        hub.receive(conversation, said(conversation, "租房提取", client_msg_id="a-1")), retry_soon())
+    assert not first.duplicate and retry.duplicate
+    assert [s.message.id for s in retry.sent] == [s.message.id for s in first.sent] and first.sent
+    assert len(rasa.received) == 1, "the bot answered once"
+
+
+async def test_a_message_its_instance_never_answered_is_answered_by_a_retry_once(hub_parts):
     """The instance that stored a message dies mid-answer (here: its turn is cancelled while the bot
-    thinks). A retry within the lease leaves it to that instance; after the lease one retry answers
-    it, and a later retry gets those replies without asking the bot again."""
+    thinks). Retries wait while its answer lease runs; then one of them answers, the others get that
+    answer, and so does a later retry, without asking the bot again."""
     hub, sessions, _, rasa = hub_parts
     conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="o-dies")
     rasa.delay = 5.0
@@ -196,17 +212,20 @@ async def test_a_message_its_instance_never_answered_is_answered_by_a_retry_once
         await asyncio.sleep(0.01)
     dying.cancel()
     rasa.delay = 0.0
-    within = await hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1"))
-    assert within.duplicate and within.replies == [] and len(rasa.received) == 1
+    retries = [asyncio.create_task(hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1")))
+               for _ in range(3)]
+    await asyncio.sleep(1.5)
+    assert not any(task.done() for task in retries), "within the lease the retries wait"
+    assert len(rasa.received) == 1
     async with sessions() as session:  # the lease runs out
-        await session.execute(update(Message).where(Message.id == within.message.id)
+        await session.execute(update(Message).where(Message.conversation_id == conversation.id)
                               .values(answer_lease_until=utcnow() - timedelta(seconds=1)))
         await session.commit()
-    retries = await asyncio.gather(*(hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1"))
-                                     for _ in range(3)))
-    (answering,) = [t for t in retries if not t.duplicate]
+    turns = await asyncio.wait_for(asyncio.gather(*retries), timeout=10)
+    (answering,) = [t for t in turns if not t.duplicate]
     assert [r.text for r in answering.replies] == ["收到：租房提取"] and len(rasa.received) == 2
     later = await hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1"))
-    assert later.duplicate and [s.message.id for s in later.sent] == [s.message.id for s in answering.sent]
+    for turn in [*turns, later]:
+        assert [s.message.id for s in turn.sent] == [s.message.id for s in answering.sent]
     assert len(rasa.received) == 2
     assert [m.author for m in await hub.history(conversation.id)] == [Author.CITIZEN, Author.BOT]
