@@ -31,6 +31,7 @@ USERS_FILE = ROOT / "bench" / "load_users.py"
 AGENT_PASSWORD = "load-agent-pass-1"
 WECHAT_TOKEN = "load-wechat-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+LOCUST_GRACE_S = 90  # past its end, a user's task still running (a web citizen waits 60 s at most)
 
 
 def tree(pid: int) -> list[int]:
@@ -46,17 +47,19 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def memory_mb(pid: int) -> float:
+def memory_mb(pid: int, kind: str = "Pss") -> float:
     """The process tree's proportional set size (PSS): pages shared between processes count once in
     all, split among them. RSS would count PostgreSQL's shared buffers again in every backend that has
-    touched them, and show a cache filling as growth."""
+    touched them, and show a cache filling as growth. `kind="Private"`: the pages no other process
+    shares (Private_Clean + Private_Dirty)."""
     total = 0
     for member in tree(pid):
         try:
             rollup = Path(f"/proc/{member}/smaps_rollup").read_text()
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+        total += sum(int(line.split()[1]) for line in rollup.splitlines() if line.split(":")[0] in
+                     ({"Pss"} if kind == "Pss" else {"Private_Clean", "Private_Dirty"}))
     return total / 1024
 
 
@@ -71,22 +74,33 @@ def cpu_s(pid: int) -> float:
     return total
 
 
-def sample_memory(topology: Topology, run: subprocess.Popen, every_s: float) -> dict[float, dict[str, float]]:
-    """Each process's PSS every `every_s` while Locust runs, and once more at its end."""
+def sample_memory(topology: Topology, run: subprocess.Popen, minutes: float,
+                  every_s: float) -> dict[float, dict[str, tuple[float, float]]]:
+    """Each process's (PSS, private) MB every `every_s` while Locust runs, and once more at its end."""
     started, samples = time.monotonic(), {}
     while run.poll() is None:
         try:
             run.wait(timeout=every_s)
         except subprocess.TimeoutExpired:
-            pass
+            overdue(run, started, minutes)
         minute = (time.monotonic() - started) / 60
-        samples[minute] = {name: memory_mb(pid) for name, pid in watched(topology).items()}
+        samples[minute] = {name: (memory_mb(pid), memory_mb(pid, "Private")) for name, pid in watched(topology).items()}
     return samples
 
 
-def print_memory(samples: dict[float, dict[str, float]], warm_up_min: float) -> None:
+def overdue(run: subprocess.Popen, started: float, minutes: float) -> None:
+    """Stops Locust (it still writes its figures) once it overstays its run by LOCUST_GRACE_S: a user it
+    fails to stop would otherwise hold the bench, and the memory samples would measure an idle system."""
+    if time.monotonic() - started > minutes * 60 + LOCUST_GRACE_S and run.poll() is None:
+        print(f"locust still running {LOCUST_GRACE_S} s after its end: stopped", flush=True)
+        run.terminate()
+
+
+def print_memory(samples: dict[float, dict[str, tuple[float, float]]], warm_up_min: float) -> None:
     """Growth from the end of warm-up to the end, and over the second half alone: a leak keeps its
-    slope, a cache filling up or the allocator keeping its peak flattens out."""
+    slope, a cache filling up or the allocator keeping its peak flattens out. PSS beside private memory:
+    PostgreSQL's shared buffers count in its PSS as its backends touch them, a cache of fixed size
+    (shared_buffers) filling, while its private memory is what its processes keep for themselves."""
     minutes = sorted(samples)
     after_warm_up = samples[next((m for m in minutes if m >= warm_up_min), minutes[0])]
     half = samples[next(m for m in minutes if m >= minutes[-1] / 2)]
@@ -94,13 +108,17 @@ def print_memory(samples: dict[float, dict[str, float]], warm_up_min: float) -> 
     shown = sorted(set(minutes[:: max(1, len(minutes) // 6)]) | {minutes[-1]})  # about seven columns
     print(f"\nPSS MB by minute: {'  '.join(f'{m:5.0f}' for m in shown)}")
     for name in sorted(end):
-        curve = "  ".join(f"{samples[m].get(name, 0.0):5.0f}" for m in shown)
+        curve = "  ".join(f"{samples[m].get(name, (0.0, 0.0))[0]:5.0f}" for m in shown)
         print(f"{name:16} {curve}")
-    print(f"\n{'process':12} {'after warm-up':>14} {'at end':>8} {'growth':>8} {'second half':>12}")
+    print(f"\n{'':12} {'PSS MB':>40}  {'private MB':>40}")
+    print(f"{'process':12} " + "  ".join(f"{'warm':>7} {'end':>7} {'growth':>8} {'2nd half':>9}" for _ in range(2)))
     for name in sorted(end):
-        first, middle, last = after_warm_up.get(name, 0.0), half.get(name, 0.0), end[name]
-        print(f"{name:12} {first:14.0f} {last:8.0f} {(last - first) / max(first, 1):8.1%} "
-              f"{(last - middle) / max(middle, 1):12.1%}")
+        cells = []
+        for kind in (0, 1):
+            first, middle, last = (s.get(name, (0.0, 0.0))[kind] for s in (after_warm_up, half, end))
+            cells.append(f"{first:7.0f} {last:7.0f} {(last - first) / max(first, 1):8.1%} "
+                         f"{(last - middle) / max(middle, 1):9.1%}")
+        print(f"{name:12} " + "  ".join(cells))
 
 
 def postgres_pid(topology: Topology) -> int | None:
@@ -166,7 +184,9 @@ def saturate(topology: Topology, agents: list[str], users: int, minutes: float, 
     before = {name: cpu_s(pid) for name, pid in watched(topology).items()}
     started = time.monotonic()
     process, figures = start_locust(topology, agents, users=users, minutes=minutes, out=out, saturate=True)
-    process.wait()
+    while process.poll() is None:
+        time.sleep(5)
+        overdue(process, started, minutes)
     stats = read_stats(figures)
     elapsed = time.monotonic() - started
     used = {name: cpu_s(pid) - before.get(name, 0.0) for name, pid in watched(topology).items()}
@@ -209,7 +229,7 @@ def main() -> int:
         started = time.monotonic()
         locust_run, figures = start_locust(topology, agents, users=options.users, minutes=options.minutes, out=out,
                                            saturate=False)
-        samples = sample_memory(topology, locust_run, every_s=60)  # minute → PSS MB by process
+        samples = sample_memory(topology, locust_run, options.minutes, every_s=60)
         print(f"\n== {options.users} users for {(time.monotonic() - started) / 60:.1f} min")
         print_stats(read_stats(figures))
         print_memory(samples, warm_up)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,7 +24,16 @@ from conversations.bot_client import BotUnavailable, RasaClient
 from conversations.events import NewMessage, Typing
 from conversations.handoff import HandoffOutcome, Handoffs, HandoffUnavailable
 from conversations.inbound import Inbound
-from conversations.models import Author, Citizen, Conversation, ConversationStatus, Direction, Identity, Message
+from conversations.models import (
+    Author,
+    Citizen,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Identity,
+    Message,
+    ServiceInstance,
+)
 from conversations.replies import Reply, explanation, reply_of
 from core.bus import EventBus
 from core.db import rowcount, utcnow
@@ -43,6 +53,9 @@ MEDIA_DEADLINE_S = 0.5
 # longest answer (bot deadline, fallback, personalising), yet before WeChat's last retry (about 15 s).
 ANSWER_LEASE = timedelta(seconds=10)
 LEASE_POLL_S = 0.5  # how often a retry looks for the first attempt's answer while its lease runs
+# Each instance says it is alive this often; one silent for DEAD_AFTER holds no lease any more.
+HEARTBEAT_S = 1.0
+DEAD_AFTER = timedelta(seconds=4)
 # Sees each new citizen message with the conversation's status before the bot does; replies (sent as
 # system messages) mean "handled here": the bot is not asked. None lets the message go on.
 Interceptor = Callable[[Conversation, Message, str], Awaitable[list[Reply] | None]]
@@ -110,6 +123,7 @@ class Hub:
         media: MediaLibrary | None = None,
     ) -> None:
         self._sessions = sessionmaker
+        self.instance_id = uuid.uuid4().hex  # this process, as the holder of answer leases
         self._bus = bus
         self._bot = bot
         self._knowledge = knowledge
@@ -324,6 +338,7 @@ class Hub:
             payload=payload,
             client_msg_id=client_msg_id,
             answer_lease_until=utcnow() + ANSWER_LEASE,
+            answering_instance=self.instance_id,
         )
         async with self._sessions() as session:
             session.add(message)
@@ -360,16 +375,47 @@ class Hub:
         """Whether this retry now answers a message with no reply: only once the lease of whoever
         stored it has run out (a live instance answers well within it), and only one retry wins."""
         now = utcnow()
+        dead = select(ServiceInstance.id).where(ServiceInstance.seen_at < now - DEAD_AFTER)
         async with self._sessions() as session:
             taken = await session.execute(
                 update(Message)
                 .where(Message.id == message.id,
-                       or_(Message.answer_lease_until.is_(None), Message.answer_lease_until < now))
-                .values(answer_lease_until=now + ANSWER_LEASE)
+                       or_(Message.answer_lease_until.is_(None), Message.answer_lease_until < now,
+                           Message.answering_instance.in_(dead)))
+                .values(answer_lease_until=now + ANSWER_LEASE, answering_instance=self.instance_id)
             )
             await session.commit()
         # The first attempt may have stored its replies between the look and the lease.
         return rowcount(taken) == 1 and not await self._replies_to(message)
+
+    async def keep_alive(self) -> None:
+        """Says every HEARTBEAT_S that this instance lives (run as a task for the service's lifetime).
+        A beat the database misses is only late: the lease still bounds every wait."""
+        forgotten = False
+        while True:
+            try:
+                await self._beat(utcnow())
+                if not forgotten:  # instances gone for a day are forgotten, once per start
+                    async with self._sessions() as session:
+                        await session.execute(
+                            delete(ServiceInstance).where(ServiceInstance.seen_at < utcnow() - timedelta(days=1)))
+                        await session.commit()
+                    forgotten = True
+            except Exception:  # noqa: BLE001  (the database is down: beat again when it is back)
+                log.debug("heartbeat missed", exc_info=True)
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def stopped(self) -> None:
+        """On a clean stop: the leases this instance still holds may be taken over at once."""
+        await self._beat(utcnow() - 2 * DEAD_AFTER)
+
+    async def _beat(self, at: datetime) -> None:
+        async with self._sessions() as session:
+            seen = await session.execute(
+                update(ServiceInstance).where(ServiceInstance.id == self.instance_id).values(seen_at=at))
+            if rowcount(seen) == 0:
+                session.add(ServiceInstance(id=self.instance_id, seen_at=at))
+            await session.commit()
 
     async def _replies_to(self, message: Message) -> list[Sent]:
         later = await self.history(message.conversation_id, after_id=message.id, limit=50)

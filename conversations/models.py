@@ -87,6 +87,16 @@ class Conversation(Base):
     citizen: Mapped[Citizen] = relationship()
 
 
+class ServiceInstance(Base):
+    """A running service process and when it last said it was alive: a retry need not wait out the answer
+    lease of an instance known to be dead (conversations.hub)."""
+
+    __tablename__ = "service_instances"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
@@ -107,6 +117,7 @@ class Message(Base):
     # A citizen message: until when the instance that stored it is answering it. A retry finding no
     # reply after that takes the answering over (conversations.hub: the instance may have died).
     answer_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answering_instance: Mapped[str | None] = mapped_column(String(32))  # the lease holder (ServiceInstance)
 
     @property
     def in_reply_to(self) -> int | None:

@@ -1,6 +1,8 @@
 """Assembling the service: settings, database, bus, knowledge base, hub and every router."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Hub, Hub(sessions, bus, bot, knowledge, settings.hotline, settings.bot_timeout_s, handoffs=handoffs,
                      media=media)
         )
+        alive = asyncio.create_task(services.get(Hub).keep_alive(), name="hub-heartbeat")
         await voice.start(services)
         await startup.start(services)  # the console's clock: escalation, duty expiry, queue positions
         await ratings.start(services)  # 好差评: ratings on every channel, rectification, analysis, standing
@@ -118,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            alive.cancel()
+            with contextlib.suppress(Exception):  # the database may be what is stopping
+                await services.get(Hub).stopped()
             await callout.stop(services)
             await outreach.stop(services)
             await ratings.stop(services)

@@ -229,3 +229,26 @@ async def test_a_message_its_instance_never_answered_is_answered_by_a_retry_once
         assert [s.message.id for s in turn.sent] == [s.message.id for s in answering.sent]
     assert len(rasa.received) == 2
     assert [m.author for m in await hub.history(conversation.id)] == [Author.CITIZEN, Author.BOT]
+
+
+async def test_a_retry_takes_over_at_once_from_an_instance_known_dead(hub_parts):
+    """Two instances on one database: the first stores a message and dies mid-answer (it had been
+    saying it lives, and falls silent); the other's retry answers without waiting out the lease. While
+    the first still beats, the retry waits for its answer instead."""
+    hub, sessions, bus, rasa = hub_parts
+    other = Hub(sessions, bus, hub._bot, None, "12329", bot_deadline_s=1.0)
+    conversation = await hub.open_conversation(channel="app", kind="app", value="a-dead")
+    rasa.delay = 5.0
+    dying = asyncio.create_task(hub.receive(conversation, said(conversation, "提取", client_msg_id="d-1")))
+    while not rasa.received:
+        await asyncio.sleep(0.01)
+    dying.cancel()
+    rasa.delay = 0.0
+    await hub._beat(utcnow())  # alive, as far as anyone knows
+    waiting = asyncio.create_task(other.receive(conversation, said(conversation, "提取", client_msg_id="d-1")))
+    await asyncio.sleep(1.5)
+    assert not waiting.done() and len(rasa.received) == 1, "a live holder's lease is waited on"
+    await hub.stopped()  # as its heartbeat, silent for longer than DEAD_AFTER, says
+    turn = await asyncio.wait_for(waiting, timeout=3)  # well within the 10 s lease
+    assert not turn.duplicate and [r.text for r in turn.replies] == ["收到：提取"]
+    assert len(rasa.received) == 2
