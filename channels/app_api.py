@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -23,7 +23,7 @@ from conversations.deps import HubDep
 from conversations.events import AgentTyping, CitizenTyping, NewMessage
 from conversations.hub import conversation_topic
 from conversations.inbound import CitizenKey, Inbound
-from conversations.models import Channel
+from conversations.models import Channel, Message
 from conversations.schemas import MessageOut
 from conversations.text import clean_text
 from core.bus import Resync
@@ -213,18 +213,22 @@ async def get_messages(
     With `wait`, holds the request until something arrives (long polling)."""
     user = citizen_of(credential, user_id)
     conversation = await hub.open_conversation(channel=Channel.APP, kind="app", value=user)
-    # One more than a page: whether the app must ask again at once for the rest.
-    messages = await hub.since(conversation.id, after, limit=PAGE + 1)
+
+    def page() -> Awaitable[list[Message]]:
+        # One more than a page: whether the app must ask again at once for the rest.
+        return hub.since(conversation.id, after, limit=PAGE + 1)
+
+    messages = await page()
     typing: str | None = None
     if not messages and wait:
         async with bus.subscribe(conversation_topic(conversation.id)) as events:
-            messages = await hub.since(conversation.id, after, limit=PAGE + 1)  # closes the subscribe race
+            messages = await page()  # closes the subscribe race
             if not messages:
                 try:
                     typing = await asyncio.wait_for(_next_message(events), timeout=wait)
                 except asyncio.TimeoutError:
                     pass
-                messages = await hub.since(conversation.id, after, limit=PAGE + 1)
+                messages = await page()
     more, messages = len(messages) > PAGE, messages[:PAGE]
     valid = buttons.validity(await hub.history(conversation.id)) if messages else {}
     return PushesOut(conversation_id=conversation.id,

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, or_, select, update
@@ -217,23 +218,19 @@ class Hub:
 
     async def history(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[Message]:
         """The newest `limit` messages after `after_id`, oldest first."""
-        async with self._sessions() as session:
-            query = (
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.id > after_id)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            )
-            return list(reversed((await session.scalars(query)).all()))
+        return list(reversed(await self._messages(conversation_id, after_id, limit, Message.id.desc())))
 
     async def since(self, conversation_id: str, after_id: int, limit: int = 200) -> list[Message]:
         """The oldest `limit` messages after `after_id`, oldest first: a client resuming from its cursor
         pages forward, so however far behind it fell, nothing between is skipped."""
+        return await self._messages(conversation_id, after_id, limit, Message.id)
+
+    async def _messages(self, conversation_id: str, after_id: int, limit: int, order: Any) -> list[Message]:
         async with self._sessions() as session:
             query = (
                 select(Message)
                 .where(Message.conversation_id == conversation_id, Message.id > after_id)
-                .order_by(Message.id)
+                .order_by(order)
                 .limit(limit)
             )
             return list((await session.scalars(query)).all())

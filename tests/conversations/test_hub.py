@@ -184,6 +184,17 @@ async def test_illegal_transition_names_expected_and_found(hub_parts):
     assert reopened.id != conversation.id, "closing frees the slot for a new conversation"
 
 
+async def dies_mid_answer(hub: Hub, rasa: FakeRasa, conversation: Conversation, text: str, client_msg_id: str) -> None:
+    """The instance stores the message and asks the bot, then dies (its turn cancelled) before answering;
+    the bot answers at once from here on."""
+    rasa.delay = 5.0
+    dying = asyncio.create_task(hub.receive(conversation, said(conversation, text, client_msg_id=client_msg_id)))
+    while not rasa.received:
+        await asyncio.sleep(0.01)
+    dying.cancel()
+    rasa.delay = 0.0
+
+
 async def test_a_retry_while_the_first_attempt_answers_gets_that_answer(hub_parts):
     hub, _, _, rasa = hub_parts
     conversation = await hub.open_conversation(channel="app", kind="app", value="a-slow")
@@ -206,12 +217,7 @@ async def test_a_message_its_instance_never_answered_is_answered_by_a_retry_once
     answer, and so does a later retry, without asking the bot again."""
     hub, sessions, _, rasa = hub_parts
     conversation = await hub.open_conversation(channel="wechat", kind="wechat", value="o-dies")
-    rasa.delay = 5.0
-    dying = asyncio.create_task(hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1")))
-    while not rasa.received:
-        await asyncio.sleep(0.01)
-    dying.cancel()
-    rasa.delay = 0.0
+    await dies_mid_answer(hub, rasa, conversation, "租房提取", "w-1")
     retries = [asyncio.create_task(hub.receive(conversation, said(conversation, "租房提取", client_msg_id="w-1")))
                for _ in range(3)]
     await asyncio.sleep(1.5)
@@ -238,12 +244,7 @@ async def test_a_retry_takes_over_at_once_from_an_instance_known_dead(hub_parts)
     hub, sessions, bus, rasa = hub_parts
     other = Hub(sessions, bus, hub._bot, None, "12329", bot_deadline_s=1.0)
     conversation = await hub.open_conversation(channel="app", kind="app", value="a-dead")
-    rasa.delay = 5.0
-    dying = asyncio.create_task(hub.receive(conversation, said(conversation, "提取", client_msg_id="d-1")))
-    while not rasa.received:
-        await asyncio.sleep(0.01)
-    dying.cancel()
-    rasa.delay = 0.0
+    await dies_mid_answer(hub, rasa, conversation, "提取", "d-1")
     await hub._beat(utcnow())  # alive, as far as anyone knows
     waiting = asyncio.create_task(other.receive(conversation, said(conversation, "提取", client_msg_id="d-1")))
     await asyncio.sleep(1.5)
